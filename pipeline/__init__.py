@@ -1,0 +1,1 @@
+"""Preprocessing stages: raw lyrics CSV -> clean Parquet chunks -> tokenized training data."""

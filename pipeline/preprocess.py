@@ -1,0 +1,73 @@
+"""Raw lyrics dump -> training-ready data, in stages joined through files on disk.
+
+    python -m pipeline.preprocess                                  # data/ds.csv -> artifacts/data
+    python -m pipeline.preprocess --input data/sample.csv.gz       # the bundled sample
+    python -m pipeline.preprocess --stages chunks                  # stage 1 only
+
+Stages (each writes its artifact and a manifest.json; a rerun skips a stage whose inputs and
+parameters did not change and finishes what a killed run left):
+
+1. ``chunks``   (pipeline/chunks.py): stream the CSV, clean, drop, shard into Parquet chunks
+                 -> DIR/chunks/chunk-NN.parquet + manifest.json
+2. ``tokenize`` (pipeline/encode.py): genre tokens, 20-400 token window, balance, split, pad
+                 -> DIR/tokenizer/, DIR/tokenized/ (datasets DatasetDict) + manifest.json
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from lyrics_gpt2.cli import ArgumentParser, run
+from pipeline import chunks, encode
+
+STAGES = {"chunks": chunks, "tokenize": encode}
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="python -m pipeline.preprocess",
+        description="Turn a raw lyrics CSV into clean chunks and tokenized training data.",
+    )
+    common = parser.add_argument_group("common")
+    common.add_argument(
+        "--input",
+        type=Path,
+        default=Path("data/ds.csv"),
+        help="lyrics CSV (Genius ds.csv, songdata.csv or Multi-Lingual train.csv; "
+        ".gz allowed) (default: %(default)s)",
+    )
+    common.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("artifacts/data"),
+        help="where every stage writes (default: %(default)s)",
+    )
+    common.add_argument(
+        "--stages",
+        nargs="+",
+        choices=list(STAGES),
+        default=list(STAGES),
+        help="stages to run, in order (default: all)",
+    )
+    common.add_argument("--seed", type=int, default=42, help="seed for every random choice")
+    common.add_argument(
+        "--force", action="store_true", help="rerun stages even when their outputs are up to date"
+    )
+    common.add_argument("--quiet", action="store_true", help="no progress bars or summary tables")
+    for module in STAGES.values():
+        module.add_arguments(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    for name in STAGES:
+        if name in args.stages:
+            STAGES[name].run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
