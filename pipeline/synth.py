@@ -1,6 +1,6 @@
 """Seeded synthetic lyrics corpus in the Genius ds.csv layout (and three others).
 
-    python -m pipeline.synth --rows 20000 --out data/sample.csv.gz --seed 2024      # bundled sample
+    python -m pipeline.synth --rows 10000 --seed 2026 --out data/sample.csv.gz      # bundled sample
     python -m pipeline.synth --rows 1000000 --out /tmp/ds.csv --quiet                # a benchmark input
     python -m pipeline.synth --rows 5000 --out /tmp/s.csv --layout songdata --crlf
     python -m pipeline.synth --rows 5000 --out /tmp/t.csv --truth /tmp/t.truth.csv   # with ground truth
@@ -443,7 +443,8 @@ class Synthesizer:
             lines = rnd.choice(body)[1]
             lines.insert(rnd.randint(0, len(lines)), rnd.choice(B.FOREIGN_LINES[lang]))
             song.flags.append("foreign_line")
-        curly = rnd.random() < f["curly"]
+        # flagged only where there is an apostrophe to curl
+        curly = rnd.random() < f["curly"] and any("'" in x for _, ls in secs for x in ls)
         lower = rnd.random() < f["lowercase"]
         if curly or lower:
             if curly:
@@ -555,8 +556,9 @@ class Synthesizer:
         old = self.rnd.choice(self.recent)
         if self.rnd.random() < 0.5:  # the same row again
             return Song(**{**old.__dict__, "kind": "duplicate_id", "flags": list(old.flags)})
+        next_id = self.next_id
         song = self._make_clean()
-        self.next_id -= 1  # give back the id _make_clean took; ids stay gap-free-ish
+        self.next_id = next_id  # give back the id _make_clean took
         song.id, song.kind = old.id, "duplicate_id"
         return song
 
@@ -693,26 +695,10 @@ def _restyle(line: str, curly: bool, lower: bool) -> str:
     return line.lower() if lower else line
 
 
+# Words a title should not end on once it is cut to five words.
 _TITLE_STOP = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "to",
-        "and",
-        "of",
-        "in",
-        "on",
-        "my",
-        "with",
-        "at",
-        "for",
-        "i",
-        "your",
-        "our",
-        "from",
-    ]
-)
+    ["the", "a", "an", "to", "and", "of", "in", "on", "my", "with", "at", "for", "i", "your", "our", "from", "like", "till", "until", "than", "up", "down", "into", "over", "under", "by", "when", "where", "while", "is", "are", "it", "me", "you", "we"]
+)  # fmt: skip
 
 
 def _title_from(hook: str, rnd: Random) -> str:

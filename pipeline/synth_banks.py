@@ -19,44 +19,28 @@ of distinct lines.
 
 from __future__ import annotations
 
-# Words a line may be split before (the first half keeps at least two words).
+# Words a line may be split before: a prepositional or linking second half recombines with any
+# first half ("Touch me" + "through the window pane"); a verb phrase would not.
 _SPLIT_WORDS = frozenset(
-    [
-        "with",
-        "in",
-        "on",
-        "from",
-        "through",
-        "to",
-        "at",
-        "like",
-        "off",
-        "up",
-        "and",
-        "while",
-        "for",
-        "of",
-        "got",
-        "is",
-        "are",
-        "under",
-        "over",
-        "by",
-        "into",
-        "where",
-        "when",
-        "still",
-    ]
-)
+    ["with", "in", "on", "from", "through", "to", "at", "like", "off", "up", "and", "while", "for", "of", "under", "over", "by", "into", "where", "when", "till", "until", "than"]
+)  # fmt: skip
+_WEAK_ENDINGS = frozenset(("the", "a", "an", "my", "your", "our", "this", "that"))
 
 
 def halves(lines: list[str]) -> tuple[list[str], list[str]]:
-    """Split each line near its middle, before a preposition or conjunction where there is one."""
+    """First and second halves of the lines that split well (before a preposition or
+    conjunction, with at least two words on each side), for recombining as new lines."""
     heads, tails = [], []
     for line in lines:
         words = line.split()
-        cuts = [i for i in range(2, len(words) - 1) if words[i].lower() in _SPLIT_WORDS]
-        i = min(cuts, key=lambda c: abs(c - len(words) / 2)) if cuts else max(1, len(words) // 2)
+        cuts = [
+            i
+            for i in range(2, len(words) - 1)
+            if words[i].lower() in _SPLIT_WORDS and words[i - 1].lower() not in _WEAK_ENDINGS
+        ]
+        if not cuts:
+            continue
+        i = min(cuts, key=lambda c: abs(c - len(words) / 2))
         heads.append(" ".join(words[:i]).rstrip(","))
         tails.append(" ".join(words[i:]))
     return heads, tails
@@ -837,7 +821,6 @@ MISC_AUTHORS = [
     "The Chronicle Society",
     "Anonymous",
     "The Elder Scribes",
-    "Study Notes Collective",
     "Westbrook Reading Group",
     "The Lantern Anthology",
     "Hollis P. Wren",
