@@ -667,7 +667,12 @@ def foreign_words(lang: str) -> tuple[list[str], list[float]]:
         raise UsageError(
             "foreign songs need wordfreq: pip install 'lyrics-gpt2[synth]' (or pass --rate foreign=0)"
         ) from None
-    words = [w for w in wordfreq.top_n_list(lang, 3000) if w.isalpha()]
+    # the "small" lists hold plenty of top words and keep memory low (the large ones cost ~30 MB
+    # per language once loaded)
+    words = [w for w in wordfreq.top_n_list(lang, 3000, wordlist="small") if w.isalpha()]
+    for cached in (wordfreq.get_frequency_list, getattr(wordfreq, "get_frequency_dict", None)):
+        if hasattr(cached, "cache_clear"):
+            cached.cache_clear()
     words = [w for w in words if len(w) > 1 or lang in B.NO_SPACE_LANGS][:2000]
     cum: list[float] = []
     total = 0.0
@@ -703,6 +708,17 @@ _TITLE_STOP = frozenset(
 
 def _title_from(hook: str, rnd: Random) -> str:
     """A title from a hook line: its first clause, up to five words, capitalised."""
+    title = _title_of(hook)
+    r = rnd.random()
+    if r < 0.03:  # the dump lost some punctuation
+        title = title.replace("'", "").replace("’", "")
+    elif r < 0.04:  # ... and has double spaces
+        title = title.replace(" ", "  ", 1)
+    return title
+
+
+@functools.lru_cache(maxsize=4096)  # hooks repeat across songs; this is a hot path
+def _title_of(hook: str) -> str:
     hook = re.sub(r"\s*\([^)]*\)", "", hook)
     words = hook.split(",")[0].split()
     if len(words) < 2:
@@ -711,13 +727,7 @@ def _title_from(hook: str, rnd: Random) -> str:
     while len(words) > 1 and words[-1].lower() in _TITLE_STOP:
         words.pop()
     words = words or ["Untitled"]
-    title = " ".join(w[:1].upper() + w[1:] for w in words)
-    r = rnd.random()
-    if r < 0.03:  # the dump lost some punctuation
-        title = title.replace("'", "").replace("’", "")
-    elif r < 0.04:  # ... and has double spaces
-        title = title.replace(" ", "  ", 1)
-    return title
+    return " ".join(w[:1].upper() + w[1:] for w in words)
 
 
 def _roman(n: int) -> str:
@@ -874,9 +884,16 @@ def generate(
             tf = _open_text(ttmp, stack)
             twriter = csv.writer(tf, lineterminator="\n")
             twriter.writerow(TRUTH_HEADER)
+        fast = layout == "genius" and not config.crlf  # the common case, rendered directly
+        q = _quote_minimal
         for i, song in enumerate(synth.songs(), 1):
             if song.raw_line is not None:
                 batch.append(song.raw_line + nl)
+            elif fast:
+                batch.append(
+                    f"{q(song.title or '')},{song.tag},{q(song.artist)},{song.year},"
+                    f"{song.views},{q(song.features)},{q(genius_text(song))},{song.id}\n"
+                )
             else:
                 row = fields_for(song, layout, lang_rnd, nl)
                 if config.crlf and layout != "songdata":
@@ -884,9 +901,8 @@ def generate(
                 batch.append(csv_line(row, quote_all, nl))
             counts[song.kind] += 1
             if twriter is not None:
-                twriter.writerow(
-                    (i, song.id, song.kind, song.tag, song.language, " ".join(song.flags))
-                )
+                flags = " ".join(song.flags)
+                twriter.writerow((i, song.id, song.kind, song.tag, song.language, flags))
             if i % 1000 == 0:
                 f.write("".join(batch))
                 batch.clear()

@@ -109,6 +109,8 @@ RAP = {
             "Flow so cold the engineer be grabbing a coat",
             "Still the same kid with the dream and the quote",
             "Pockets got heavy, now the critics got quiet",
+            'Teacher said "you\'ll never make it" now she at the show',
+            'Mama always told me "keep your circle small"',
         ],
         "rap_b": [
             "now the whole block know my name",
@@ -274,6 +276,7 @@ POP = {
             "Tell me that you'll never let me go",
             "Falling for you faster than a shooting star",
             "Polaroid memories on my bedroom wall",
+            'You whispered "stay" and I stayed until the dawn',
         ],
         "pop_b": [
             "baby, hold me tight",
@@ -374,6 +377,7 @@ ROCK = {
             "The highway swallowed every sign",
             "I carved my name into the stone",
             "Bleeding out on a six-string cross",
+            'They told us "kneel" but we stood against the wind',
         ],
         "rock_b": [
             "we'll never bow",
@@ -460,6 +464,7 @@ RB = {
             "Sweet perfume still lingers on my coat",
             "Hold me gently, darling, don't let go",
             "Moonlight pouring through the window pane",
+            'You said "forever" with your hand in mine',
         ],
         "rb_b": [
             "baby, don't you go",
@@ -536,6 +541,7 @@ COUNTRY = {
             "Front porch light still burning for me",
             "Small-town diner with the coffee always on",
             "Harvest moon rising over Alabama hay",
+            'Daddy said "son, the land don\'t lie to you"',
         ],
         "cty_b": [
             "Lord, I miss those days",

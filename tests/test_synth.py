@@ -253,6 +253,17 @@ def test_each_junk_kind_is_what_the_truth_says(corpus):
     assert clean[flags.map(lambda f: "curly" in f)].lyrics.str.contains("’").all()
     assert clean[flags.map(lambda f: "emoji" in f)].lyrics.str.contains("|".join(B.EMOJI)).all()
 
+    def plain(text: str) -> str:  # undo the curly and lowercase variations
+        return text.lower().replace("’", "'")
+
+    accented = clean[flags.map(lambda f: "accent" in f)].lyrics.map(plain)
+    assert len(accented) and accented.map(lambda t: any(w in t for w in B.ACCENT_WORDS)).all()
+    one_line = clean[flags.map(lambda f: "foreign_line" in f)]
+    foreign_lines = [plain(line) for lines in B.FOREIGN_LINES.values() for line in lines]
+    assert len(one_line) and (one_line.t_language == "en").all()
+    assert one_line.lyrics.map(plain).map(lambda t: sum(x in t for x in foreign_lines) == 1).all()
+    assert clean.lyrics.str.contains('"').any() and clean.lyrics.str.contains("“").any()
+
 
 def test_malformed_lines_have_the_wrong_field_count(tmp_path):
     path = tmp_path / "m.csv"
