@@ -28,6 +28,7 @@ choice, and a ``.gz`` output gets a fixed gzip header (no file name, mtime 0).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import gzip
 import io
@@ -177,7 +178,7 @@ class SynthConfig:
             raise UsageError("; ".join(problems))
 
 
-@dataclass
+@dataclass(slots=True)
 class Song:
     """One generated row before it is laid out as CSV fields."""
 
@@ -257,6 +258,7 @@ class Synthesizer:
         junk = [(k, v) for k, v in config.rates.items() if v > 0]
         self.kind_names = [k for k, _ in junk]
         self.kind_cum = _cumulative([v for _, v in junk], normalise=False)
+        self.junk_total = self.kind_cum[-1] if junk else 0.0
         self.lang_names = list(B.FOREIGN_LANG_SHARES)
         self.lang_cum = _cumulative(B.FOREIGN_LANG_SHARES.values())
         self.flags = config.flags
@@ -275,6 +277,8 @@ class Synthesizer:
     def _song(self) -> Song:
         rnd = self.rnd
         u = rnd.random()
+        if u >= self.junk_total:
+            return self._make_clean()
         kind = "clean"
         for name, edge in zip(self.kind_names, self.kind_cum, strict=True):
             if u < edge:
@@ -381,7 +385,10 @@ class Synthesizer:
         def between(lo: int, hi: int) -> int:
             return lo + int(r() * (hi - lo + 1))
 
-        # (closures cost less here than rnd.choice / rnd.randint, which dominate a profile)
+        def lines(lo: int, hi: int) -> list[str]:
+            return [verse_pool[int(r() * VERSE_POOL)] for _ in range(lo + int(r() * (hi - lo + 1)))]
+
+        # (closures cost less here than rnd.choice / randint / choices, which dominate a profile)
         a = song.artist
         b = pick(self.artists[tag])
         out: list[tuple[str | None, list[str]]] = []
@@ -397,21 +404,20 @@ class Synthesizer:
             headers = B.HOOK_HEADERS if r() < shape["hook_name"] else B.CHORUS_HEADERS
             chorus_header = pick(headers).format(a=a, b=b)
         if r() < shape["intro"]:
-            intro = choices(verse_pool, k=between(1, 4))
+            intro = lines(1, 4)
             if bank.adlibs:
                 intro.insert(0, " ".join(choices(bank.adlibs, k=between(1, 3))))
             out.append((pick(B.INTRO_HEADERS).format(a=a, b=b), intro))
         verses = pick(shape["verses"])
         lo, hi = shape["verse"]
         for v in range(1, verses + 1):
-            out.append(
-                (pick(B.VERSE_HEADERS).format(n=v, a=a), choices(verse_pool, k=between(lo, hi)))
-            )
+            header = f"[Verse {v}]" if r() < 0.75 else f"[Verse {v}: {a}]"
+            out.append((header, lines(lo, hi)))
             if r() < shape["pre"]:
-                out.append(("[Pre-Chorus]", choices(verse_pool, k=between(2, 4))))
+                out.append(("[Pre-Chorus]", lines(2, 4)))
             out.append((chorus_header, chorus))
             if v == verses - 1 and r() < shape["bridge"]:
-                out.append(("[Bridge]", choices(verse_pool, k=between(2, 4))))
+                out.append(("[Bridge]", lines(2, 4)))
             if v == 1 and r() < shape["brk"]:
                 out.append((pick(B.ROCK_BREAKS), []))
         if verses == 1 or r() < 0.3:
@@ -427,25 +433,30 @@ class Synthesizer:
         f = self.flags
         secs = song.sections
         assert secs is not None
+        r = rnd.random
+        accent, emoji, foreign, curly, lower = (
+            r() < f["accent"], r() < f["emoji"], r() < f["foreign_line"], r() < f["curly"], r() < f["lowercase"]
+        )  # fmt: skip
+        if not (accent or emoji or foreign or curly or lower):  # most songs
+            return
         body = [s for s in secs if s[1]]
-        if rnd.random() < f["accent"]:
+        if accent:
             lines = rnd.choice(body)[1]
             lines.insert(rnd.randint(0, len(lines)), rnd.choice(B.ACCENT_LINES))
             song.flags.append("accent")
-        if rnd.random() < f["emoji"]:
+        if emoji:
             for _ in range(rnd.randint(1, 3)):
                 lines = rnd.choice(body)[1]
                 i = rnd.randrange(len(lines))
                 lines[i] = f"{lines[i]} {rnd.choice(B.EMOJI)}"
             song.flags.append("emoji")
-        if rnd.random() < f["foreign_line"]:
+        if foreign:
             lang = rnd.choice(sorted(B.FOREIGN_LINES))
             lines = rnd.choice(body)[1]
             lines.insert(rnd.randint(0, len(lines)), rnd.choice(B.FOREIGN_LINES[lang]))
             song.flags.append("foreign_line")
         # flagged only where there is an apostrophe to curl
-        curly = rnd.random() < f["curly"] and any("'" in x for _, ls in secs for x in ls)
-        lower = rnd.random() < f["lowercase"]
+        curly = curly and any("'" in x for _, ls in secs for x in ls)
         if curly or lower:
             if curly:
                 song.flags.append("curly")
@@ -555,7 +566,7 @@ class Synthesizer:
     def _make_duplicate_id(self) -> Song:
         old = self.rnd.choice(self.recent)
         if self.rnd.random() < 0.5:  # the same row again
-            return Song(**{**old.__dict__, "kind": "duplicate_id", "flags": list(old.flags)})
+            return dataclasses.replace(old, kind="duplicate_id", flags=list(old.flags))
         next_id = self.next_id
         song = self._make_clean()
         self.next_id = next_id  # give back the id _make_clean took
@@ -1012,8 +1023,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tqdm import tqdm
 
         bar = tqdm(total=config.rows, unit=" rows", unit_scale=True, desc="synth", file=sys.stderr)
+    for path in (args.out, args.truth):
+        if path is not None and path.is_dir():
+            raise UsageError(f"{path} is a folder; give a file name such as {path}/corpus.csv.gz")
     try:
         counts = generate(config, args.out, args.truth, bar.update if bar else None)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {exc.filename or args.out}: {exc.strerror or exc}"
+        ) from None
     finally:
         if bar is not None:
             bar.close()

@@ -708,7 +708,6 @@ ESSAY_SENTENCES = [
 # Section headers and credits
 # --------------------------------------------------------------------------------------------
 # {n} is the section number; {a}, {b} are performer names.
-VERSE_HEADERS = ["[Verse {n}]", "[Verse {n}]", "[Verse {n}]", "[Verse {n}: {a}]"]
 CHORUS_HEADERS = ["[Chorus]", "[Chorus]", "[Chorus]", "[Chorus: {a}]", "[Chorus: {a} & {b}]"]
 HOOK_HEADERS = ["[Hook]", "[Hook]", "[Hook: {a}]", "[Hook] 2x"]
 INTRO_HEADERS = ["[Intro]", "[Intro]", "[Intro: {a}]", "[Intro: {a}, {b} & Both]"]

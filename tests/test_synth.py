@@ -355,6 +355,8 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
         ["--rows", "10", "--out", out, "--tag-shares", "jazz=1"],
         ["--rows", "10", "--out", out, "--junk-rate", "2"],
         ["--rows", "10", "--out", out, "--truth", out],
+        ["--rows", "10", "--out", str(tmp_path)],
+        ["--rows", "10", "--out", "/proc/nope/x.csv"],
     ):
         assert run(synth.main, argv) == 2, argv
         err = capsys.readouterr().err
