@@ -1,6 +1,6 @@
 """Seeded synthetic lyrics corpus in the Genius ds.csv layout (and three others).
 
-    python -m pipeline.synth --rows 10000 --seed 2026 --out data/sample.csv.gz      # bundled sample
+    python -m pipeline.synth --rows 10000 --seed 2029 --out data/sample.csv.gz      # bundled sample
     python -m pipeline.synth --rows 1000000 --out /tmp/ds.csv --quiet                # a benchmark input
     python -m pipeline.synth --rows 5000 --out /tmp/s.csv --layout songdata --crlf
     python -m pipeline.synth --rows 5000 --out /tmp/t.csv --truth /tmp/t.truth.csv   # with ground truth
@@ -134,6 +134,7 @@ SHAPES: dict[str, dict] = {
 FOREIGN_POOL = 512  # lines kept per foreign language
 VERSE_POOL = 2048  # lines kept per genre; a few are replaced by fresh lines after every song
 HOOK_POOL = 256
+SKELETONS = 256  # song structures kept per genre
 ARTISTS_PER_TAG = 600
 RECENT_ROWS = 64  # ring of recent rows that duplicate ids copy from
 _SLOT = re.compile(r"\{(\w+)\}")
@@ -262,6 +263,9 @@ class Synthesizer:
         self.lang_names = list(B.FOREIGN_LANG_SHARES)
         self.lang_cum = _cumulative(B.FOREIGN_LANG_SHARES.values())
         self.flags = config.flags
+        self.skeletons = {
+            tag: [self._skeleton(tag) for _ in range(SKELETONS)] for tag in SHAPES
+        }  # song structures, refreshed like the line pools
         self.recent: deque[Song] = deque(maxlen=RECENT_ROWS)
         self._foreign: dict[str, list[str]] = {}
         self.next_id = 1
@@ -370,14 +374,16 @@ class Synthesizer:
         return _NON_ASCII.sub("", name)
 
     # -- English songs ----------------------------------------------------------------------
-    def _sections(self, tag: str, song: Song) -> tuple[list[tuple[str | None, list[str]]], str]:
-        """Stanzas of a song of a (non-misc) genre, and its hook line (source of the title)."""
+    def _skeleton(self, tag: str) -> tuple:
+        """A song's structure: chorus header, hook and chorus sizes, and its sections in order.
+
+        Sections are (kind, header, lines): V verse-like lines from the pool, C the chorus, O an
+        outro (the chorus's first lines), I an intro with ad-libs, X a header alone (credit,
+        solo). Headers may hold {a} (the artist) and {b} (a second performer).
+        """
         rnd = self.rnd
         r = rnd.random
-        bank = self.banks[tag]
         shape = SHAPES[tag]
-        choices = rnd.choices
-        verse_pool = bank.verse
 
         def pick(seq):
             return seq[int(r() * len(seq))]
@@ -385,46 +391,76 @@ class Synthesizer:
         def between(lo: int, hi: int) -> int:
             return lo + int(r() * (hi - lo + 1))
 
-        def lines(lo: int, hi: int) -> list[str]:
-            return [verse_pool[int(r() * VERSE_POOL)] for _ in range(lo + int(r() * (hi - lo + 1)))]
-
-        # (closures cost less here than rnd.choice / randint / choices, which dominate a profile)
-        a = song.artist
-        b = pick(self.artists[tag])
-        out: list[tuple[str | None, list[str]]] = []
+        steps: list[tuple[str, str | None, int]] = []
         if r() < shape["producer"]:
             credit = pick(B.PRODUCER_CREDITS)
-            out.append((credit.format(p=pick(B.PRODUCER_NAMES), q=pick(B.PRODUCER_NAMES)), []))
-        hooks = choices(bank.hook, k=between(2, 3))
-        n = between(*shape["chorus"])
-        chorus = [hooks[i % len(hooks)] for i in range(n)]
+            steps.append(
+                ("X", credit.format(p=pick(B.PRODUCER_NAMES), q=pick(B.PRODUCER_NAMES)), 0)
+            )
         if r() < 0.04:  # a bare "Chorus:" line instead of [Chorus]
             chorus_header = "Chorus:"
         else:
-            headers = B.HOOK_HEADERS if r() < shape["hook_name"] else B.CHORUS_HEADERS
-            chorus_header = pick(headers).format(a=a, b=b)
+            chorus_header = pick(B.HOOK_HEADERS if r() < shape["hook_name"] else B.CHORUS_HEADERS)
         if r() < shape["intro"]:
-            intro = lines(1, 4)
-            if bank.adlibs:
-                intro.insert(0, " ".join(choices(bank.adlibs, k=between(1, 3))))
-            out.append((pick(B.INTRO_HEADERS).format(a=a, b=b), intro))
+            steps.append(("I", pick(B.INTRO_HEADERS), between(1, 4)))
         verses = pick(shape["verses"])
         lo, hi = shape["verse"]
         for v in range(1, verses + 1):
-            header = f"[Verse {v}]" if r() < 0.75 else f"[Verse {v}: {a}]"
-            out.append((header, lines(lo, hi)))
+            steps.append(
+                ("V", f"[Verse {v}]" if r() < 0.75 else f"[Verse {v}: {{a}}]", between(lo, hi))
+            )
             if r() < shape["pre"]:
-                out.append(("[Pre-Chorus]", lines(2, 4)))
-            out.append((chorus_header, chorus))
+                steps.append(("V", "[Pre-Chorus]", between(2, 4)))
+            steps.append(("C", None, 0))
             if v == verses - 1 and r() < shape["bridge"]:
-                out.append(("[Bridge]", lines(2, 4)))
+                steps.append(("V", "[Bridge]", between(2, 4)))
             if v == 1 and r() < shape["brk"]:
-                out.append((pick(B.ROCK_BREAKS), []))
+                steps.append(("X", pick(B.ROCK_BREAKS), 0))
         if verses == 1 or r() < 0.3:
-            out.append((chorus_header, chorus))
+            steps.append(("C", None, 0))
         if r() < shape["outro"]:
-            out.append((pick(B.OUTRO_HEADERS).format(a=a), chorus[:2]))
+            steps.append(("O", pick(B.OUTRO_HEADERS), 0))
+        return chorus_header, between(2, 3), between(*shape["chorus"]), steps
+
+    def _sections(self, tag: str, song: Song) -> tuple[list[tuple[str | None, list[str]]], str]:
+        """Stanzas of a song of a (non-misc) genre, and its hook line (source of the title).
+
+        The structure comes from a pool of skeletons (most of a song's random choices), the lines
+        from the genre's line pools; both pools are refreshed a little after every song.
+        """
+        r = self.rnd.random
+        bank = self.banks[tag]
+        skeletons = self.skeletons[tag]
+        chorus_t, n_hooks, n_chorus, steps = skeletons[int(r() * SKELETONS)]
+        hook_pool = bank.hook
+        hooks = [hook_pool[int(r() * HOOK_POOL)] for _ in range(n_hooks)]
+        chorus = [hooks[i % n_hooks] for i in range(n_chorus)]
+        pool = bank.verse
+        a = song.artist
+        others = self.artists[tag]
+        b = others[int(r() * len(others))]
+        chorus_header = chorus_t.format(a=a, b=b) if "{" in chorus_t else chorus_t
+        out: list[tuple[str | None, list[str]]] = []
+        for kind, header, k in steps:
+            if kind == "C":
+                out.append((chorus_header, chorus))
+                continue
+            if header is not None and "{" in header:
+                header = header.format(a=a, b=b)
+            if kind == "V":
+                out.append((header, [pool[int(r() * VERSE_POOL)] for _ in range(k)]))
+            elif kind == "O":
+                out.append((header, chorus[:2]))
+            elif kind == "I":
+                intro = [pool[int(r() * VERSE_POOL)] for _ in range(k)]
+                if bank.adlibs:
+                    intro.insert(0, " ".join(self.rnd.choices(bank.adlibs, k=1 + int(r() * 3))))
+                out.append((header, intro))
+            else:
+                out.append((header, []))
         bank.refresh()
+        if r() < 0.25:
+            skeletons[int(r() * SKELETONS)] = self._skeleton(tag)
         return out, hooks[0]
 
     def _decorate(self, song: Song) -> None:
