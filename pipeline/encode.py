@@ -562,6 +562,11 @@ def encode_chunks(
     finally:
         bar.close()
     results.sort(key=lambda r: r["chunk"])
+    # Parts of chunks that stage 1 no longer writes would only waste disk.
+    current = {Path(t["part"]).name for t in tasks}
+    for stale in parts_dir.glob("chunk-*.arrow"):
+        if stale.name not in current:
+            stale.unlink()
     return results
 
 
@@ -629,51 +634,56 @@ def encode_chunk(task: dict[str, Any]) -> dict[str, Any]:
     has_control &= ~empty_np
     candidates = np.flatnonzero(~empty_np & ~has_control)
 
-    # n = genre token + lyrics + eos. Only candidates are tokenized.
+    # n = genre token + lyrics + eos. Only candidates are tokenized, a batch at a time; a song
+    # that passes the length filter goes straight into a padded row, so no per-token Python
+    # objects outlive their batch (memory stays ~ rows x seq_len x 2 bytes per chunk).
+    dtype = np.dtype(task["dtype"])
+    pad, eos, genre_ids = task["pad"], task["eos"], task["genre_ids"]
     n_tokens = np.zeros(len(table), dtype=np.int64)
-    ids_of: dict[int, list[int]] = {}
     encode = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
-    texts = lyrics_col.take(pa.array(candidates, type=pa.int64())).to_pylist()
-    tokens = 0
-    for start in range(0, len(texts), BATCH_SIZE):
-        encodings = encode(texts[start : start + BATCH_SIZE], add_special_tokens=False)
-        for offset, enc in enumerate(encodings):
-            row = int(candidates[start + offset])
-            ids = enc.ids
-            tokens += len(ids)
-            n_tokens[row] = len(ids) + 2
-            if lo < len(ids) + 2 < hi:
-                ids_of[row] = ids
+    texts = lyrics_col.take(pa.array(candidates, type=pa.int64()))
+    blocks: list[np.ndarray] = []
+    block_rows: list[np.ndarray] = []
+    for start in range(0, len(candidates), BATCH_SIZE):
+        batch = texts.slice(start, BATCH_SIZE).to_pylist()
+        encodings = encode(batch, add_special_tokens=False)
+        rows = candidates[start : start + len(batch)]
+        n = np.fromiter((len(e) for e in encodings), dtype=np.int64, count=len(batch)) + 2
+        n_tokens[rows] = n
+        passing = np.flatnonzero((n > lo) & (n < hi))
+        block = np.full((len(passing), seq_len), pad, dtype=dtype)
+        for j, k in enumerate(passing):
+            ids = encodings[k].ids
+            body = min(len(ids), seq_len - 1)
+            block[j, 0] = genre_ids[tags[rows[k]]]
+            block[j, 1 : 1 + body] = ids[:body]
+            if body + 1 < seq_len:
+                block[j, body + 1] = eos
+        blocks.append(block)
+        block_rows.append(rows[passing])
     del texts
-
-    kept_length = np.zeros(len(table), dtype=bool)
-    if ids_of:
-        kept_length[np.fromiter(ids_of.keys(), dtype=np.int64)] = True
+    passed = np.concatenate(block_rows) if blocks else np.zeros(0, dtype=np.int64)
+    matrix_all = np.concatenate(blocks) if blocks else np.zeros((0, seq_len), dtype=dtype)
+    del blocks
+    tokens = int(np.maximum(n_tokens - 2, 0).sum())
 
     # Balance: every genre down to the smallest genre's count in this chunk, seeded per chunk.
+    # Positions index `passed` (ascending row numbers), so the chunk's order is kept.
     rng = np.random.default_rng([task["seed"], task["index"]])
-    per_genre_rows = {g: np.flatnonzero(kept_length & (tags == g)) for g in genres}
-    target = min(len(rows) for rows in per_genre_rows.values())
-    keep_rows = []
+    passed_tags = tags[passed]
+    per_genre = {g: np.flatnonzero(passed_tags == g) for g in genres}
+    target = min(len(pos) for pos in per_genre.values())
+    chosen = []
     for g in genres:
-        rows = per_genre_rows[g]
-        if len(rows) > target:
-            rows = np.sort(rng.choice(rows, size=target, replace=False))
-        keep_rows.append(rows)
-    keep = np.sort(np.concatenate(keep_rows)) if keep_rows else np.zeros(0, dtype=np.int64)
-
-    dtype = np.dtype(task["dtype"])
-    matrix = np.full((len(keep), seq_len), task["pad"], dtype=dtype)
+        pos = per_genre[g]
+        if len(pos) > target:
+            pos = rng.choice(pos, size=target, replace=False)
+        chosen.append(pos)
+    selected = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+    keep = passed[selected]
+    matrix = matrix_all[selected]
+    del matrix_all
     lengths = np.minimum(n_tokens[keep], seq_len).astype(np.int32)
-    eos = task["eos"]
-    genre_ids = task["genre_ids"]
-    for i, row in enumerate(keep):
-        ids = ids_of[int(row)]
-        body = min(len(ids), seq_len - 1)
-        matrix[i, 0] = genre_ids[tags[row]]
-        matrix[i, 1 : 1 + body] = ids[:body]
-        if body + 1 < seq_len:
-            matrix[i, body + 1] = eos
 
     counts = {}
     for g in genres:
@@ -684,7 +694,7 @@ def encode_chunk(task: dict[str, Any]) -> dict[str, Any]:
             "control_token": int((is_g & has_control).sum()),
             "too_short": int((is_g & (n_tokens > 0) & (n_tokens <= lo)).sum()),
             "too_long": int((is_g & (n_tokens >= hi)).sum()),
-            "kept_length": len(per_genre_rows[g]),
+            "kept_length": len(per_genre[g]),
             "kept": int(target),
         }
     kept_n = n_tokens[keep]
