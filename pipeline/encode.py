@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -597,6 +598,14 @@ def _chunk_index(path: Path) -> int:
     return int(digits) if digits else 0
 
 
+@functools.lru_cache(maxsize=2)
+def _load_backend(path: str, sha: str | None):
+    """The Rust tokenizer, parsed once per worker (GPT-2's JSON takes ~0.3 s), keyed by content."""
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(path)
+
+
 def _read_part_meta(path: Path) -> dict[str, Any] | None:
     try:
         with pa.ipc.open_stream(path) as reader:
@@ -615,9 +624,7 @@ def encode_chunk(task: dict[str, Any]) -> dict[str, Any]:
             return {**meta["stats"], "part": str(part), "reused": True}
 
     t0 = time.perf_counter()
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(task["tokenizer_json"])
+    tokenizer = _load_backend(task["tokenizer_json"], _file_sha(Path(task["tokenizer_json"])))
     table = _read_chunk(Path(task["chunk"]), COLUMNS)
     genres: list[str] = task["genres"]
     seq_len, lo, hi = task["seq_len"], task["min_tokens"], task["max_tokens"]
