@@ -43,6 +43,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -557,9 +558,20 @@ def encode_chunks(
             for task in tasks:
                 done(encode_chunk(task))
         else:
-            futures = [pool.submit(encode_chunk, task) for task in tasks]
-            for fut in as_completed(futures):
-                done(fut.result())
+            finished: set[str] = set()
+            try:
+                futures = [pool.submit(encode_chunk, task) for task in tasks]
+                for fut in as_completed(futures):
+                    result = fut.result()
+                    finished.add(result["part"])
+                    done(result)
+            except BrokenProcessPool:
+                # A worker died (killed for memory, or spawn cannot re-import a __main__ read
+                # from stdin): finish here, one chunk at a time, instead of failing the stage.
+                _say(quiet, "tokenize: worker processes failed; continuing in this process")
+                for task in tasks:
+                    if task["part"] not in finished:
+                        done(encode_chunk(task))
     finally:
         bar.close()
     results.sort(key=lambda r: r["chunk"])
