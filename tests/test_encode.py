@@ -472,3 +472,16 @@ def test_fix_up_after_filtering_moves_smallest_artist():
     chosen = {"d"}
     assert split.ensure_validation_per_genre(kept, chosen, seed=0) == ["b"]
     assert chosen == {"b", "d"}
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "bpe"])
+def test_all_six_genres(tmp_path, gpt2_tokenizer_dir, kind):
+    from lyrics_gpt2.genres import TAGS
+
+    six = random_chunks(seed=2, n_chunks=2, per_chunk=120, genres=TAGS)
+    write_chunks(tmp_path, six)
+    tokenizer = gpt2_tokenizer_dir if kind == "gpt2" else "bpe:400"
+    manifest = run_stage(tmp_path, tokenizer, *SMALL)
+    assert list(manifest["genre_token_ids"]) == list(TAGS)
+    assert len(set(manifest["genre_token_ids"].values())) == 6
+    check_contract(tmp_path, six, 8, 60, 40)
