@@ -35,6 +35,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -363,7 +364,14 @@ def _load_pretrained(spec: str):
         else:
             from transformers import AutoTokenizer
 
-            tok = AutoTokenizer.from_pretrained(spec)
+            # Without a network the hub client logs every retry; the one-line error says enough.
+            hub_log = logging.getLogger("huggingface_hub")
+            level = hub_log.level
+            hub_log.setLevel(logging.ERROR)
+            try:
+                tok = AutoTokenizer.from_pretrained(spec)
+            finally:
+                hub_log.setLevel(level)
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         hint = (
