@@ -63,6 +63,8 @@ FORMAT_VERSION = 1
 BATCH_SIZE = 1000
 COLUMNS = ("id", "artist", "tag", "lyrics")
 PART_META = b"lyrics_gpt2"
+# bpe:N learns its merges from at most this many characters of training lyrics (~130k songs).
+BPE_MAX_CHARS = 200_000_000
 COUNT_KEYS = ("read", "empty", "control_token", "too_short", "too_long", "kept_length", "kept")
 
 
@@ -206,7 +208,12 @@ def run(args: argparse.Namespace) -> dict:
         "genre_tokens": {g: GENRE_TOKENS[g] for g in genres},
         "dtype": tok_info["dtype"],
         "length_rule": "min_tokens < n < max_tokens, n = genre token + lyrics + eos",
-        "parameters": {**params, "workers": args.workers, "batch_size": BATCH_SIZE},
+        "parameters": {
+            **params,
+            "workers": args.workers,
+            "batch_size": BATCH_SIZE,
+            **({"bpe_max_chars": BPE_MAX_CHARS} if bpe_size is not None else {}),
+        },
         "inputs": {"chunks": len(chunk_paths), "chunks_fingerprint": chunks_fp},
         "tokenizer_sha": _file_sha(staged_tok / "tokenizer.json"),
         "counts": counts,
@@ -416,7 +423,12 @@ def stage_tokenizer(
             "format": FORMAT_VERSION,
             # A trained BPE depends on which songs are training songs.
             **(
-                {"chunks": chunks_fp, "val": sorted(val_artists), "seed": args.seed}
+                {
+                    "chunks": chunks_fp,
+                    "val": sorted(val_artists),
+                    "seed": args.seed,
+                    "max_chars": BPE_MAX_CHARS,
+                }
                 if bpe_size is not None
                 else {}
             ),
@@ -439,7 +451,8 @@ def stage_tokenizer(
         source_class = config.get("tokenizer_class")
     else:
         _say(quiet, f"tokenize: training a byte-level BPE of {bpe_size} tokens")
-        tok = bpe.train(_training_texts(chunk_paths, val_artists), bpe_size)
+        texts = _training_texts(chunk_paths, val_artists, BPE_MAX_CHARS)
+        tok = bpe.train(texts, bpe_size)
     info = _add_genre_tokens(tok, genres)
     with atomic_path(staged, is_dir=True) as tmp:
         tok.save_pretrained(str(tmp))
@@ -453,15 +466,27 @@ def stage_tokenizer(
     return staged, info
 
 
-def _training_texts(chunk_paths: list[Path], val_artists: set[str]):
-    """Lyrics of training songs only, streamed chunk by chunk (for BPE training)."""
+def _training_texts(
+    chunk_paths: list[Path], val_artists: set[str], max_chars: int | None = None
+) -> Iterator[str]:
+    """Lyrics of training songs only, streamed chunk by chunk (for BPE training).
+
+    ``max_chars`` caps the sample: merges stop changing long before the whole 9 GB dump, and the
+    trainer's time and memory grow with the text it sees. Stage 1's chunks are a mix of the
+    whole input, so the first ones are a fair sample.
+    """
     values = pa.array(sorted(val_artists), type=pa.string())
+    seen = 0
     for path in chunk_paths:
         table = _read_chunk(path, ("artist", "lyrics"))
         is_val = pc.fill_null(pc.is_in(pc.fill_null(table["artist"], ""), value_set=values), False)
         lyrics = table.filter(pc.invert(is_val))["lyrics"].drop_null()
         for batch in lyrics.chunks:
-            yield from batch.to_pylist()
+            for text in batch.to_pylist():
+                if max_chars is not None and seen >= max_chars:
+                    return
+                seen += len(text)
+                yield text
 
 
 def _add_genre_tokens(tok, genres: list[str]) -> dict[str, Any]:

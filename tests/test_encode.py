@@ -244,6 +244,9 @@ def test_bpe_sees_training_songs_only(tmp_path, chunks):
     texts = list(encode._training_texts(paths, val))
     expected = [r["lyrics"] for rows in chunks for r in rows if r["artist"] not in val]
     assert texts == expected
+    capped = list(encode._training_texts(paths, val, max_chars=500))
+    assert capped == expected[: len(capped)]
+    assert sum(map(len, capped[:-1])) < 500 <= sum(map(len, capped))
 
 
 def test_default_window_exact_at_boundaries(tmp_path, gpt2_tokenizer_dir):
