@@ -18,14 +18,16 @@ Reads ``DIR/chunks/chunk-NN.parquet`` (columns id, title, artist, tag, lyrics) a
 Each song becomes ``[Genre: X]`` + lyrics + end-of-text. Its token count ``n`` is that whole
 sequence (genre token and eos included); songs with ``min_tokens < n < max_tokens`` are kept,
 then cut or padded to ``seq_len``. ``length = min(n, seq_len)`` marks the real tokens: a song
-shorter than ``seq_len`` keeps its eos at ``length - 1``, so the model learns to stop, while pad
+of at most ``seq_len`` tokens keeps its eos at ``length - 1``, so the model learns to stop; pad
 positions are masked by ``length`` even when pad and eos share an id. Songs whose lyrics contain a
 control token (a genre token or the eos string) verbatim are dropped: the tokenizer would read it
 as the control token itself.
 
 Per chunk, after the length filter, every genre is downsampled (seeded) to the smallest genre's
 count. The validation split takes whole artists (see ``pipeline/split.py``), decided on the chunk
-rows before tokenizing so that ``bpe:N`` learns its merges from training songs only.
+rows before tokenizing so that ``bpe:N`` learns its merges from training songs only. Should every
+validation song of a genre be filtered out, the artist with the fewest kept songs of that genre
+moves to validation afterwards (listed in the manifest under split.moved_after_filtering).
 """
 
 from __future__ import annotations
