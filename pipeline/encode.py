@@ -63,6 +63,7 @@ from pipeline import bpe, split
 # Bump when the part or dataset layout changes, so old parts and outputs are not reused.
 FORMAT_VERSION = 1
 BATCH_SIZE = 1000
+DEFAULT_WORKERS = 2
 COLUMNS = ("id", "artist", "tag", "lyrics")
 PART_META = b"lyrics_gpt2"
 # bpe:N learns its merges from at most this many characters of training lyrics (~130k songs).
@@ -104,12 +105,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="share of songs for validation, whole artists, at least one song per genre "
         "(default: %(default)s)",
     )
-    group.add_argument(
-        "--workers",
-        type=int,
-        default=2,
-        help="processes that tokenize chunks in parallel (default: %(default)s)",
-    )
+    # Stage chunks declares the same flag; both stages share one parser, so it is added only
+    # once, with the same meaning: None -> 2 processes, 0 or 1 -> the main process only.
+    with contextlib.suppress(argparse.ArgumentError):
+        group.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="processes that work on chunks in parallel; 0 = the main process (default: 2)",
+        )
+
+
+def _workers(args: argparse.Namespace) -> int:
+    return DEFAULT_WORKERS if args.workers is None else args.workers
 
 
 # --------------------------------------------------------------------------------------------
@@ -155,7 +163,7 @@ def run(args: argparse.Namespace) -> dict:
         return old
 
     # Start the worker processes now: they import while this one scans and builds the tokenizer.
-    pool = _start_pool(args.workers, len(chunk_paths))
+    pool = _start_pool(_workers(args), len(chunk_paths))
     try:
         timings: dict[str, float] = {}
         t = time.perf_counter()
@@ -212,7 +220,7 @@ def run(args: argparse.Namespace) -> dict:
         "length_rule": "min_tokens < n < max_tokens, n = genre token + lyrics + eos",
         "parameters": {
             **params,
-            "workers": args.workers,
+            "workers": _workers(args),
             "batch_size": BATCH_SIZE,
             **({"bpe_max_chars": BPE_MAX_CHARS} if bpe_size is not None else {}),
         },
@@ -260,8 +268,8 @@ def _check_args(args: argparse.Namespace) -> None:
         problems.append(f"--seq-len must be at least 2 (got {args.seq_len})")
     if not 0.0 < args.val_fraction < 1.0:
         problems.append(f"--val-fraction must be between 0 and 1 (got {args.val_fraction})")
-    if args.workers < 1:
-        problems.append(f"--workers must be at least 1 (got {args.workers})")
+    if _workers(args) < 0:
+        problems.append(f"--workers must be >= 0 (got {args.workers})")
     size = bpe.parse_spec(args.tokenizer)
     if args.tokenizer.strip().startswith("bpe:") and size is None:
         problems.append(
