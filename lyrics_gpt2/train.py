@@ -344,12 +344,16 @@ def fit(
             state.epoch, state.batch_in_epoch = state.epoch + 1, 0
         if state.epoch >= args.epochs:
             break
-        sampler.set_epoch(state.epoch)
         loader = train_loader
         if state.batch_in_epoch:
             # A checkpoint is only taken after a synced step, so the skipped batches end on an
             # accumulation boundary and accelerate's own counter (restored by load_state) agrees.
             loader = accelerator.skip_first_batches(train_loader, state.batch_in_epoch)
+        # accelerate's loaders reseed their sampler from their own epoch counter when iterated
+        # (a fresh skip loader would say 0), so the epoch is set on the loader, not just the sampler.
+        sampler.set_epoch(state.epoch)
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(state.epoch)
         batches = iter(loader)
         while True:
             wait_start = time.perf_counter()
