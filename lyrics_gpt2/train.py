@@ -463,6 +463,10 @@ def make_accelerator(args: TrainArgs):
     if args.compile:
         # Trimmed batches vary in width; dynamic shapes avoid one recompile per width.
         kwargs["dynamo_plugin"] = TorchDynamoPlugin(backend="inductor", dynamic=True)
+    # `accelerate launch --multi_gpu` (torchrun) on a machine without CUDA: accelerate only picks
+    # DDP over gloo when told it runs on CPU, otherwise each process would train alone.
+    if not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        kwargs["cpu"] = True
     trackers = None if args.report_to == "none" else args.report_to
     return Accelerator(
         gradient_accumulation_steps=args.grad_accum,
