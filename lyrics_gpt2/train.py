@@ -50,7 +50,7 @@ from lyrics_gpt2.cli import UsageError, run
 from lyrics_gpt2.config import TrainArgs, parse_train_args
 from lyrics_gpt2.data import IGNORE_INDEX, collate, load_tokenized
 from lyrics_gpt2.evaluation import SongScores, score_songs
-from lyrics_gpt2.fileio import atomic_path, write_json
+from lyrics_gpt2.fileio import atomic_path, read_json, write_json
 from lyrics_gpt2.modeling import (
     generation_defaults,
     load_model,
@@ -84,7 +84,21 @@ def load_data(data_dir: str | Path, eval_max_songs: int | None = None) -> TrainD
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise UsageError(f"data folder {data_dir} does not exist; run preprocessing first")
-    dataset, manifest = load_tokenized(data_dir)
+    for name in ("train", "validation"):
+        # datasets cannot even open a split saved with no rows (zero shards), so look first.
+        state = read_json(data_dir / "tokenized" / name / "state.json")
+        if isinstance(state, dict) and not state.get("_data_files"):
+            raise UsageError(
+                f"the {name} split in {data_dir}/tokenized is empty; re-run preprocessing"
+            )
+    try:
+        dataset, manifest = load_tokenized(data_dir)
+    except UsageError:
+        raise
+    except Exception as exc:  # a damaged folder: say which, not a datasets traceback
+        raise UsageError(
+            f"cannot read {data_dir}/tokenized ({type(exc).__name__}: {exc}); re-run preprocessing"
+        ) from None
     tok_dir = data_dir / "tokenizer"
     if not tok_dir.is_dir():
         raise UsageError(f"no tokenizer in {tok_dir}; re-run preprocessing (stage tokenize)")
