@@ -459,6 +459,12 @@ def save_hf_folder(model, tokenizer, dest: Path, seq_len: int, state_dict=None) 
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def plain_state_dict(state_dict: dict) -> dict:
+    """Weights keyed as the bare model names them: torch.compile's wrapper adds ``_orig_mod.``,
+    which ``from_pretrained`` would not recognise (it would silently start from random weights)."""
+    return {k.replace("_orig_mod.", ""): v for k, v in state_dict.items()}
+
+
 def make_accelerator(args: TrainArgs):
     from accelerate import Accelerator
     from accelerate.utils import ProjectConfiguration, TorchDynamoPlugin
@@ -597,7 +603,7 @@ def main(argv=None) -> int:
 
     # 7. save the model, plots and summary
     accelerator.wait_for_everyone()
-    state_dict = accelerator.get_state_dict(model)
+    state_dict = plain_state_dict(accelerator.get_state_dict(model))
     if accelerator.is_main_process:
         from lyrics_gpt2.plots import plot_losses, read_metrics
 

@@ -271,6 +271,17 @@ def test_new_token_rows_start_at_the_mean_embedding():
     assert model.get_output_embeddings().weight.shape[0] == 33
 
 
+def test_exported_weights_drop_the_torch_compile_prefix():
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from lyrics_gpt2.train import plain_state_dict
+
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=30, n_positions=8, n_embd=8, n_layer=1, n_head=2))
+    compiled = torch.compile(model)  # lazy: nothing is compiled until it is called
+    assert any(k.startswith("_orig_mod.") for k in compiled.state_dict())
+    assert plain_state_dict(compiled.state_dict()).keys() == model.state_dict().keys()
+
+
 # ------------------------------------------------------------------------------- bad input
 def main_exit(capsys, *argv: str) -> tuple[int, str]:
     from lyrics_gpt2.train import main
