@@ -282,6 +282,51 @@ def test_exported_weights_drop_the_torch_compile_prefix():
     assert plain_state_dict(compiled.state_dict()).keys() == model.state_dict().keys()
 
 
+def test_fine_tunes_a_local_model_lacking_the_genre_tokens(data_dir, tmp_path, capsys):
+    """A local folder (e.g. GPT-2 saved offline) with the base vocabulary only: the genre rows are
+    added, the run finishes, and the folder is recorded as the base model."""
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    tokenizer = AutoTokenizer.from_pretrained(data_dir / "tokenizer")
+    base = tmp_path / "base"
+    cfg = GPT2Config(vocab_size=len(tokenizer) - 2, n_positions=64, n_embd=16, n_layer=1, n_head=2)
+    GPT2LMHeadModel(cfg).save_pretrained(base)
+    out = tmp_path / "out"
+    code, err = main_exit(
+        capsys, "--model", str(base), "--data-dir", str(data_dir), "--output-dir", str(out),
+        "--max-steps", "2", "--batch-size", "4", "--eval-max-songs", "4", "--lr", "1e-3",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["base_model"] == str(base.resolve()) and summary["base_model_kind"] == "local"
+    assert summary["untuned_model"] is None and not (out / "untuned").exists()
+    assert json.loads((out / "config.json").read_text())["vocab_size"] == len(tokenizer)
+
+
+def test_local_model_with_another_vocabulary_is_refused(data_dir, tmp_path, capsys):
+    import random
+
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from lyrics_gpt2.testing import tiny_songs, train_tiny_tokenizer
+
+    other = train_tiny_tokenizer(tiny_songs("rock", 40, random.Random(1)), ["rock"], 300)
+    local = tmp_path / "other"
+    cfg = GPT2Config(vocab_size=len(other), n_positions=64, n_embd=8, n_layer=1, n_head=2)
+    GPT2LMHeadModel(cfg).save_pretrained(local)
+    other.save_pretrained(local)
+    code, err = main_exit(
+        capsys,
+        "--model",
+        str(local),
+        "--data-dir",
+        str(data_dir),
+        "--output-dir",
+        str(tmp_path / "o"),
+    )
+    assert code == 2 and "another vocabulary" in err
+
+
 # ------------------------------------------------------------------------------- bad input
 def main_exit(capsys, *argv: str) -> tuple[int, str]:
     from lyrics_gpt2.train import main
