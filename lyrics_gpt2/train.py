@@ -23,6 +23,7 @@ trained from scratch, its untrained weights in ``untuned/``.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -283,8 +284,6 @@ class MetricsLog:
         self.path, self.enabled = path, enabled
         if not enabled:
             return
-        import json
-
         kept = []
         if keep_through_step is not None and path.is_file():
             with path.open() as f:
@@ -297,8 +296,6 @@ class MetricsLog:
 
     def write(self, record: dict) -> None:
         if self.enabled:
-            import json
-
             self._file.write(json.dumps(record) + "\n")
             self._file.flush()
 
