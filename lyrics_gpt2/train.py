@@ -485,6 +485,11 @@ def make_accelerator(args: TrainArgs):
     if not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         kwargs["cpu"] = True
     trackers = None if args.report_to == "none" else args.report_to
+    if args.report_to == "tensorboard":
+        from accelerate.utils import is_tensorboard_available
+
+        if not is_tensorboard_available():
+            raise UsageError("--report-to tensorboard needs tensorboard: pip install tensorboard")
     return Accelerator(
         gradient_accumulation_steps=args.grad_accum,
         mixed_precision=precision,
