@@ -1,0 +1,85 @@
+"""Resumable training checkpoints: ``OUTDIR/checkpoints/step-00001000/``.
+
+Each holds what ``accelerator.save_state`` writes (model, optimizer, scheduler, gradient scaler,
+every process's RNG states) plus ``train_state.json`` (step, epoch, batches done in the epoch,
+tokens seen, the settings a resume must share). A checkpoint is written under a hidden temporary
+name and renamed when complete, so a folder named ``step-*`` is always whole.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.fileio import read_json, write_json
+
+STATE_FILE = "train_state.json"
+_NAME = re.compile(r"^step-(\d+)$")
+
+
+def checkpoint_root(output_dir: str | Path) -> Path:
+    return Path(output_dir) / "checkpoints"
+
+
+def list_checkpoints(output_dir: str | Path) -> list[Path]:
+    """Complete checkpoints, oldest first."""
+    root = checkpoint_root(output_dir)
+    if not root.is_dir():
+        return []
+    found = [
+        (int(m.group(1)), p)
+        for p in root.iterdir()
+        if (m := _NAME.match(p.name)) and (p / STATE_FILE).is_file()
+    ]
+    return [p for _, p in sorted(found)]
+
+
+def resolve_resume(resume: str, output_dir: str | Path) -> Path:
+    """``latest`` -> the newest checkpoint of ``output_dir``; a path -> that checkpoint."""
+    if resume == "latest":
+        found = list_checkpoints(output_dir)
+        if not found:
+            raise UsageError(
+                f"--resume latest: no checkpoint in {checkpoint_root(output_dir)}; "
+                "drop --resume to start a fresh run"
+            )
+        return found[-1]
+    path = Path(resume)
+    if not (path / STATE_FILE).is_file():
+        raise UsageError(f"--resume {resume}: not a checkpoint folder (no {STATE_FILE})")
+    return path
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    state = read_json(path / STATE_FILE)
+    if not isinstance(state, dict):
+        raise UsageError(f"checkpoint {path} has an unreadable {STATE_FILE}")
+    return state
+
+
+def save_checkpoint(
+    accelerator, output_dir: str | Path, step: int, state: dict[str, Any], keep: int
+):
+    """Save on every process (each writes its RNG state); only the main process renames and prunes."""
+    root = checkpoint_root(output_dir)
+    final = root / f"step-{step:08d}"
+    tmp = root / f".step-{step:08d}.tmp"
+    if accelerator.is_main_process:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(tmp))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        write_json(tmp / STATE_FILE, state)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        for old in list_checkpoints(output_dir)[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    return final

@@ -1,0 +1,188 @@
+"""Load the model to train: a hub id, a local Hugging Face folder, or a from-scratch preset.
+
+``load_model("gpt2", tokenizer)`` fetches GPT-2 from the hub (or its cache);
+``load_model("path/to/folder", tokenizer)`` loads a saved model, e.g. a previous training run;
+``load_model("tiny", tokenizer)`` builds a GPT-2 with fresh weights from the ``gpt2_config`` of
+``lyrics_gpt2/presets/tiny.json``. The embeddings are resized to the tokenizer: rows for the
+tokens the model lacks (the ``[Genre: X]`` control tokens) start as the mean of the existing rows,
+so a new token begins as an "average" token rather than random noise far from the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.config import architecture
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    kind: str  # "scratch", "local" or "hub"
+    ref: str  # preset name, absolute folder path, or hub id
+
+
+def resolve_model(name: str) -> ModelSource:
+    """Decide what ``--model`` names: a local folder wins over a preset, a preset over the hub."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return ModelSource("local", str(path.resolve()))
+    if path.suffix == ".json" or architecture(name) is not None:
+        return ModelSource("scratch", name)
+    return ModelSource("hub", name)
+
+
+def load_tokenizer(path: str | Path):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(path))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot load the tokenizer in {path}: {exc}") from None
+
+
+def load_model(
+    name: str,
+    tokenizer,
+    *,
+    model_config: dict[str, Any] | None = None,
+    dropout: float | None = None,
+    seq_len: int | None = None,
+):
+    """The model for ``name`` with embeddings matching ``tokenizer``; returns (model, source)."""
+    from transformers import AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel
+
+    source = resolve_model(name)
+    vocab = len(tokenizer)
+    special = {"eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id}
+    if source.kind == "scratch":
+        arch = dict(architecture(source.ref) or {})
+        arch.update(model_config or {})
+        try:
+            config = GPT2Config(
+                **arch,
+                vocab_size=vocab,
+                bos_token_id=tokenizer.eos_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+            )
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"bad GPT-2 config for preset {source.ref!r}: {exc}") from None
+        unknown = sorted(k for k in arch if not hasattr(config, k))
+        if unknown:
+            raise UsageError(f"unknown GPT2Config keys in --model-config: {', '.join(unknown)}")
+        if config.n_embd % config.n_head:
+            raise UsageError(f"n_embd {config.n_embd} is not divisible by n_head {config.n_head}")
+        model = GPT2LMHeadModel(config)
+    else:
+        if model_config:
+            raise UsageError(
+                f"--model-config only applies to from-scratch presets, not {source.kind} model {name!r}"
+            )
+        try:
+            model = AutoModelForCausalLM.from_pretrained(source.ref)
+        except (OSError, ValueError) as exc:
+            if source.kind == "hub":
+                raise UsageError(
+                    f"cannot load {name!r} from the Hugging Face hub ({_first_line(exc)}); "
+                    "without network access pass a local model folder with --model DIR"
+                ) from None
+            raise UsageError(f"{name} is not a loadable model folder: {_first_line(exc)}") from None
+        check_vocab_prefix(source, tokenizer)
+    positions = getattr(model.config, "n_positions", None) or getattr(
+        model.config, "max_position_embeddings", None
+    )
+    if seq_len is not None and positions is not None and positions < seq_len:
+        raise UsageError(
+            f"model {name!r} has {positions} positions but the data has seq_len {seq_len}; "
+            "re-tokenize with a smaller --seq-len or use a larger model"
+        )
+    resize_embeddings(model, vocab, name)
+    model.config.update(special)
+    if model.generation_config is not None:
+        for key, value in special.items():
+            setattr(model.generation_config, key, value)
+    if dropout is not None:
+        set_dropout(model, dropout)
+    return model, source
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def check_vocab_prefix(source: ModelSource, tokenizer) -> None:
+    """The model's own tokenizer (when it has one) must agree with the data's on shared ids.
+
+    Data tokenized with another vocabulary (e.g. a small BPE) would otherwise train silently on
+    meaningless embeddings.
+    """
+    from transformers import AutoTokenizer
+
+    try:
+        own = AutoTokenizer.from_pretrained(source.ref)
+    except Exception:  # no tokenizer saved with the model: nothing to compare against
+        return
+    data_vocab = tokenizer.get_vocab()
+    clashes = [t for t, i in own.get_vocab().items() if data_vocab.get(t) != i]
+    if clashes:
+        raise UsageError(
+            f"the data was tokenized with another vocabulary than model {source.ref!r} "
+            f"({len(clashes)} of its tokens differ, e.g. {clashes[0]!r}); re-run preprocessing "
+            f"with --tokenizer {source.ref}"
+        )
+
+
+def resize_embeddings(model, vocab: int, name: str = "model") -> None:
+    """Grow the token embeddings to ``vocab`` rows; new rows are the mean of the old ones."""
+    old = model.get_input_embeddings().weight.shape[0]
+    if old == vocab:
+        return
+    if old > vocab:
+        raise UsageError(
+            f"model {name!r} has {old} token embeddings but the data's tokenizer only {vocab}; "
+            "tokenize the data with the model's tokenizer"
+        )
+    model.resize_token_embeddings(vocab, mean_resizing=False)
+    with torch.no_grad():
+        for emb in {id(e.weight): e for e in _embeddings(model)}.values():
+            emb.weight[old:] = emb.weight[:old].mean(dim=0, keepdim=True)
+
+
+def _embeddings(model):
+    out = [model.get_input_embeddings()]
+    head = model.get_output_embeddings()
+    if head is not None:
+        out.append(head)
+    return out
+
+
+def set_dropout(model, p: float) -> None:
+    for key in ("resid_pdrop", "embd_pdrop", "attn_pdrop"):
+        if hasattr(model.config, key):
+            setattr(model.config, key, p)
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = p
+
+
+def generation_defaults(tokenizer, seq_len: int) -> dict[str, Any]:
+    """Sampling settings saved as generation_config.json: varied but coherent lyrics.
+
+    repetition_penalty stays >= 1 (below 1 rewards repetition, a trap of the original notebooks).
+    """
+    return {
+        "do_sample": True,
+        "top_k": 50,
+        "top_p": 0.95,
+        "temperature": 0.9,
+        "repetition_penalty": 1.1,
+        "max_new_tokens": seq_len,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+        "bos_token_id": tokenizer.eos_token_id,
+    }

@@ -1,0 +1,657 @@
+"""Train a genre-conditioned GPT-2 on tokenized lyrics: one CPU to many GPUs through accelerate.
+
+It reads what preprocessing wrote (``DATA/tokenizer``, ``DATA/tokenized``) and writes a Hugging
+Face model folder, metrics, loss curves and resumable checkpoints to ``--output-dir``::
+
+    # CPU, a few minutes: a 2-layer GPT-2 from scratch (``python`` works as well as the launcher)
+    accelerate launch --cpu lyrics_gpt2/train.py --preset tiny --data-dir artifacts/data
+    python lyrics_gpt2/train.py --preset tiny --data-dir artifacts/data
+    # one GPU: fine-tune GPT-2 124M (bf16, 32 songs per step, validation every 1000 steps)
+    accelerate launch lyrics_gpt2/train.py --preset gpt2 --data-dir artifacts/data
+    # 8 GPUs on one machine (DDP); --batch-size is per GPU
+    accelerate launch --multi_gpu --num_processes 8 lyrics_gpt2/train.py --preset gpt2
+    # continue an interrupted run where it stopped (same flags plus --resume)
+    accelerate launch lyrics_gpt2/train.py --preset gpt2 --resume latest
+    # every setting: python lyrics_gpt2/train.py --help
+
+Outputs in ``--output-dir`` (default ``artifacts/model``): ``config.json``, ``model.safetensors``,
+``generation_config.json`` and the tokenizer (``AutoModelForCausalLM.from_pretrained`` and
+``pipeline("text-generation")`` load the folder), ``metrics.jsonl``, ``train_loss.png``,
+``val_loss.png``, ``val_loss_late.png``, ``summary.json``, ``checkpoints/step-*/`` and, for a model
+trained from scratch, its untrained weights in ``untuned/``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a file, sys.path[0] is lyrics_gpt2/ itself, whose modules would shadow top-level ones
+    # (config, data, ...); the repository root goes there instead so `import lyrics_gpt2` works.
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from lyrics_gpt2.checkpoints import (
+    list_checkpoints,
+    read_state,
+    resolve_resume,
+    save_checkpoint,
+)
+from lyrics_gpt2.cli import UsageError, run
+from lyrics_gpt2.config import TrainArgs, parse_train_args
+from lyrics_gpt2.data import IGNORE_INDEX, collate, load_tokenized
+from lyrics_gpt2.evaluation import SongScores, score_songs
+from lyrics_gpt2.fileio import atomic_path, read_json, write_json
+from lyrics_gpt2.modeling import (
+    generation_defaults,
+    load_model,
+    load_tokenizer,
+)
+
+PROG = "accelerate launch lyrics_gpt2/train.py"
+# Settings a resumed run must share with the checkpoint, or the data position means nothing.
+RESUME_KEYS = ("batch_size", "grad_accum", "seed", "num_processes", "train_songs", "total_steps")
+
+
+# ----------------------------------------------------------------------------------------- data
+@dataclass
+class TrainData:
+    train: object  # datasets.Dataset: input_ids, length
+    validation: object
+    manifest: dict
+    tokenizer: object
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.manifest["seq_len"])
+
+    @property
+    def pad_token_id(self) -> int:
+        return int(self.manifest["pad_token_id"])
+
+
+def load_data(data_dir: str | Path, eval_max_songs: int | None = None) -> TrainData:
+    """The tokenized splits, manifest and tokenizer, checked against each other."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise UsageError(f"data folder {data_dir} does not exist; run preprocessing first")
+    for name in ("train", "validation"):
+        # datasets cannot even open a split saved with no rows (zero shards), so look first.
+        state = read_json(data_dir / "tokenized" / name / "state.json")
+        if isinstance(state, dict) and not state.get("_data_files"):
+            raise UsageError(
+                f"the {name} split in {data_dir}/tokenized is empty; re-run preprocessing"
+            )
+    try:
+        dataset, manifest = load_tokenized(data_dir)
+    except UsageError:
+        raise
+    except Exception as exc:  # a damaged folder: say which, not a datasets traceback
+        raise UsageError(
+            f"cannot read {data_dir}/tokenized ({type(exc).__name__}: {exc}); re-run preprocessing"
+        ) from None
+    tok_dir = data_dir / "tokenizer"
+    if not tok_dir.is_dir():
+        raise UsageError(f"no tokenizer in {tok_dir}; re-run preprocessing (stage tokenize)")
+    tokenizer = load_tokenizer(tok_dir)
+    missing = [k for k in ("seq_len", "pad_token_id", "eos_token_id") if k not in manifest]
+    if missing:
+        raise UsageError(f"{data_dir}/tokenized/manifest.json lacks {', '.join(missing)}")
+    vocab = manifest.get("vocab_size")
+    if vocab is not None and int(vocab) != len(tokenizer):
+        raise UsageError(
+            f"vocabulary mismatch: the data was tokenized with {vocab} tokens but {tok_dir} "
+            f"holds {len(tokenizer)}; re-run preprocessing so both come from the same tokenizer"
+        )
+    for tag, token_id in (manifest.get("genre_token_ids") or {}).items():
+        token = (manifest.get("genre_tokens") or {}).get(tag)
+        found = tokenizer.convert_ids_to_tokens(int(token_id))
+        if token is not None and found != token:
+            raise UsageError(
+                f"vocabulary mismatch: genre {tag} is id {token_id} in the data but that id is "
+                f"{found!r} in {tok_dir}, not {token!r}; re-run preprocessing"
+            )
+    splits = {}
+    for name in ("train", "validation"):
+        if name not in dataset or len(dataset[name]) == 0:
+            raise UsageError(f"the {name} split in {data_dir}/tokenized is empty or missing")
+        # Only ids and lengths travel to the loader; numpy rows avoid per-token Python objects.
+        splits[name] = dataset[name].select_columns(["input_ids", "length"]).with_format("numpy")
+    if eval_max_songs is not None and eval_max_songs < len(splits["validation"]):
+        splits["validation"] = splits["validation"].select(range(eval_max_songs))
+    return TrainData(splits["train"], splits["validation"], manifest, tokenizer)
+
+
+class EpochShuffle(Sampler[int]):
+    """A permutation that depends only on (seed, epoch): a resumed run replays the same order,
+    and every process draws the same one (accelerate then gives each process its share)."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        g = torch.Generator()
+        g.manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
+class Collator:
+    """``data.collate`` (trim to the longest song, labels -100 on padding), then optionally widen
+    to a multiple of ``multiple`` (stable shapes for GPU kernels and torch.compile)."""
+
+    def __init__(self, pad_token_id: int, seq_len: int, multiple: int = 1):
+        self.pad_token_id, self.seq_len, self.multiple = pad_token_id, seq_len, multiple
+
+    def __call__(self, rows):
+        batch = collate(rows, self.pad_token_id)
+        width = batch["input_ids"].shape[1]
+        target = min(self.seq_len, -(-width // self.multiple) * self.multiple)
+        extra = target - width
+        if extra > 0:
+            pad = torch.nn.functional.pad
+            batch["input_ids"] = pad(batch["input_ids"], (0, extra), value=self.pad_token_id)
+            batch["attention_mask"] = pad(batch["attention_mask"], (0, extra), value=0)
+            batch["labels"] = pad(batch["labels"], (0, extra), value=IGNORE_INDEX)
+        return batch
+
+
+def get_dataloaders(
+    data: TrainData, args: TrainArgs
+) -> tuple[DataLoader, DataLoader, EpochShuffle]:
+    """Shuffled training batches and in-order validation batches (before accelerator.prepare)."""
+    collator = Collator(data.pad_token_id, data.seq_len, args.pad_to_multiple_of)
+    sampler = EpochShuffle(len(data.train), args.seed)
+    common = {"collate_fn": collator, "num_workers": args.num_workers}
+    if args.num_workers:
+        common["persistent_workers"] = True
+    # Own generators keep the loaders from drawing on the global RNG (which dropout uses), so
+    # starting an iterator mid-run (resume) cannot shift the dropout masks.
+    train = DataLoader(
+        data.train,
+        batch_size=args.batch_size,
+        sampler=sampler,
+        generator=torch.Generator().manual_seed(args.seed),
+        **common,
+    )
+    val = DataLoader(
+        data.validation,
+        batch_size=args.eval_batch_size or args.batch_size,
+        shuffle=False,
+        generator=torch.Generator().manual_seed(args.seed),
+        **common,
+    )
+    return train, val, sampler
+
+
+# ------------------------------------------------------------------------------ optimisation
+def build_optimizer(model, args: TrainArgs) -> torch.optim.Optimizer:
+    """AdamW with weight decay on matrices only (biases, LayerNorm gains and 1-d params exempt)."""
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if p.dim() >= 2 else no_decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": args.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    fused = next(model.parameters()).is_cuda
+    return torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.999), eps=1e-8, fused=fused)
+
+
+def lr_factor(step: int, *, warmup: int, total: int, schedule: str, min_ratio: float) -> float:
+    """Multiplier of the peak learning rate before optimizer step ``step`` (0-based)."""
+    if warmup and step < warmup:
+        return (step + 1) / warmup
+    if schedule == "constant" or total <= warmup:
+        return 1.0
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    decay = 1.0 - progress if schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * progress))
+    return min_ratio + (1.0 - min_ratio) * decay
+
+
+class _Schedule:
+    """A picklable LR lambda (LambdaLR stores callable objects, not plain lambdas, in its state)."""
+
+    def __init__(self, **kw):
+        self.kw = kw
+
+    def __call__(self, step: int) -> float:
+        return lr_factor(step, **self.kw)
+
+
+def get_lr_scheduler(optimizer, args: TrainArgs, total_steps: int):
+    """Linear warmup, then cosine/linear decay to ``min_lr_ratio * lr`` at ``total_steps``.
+
+    Counted in optimizer steps and stepped by hand only when gradients sync, so neither gradient
+    accumulation nor the number of processes changes the schedule.
+    """
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        _Schedule(
+            warmup=args.warmup_steps,
+            total=total_steps,
+            schedule=args.lr_schedule,
+            min_ratio=args.min_lr_ratio,
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------- validation
+def validate(model, val_loader, accelerator) -> SongScores:
+    """Per-token validation loss over the whole (capped) split, gathered across processes.
+
+    The same scoring the perplexity command uses (``lyrics_gpt2.evaluation.score_songs``).
+    """
+    return score_songs(model, val_loader, accelerator)
+
+
+# ------------------------------------------------------------------------------------ training
+@dataclass
+class TrainState:
+    """Where training stands; saved with every checkpoint as train_state.json."""
+
+    step: int = 0  # optimizer steps done
+    epoch: int = 0
+    batch_in_epoch: int = 0  # batches this process has consumed in ``epoch``
+    tokens_seen: int = 0  # real (non-padding) input tokens, all processes
+    positions_seen: int = 0  # batch positions incl. padding after trimming, all processes
+    train_time_s: float = 0.0
+    data_wait_s: float = 0.0  # main process, time blocked on the loader
+    last_val: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+
+
+class MetricsLog:
+    """metrics.jsonl, one JSON object per line, written by the main process only."""
+
+    def __init__(self, path: Path, enabled: bool, keep_through_step: int | None):
+        self.path, self.enabled = path, enabled
+        if not enabled:
+            return
+        kept = []
+        if keep_through_step is not None and path.is_file():
+            with path.open() as f:
+                kept = [
+                    ln for ln in f if ln.strip() and json.loads(ln)["step"] <= keep_through_step
+                ]
+        with atomic_path(path) as tmp:
+            tmp.write_text("".join(kept))
+        self._file = path.open("a")
+
+    def write(self, record: dict) -> None:
+        if self.enabled:
+            self._file.write(json.dumps(record) + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self._file.close()
+
+
+def fit(
+    accelerator,
+    model,
+    optimizer,
+    scheduler,
+    train_loader,
+    val_loader,
+    sampler: EpochShuffle,
+    args: TrainArgs,
+    state: TrainState,
+    total_steps: int,
+    metrics: MetricsLog,
+) -> TrainState:
+    """The training loop: optimizer steps until ``total_steps``, validating and checkpointing."""
+    from tqdm.auto import tqdm
+
+    def run_validation() -> None:
+        scores = validate(model, val_loader, accelerator)
+        state.last_val = {
+            "step": state.step,
+            "val_loss": scores.mean_nll,
+            "val_ppl": scores.perplexity,
+            "val_tokens": int(scores.tokens.sum()),
+            "val_songs": len(scores.tokens),
+        }
+        metrics.write({"kind": "val", **state.last_val})
+        accelerator.log(
+            {"val/loss": scores.mean_nll, "val/ppl": scores.perplexity}, step=state.step
+        )
+        accelerator.print(
+            f"step {state.step}: validation loss {scores.mean_nll:.4f}, "
+            f"perplexity {scores.perplexity:.2f}"
+        )
+
+    if state.step == 0:
+        run_validation()
+    show = accelerator.is_local_main_process and not os.environ.get("TQDM_DISABLE")
+    bar = tqdm(total=total_steps, initial=state.step, disable=not show, desc="train", unit="step")
+    model.train()
+    device = accelerator.device
+    # Per optimizer step: summed NLL and target count over its batches (token-weighted loss).
+    step_nll = torch.zeros((), dtype=torch.float64, device=device)
+    step_targets = torch.zeros((), dtype=torch.long, device=device)
+    step_tokens = torch.zeros((), dtype=torch.long, device=device)
+    step_positions = torch.zeros((), dtype=torch.long, device=device)
+    step_start = time.perf_counter()
+    while state.step < total_steps:
+        if state.batch_in_epoch >= len(train_loader):
+            state.epoch, state.batch_in_epoch = state.epoch + 1, 0
+        if state.epoch >= args.epochs:
+            break
+        loader = train_loader
+        if state.batch_in_epoch:
+            # A checkpoint is only taken after a synced step, so the skipped batches end on an
+            # accumulation boundary and accelerate's own counter (restored by load_state) agrees.
+            loader = accelerator.skip_first_batches(train_loader, state.batch_in_epoch)
+        # accelerate's loaders reseed their sampler from their own epoch counter when iterated
+        # (a fresh skip loader would say 0), so the epoch is set on the loader, not just the sampler.
+        sampler.set_epoch(state.epoch)
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(state.epoch)
+        batches = iter(loader)
+        while True:
+            wait_start = time.perf_counter()
+            batch = next(batches, None)
+            state.data_wait_s += time.perf_counter() - wait_start
+            if batch is None:
+                state.epoch, state.batch_in_epoch = state.epoch + 1, 0
+                break
+            with accelerator.accumulate(model):
+                loss = model(**batch).loss
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and args.max_grad_norm > 0:
+                    accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                lr = optimizer.param_groups[0]["lr"]
+                optimizer.step()
+                if accelerator.sync_gradients:
+                    scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+            targets = (batch["labels"][:, 1:] != IGNORE_INDEX).sum()
+            step_nll += loss.detach().double() * targets
+            step_targets += targets
+            step_tokens += batch["attention_mask"].sum()
+            step_positions += batch["attention_mask"].numel()
+            state.batch_in_epoch += 1
+            if not accelerator.sync_gradients:
+                continue
+
+            state.step += 1
+            totals = accelerator.reduce(
+                torch.stack(
+                    [step_nll, step_targets.double(), step_tokens.double(), step_positions.double()]
+                ),
+                reduction="sum",
+            )
+            nll, n_targets, n_tokens, n_positions = (float(x) for x in totals)
+            step_nll.zero_(), step_targets.zero_(), step_tokens.zero_(), step_positions.zero_()
+            now = time.perf_counter()
+            elapsed = now - step_start
+            step_start = now
+            state.train_time_s += elapsed
+            state.tokens_seen += int(n_tokens)
+            state.positions_seen += int(n_positions)
+            record = {
+                "kind": "train",
+                "step": state.step,
+                "epoch": state.epoch + state.batch_in_epoch / max(1, len(train_loader)),
+                "loss": nll / max(1.0, n_targets),
+                "lr": lr,
+                "tokens": int(n_tokens),
+                "tokens_per_s": n_tokens / elapsed if elapsed > 0 else None,
+                "tokens_seen": state.tokens_seen,
+            }
+            metrics.write(record)
+            accelerator.log({"train/loss": record["loss"], "train/lr": lr}, step=state.step)
+            bar.update(1)
+            bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:.0f}")
+            done = state.step >= total_steps
+            if (args.eval_every and state.step % args.eval_every == 0) or done:
+                run_validation()
+            if args.checkpoint_every and state.step % args.checkpoint_every == 0 and not done:
+                save_checkpoint(
+                    accelerator, args.output_dir, state.step, asdict(state), args.keep_checkpoints
+                )
+            # Validation and checkpointing are not training time.
+            step_start = time.perf_counter()
+            if done:
+                break
+    bar.close()
+    if state.last_val.get("step") != state.step:
+        run_validation()
+    return state
+
+
+# -------------------------------------------------------------------------------------- output
+def save_hf_folder(model, tokenizer, dest: Path, seq_len: int, state_dict=None) -> None:
+    """A folder ``from_pretrained`` and ``pipeline`` load: weights, config, generation defaults,
+    tokenizer. Files are written to a temporary folder and moved in one by one when complete."""
+    from transformers import GenerationConfig
+
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export.", dir=dest))
+    try:
+        model.generation_config = GenerationConfig(**generation_defaults(tokenizer, seq_len))
+        model.save_pretrained(tmp, state_dict=state_dict)
+        tokenizer.save_pretrained(tmp)
+        for item in sorted(tmp.iterdir()):
+            os.replace(item, dest / item.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def plain_state_dict(state_dict: dict) -> dict:
+    """Weights keyed as the bare model names them: torch.compile's wrapper adds ``_orig_mod.``,
+    which ``from_pretrained`` would not recognise (it would silently start from random weights)."""
+    return {k.replace("_orig_mod.", ""): v for k, v in state_dict.items()}
+
+
+def make_accelerator(args: TrainArgs):
+    from accelerate import Accelerator
+    from accelerate.utils import ProjectConfiguration, TorchDynamoPlugin
+
+    precision = args.mixed_precision
+    if precision == "auto":
+        if torch.cuda.is_available():
+            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        else:
+            precision = "no"
+    elif precision != "no" and not torch.cuda.is_available():
+        raise UsageError(
+            f"--mixed-precision {precision} needs a GPU here; use --mixed-precision no"
+        )
+    kwargs = {}
+    if args.compile:
+        # Trimmed batches vary in width; dynamic shapes avoid one recompile per width.
+        kwargs["dynamo_plugin"] = TorchDynamoPlugin(backend="inductor", dynamic=True)
+    # `accelerate launch --multi_gpu` (torchrun) on a machine without CUDA: accelerate only picks
+    # DDP over gloo when told it runs on CPU, otherwise each process would train alone.
+    if not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        kwargs["cpu"] = True
+    trackers = None if args.report_to == "none" else args.report_to
+    if args.report_to == "tensorboard":
+        from accelerate.utils import is_tensorboard_available
+
+        if not is_tensorboard_available():
+            raise UsageError("--report-to tensorboard needs tensorboard: pip install tensorboard")
+    return Accelerator(
+        gradient_accumulation_steps=args.grad_accum,
+        mixed_precision=precision,
+        log_with=trackers,
+        project_config=ProjectConfiguration(
+            project_dir=args.output_dir, logging_dir=str(Path(args.output_dir) / "runs")
+        ),
+        **kwargs,
+    )
+
+
+def main(argv=None) -> int:
+    args = parse_train_args(argv, prog=PROG, description=__doc__)
+    from accelerate.utils import set_seed
+
+    # 1. accelerator, logging quiet on other processes
+    accelerator = make_accelerator(args)
+    out = Path(args.output_dir)
+    if not accelerator.is_main_process:
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+    started = time.time()
+
+    # 2. data
+    data = load_data(args.data_dir, args.eval_max_songs)
+    resume_from = resolve_resume(args.resume, out) if args.resume else None
+    if resume_from is None and list_checkpoints(out) and not args.overwrite:
+        raise UsageError(
+            f"{out} holds checkpoints of an earlier run; pass --resume latest to continue it, "
+            "--overwrite to start afresh, or another --output-dir"
+        )
+
+    # 3. model (same seed on every process, so every replica starts equal)
+    set_seed(args.seed)
+    model, source = load_model(
+        args.model,
+        data.tokenizer,
+        model_config=args.model_config,
+        dropout=args.dropout,
+        seq_len=data.seq_len,
+    )
+    untuned = out / "untuned"
+    if source.kind == "scratch":
+        base_model = str(untuned.resolve())
+        if accelerator.is_main_process and (resume_from is None or not untuned.is_dir()):
+            save_hf_folder(model, data.tokenizer, untuned, data.seq_len)
+    else:
+        base_model = source.ref
+    n_params = sum(p.numel() for p in model.parameters())
+
+    # 4. loaders, optimizer, schedule
+    train_loader, val_loader, sampler = get_dataloaders(data, args)
+    optimizer = build_optimizer(model.to(accelerator.device), args)
+    model, optimizer, train_loader, val_loader = accelerator.prepare(
+        model, optimizer, train_loader, val_loader
+    )
+    steps_per_epoch = math.ceil(len(train_loader) / args.grad_accum)
+    total_steps = args.epochs * steps_per_epoch
+    if args.max_steps is not None:
+        total_steps = min(total_steps, args.max_steps)
+    scheduler = get_lr_scheduler(optimizer, args, total_steps)
+    accelerator.register_for_checkpointing(scheduler)
+
+    # 5. fresh start or resume
+    settings = {
+        "batch_size": args.batch_size,
+        "grad_accum": args.grad_accum,
+        "seed": args.seed,
+        "num_processes": accelerator.num_processes,
+        "train_songs": len(data.train),
+        "total_steps": total_steps,
+    }
+    state = TrainState(settings=settings)
+    if resume_from is not None:
+        saved = read_state(resume_from)
+        differ = [
+            f"{k} {saved.get('settings', {}).get(k)} -> {settings[k]}"
+            for k in RESUME_KEYS
+            if saved.get("settings", {}).get(k) != settings[k]
+        ]
+        if differ:
+            raise UsageError(
+                f"cannot resume {resume_from}: it was made with other settings ({'; '.join(differ)}); "
+                "use the same flags and number of processes"
+            )
+        accelerator.load_state(str(resume_from))
+        state = TrainState(**saved)
+        accelerator.print(f"resumed from {resume_from} at step {state.step}")
+    elif accelerator.is_main_process and args.overwrite:
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    accelerator.wait_for_everyone()
+    metrics = MetricsLog(
+        out / "metrics.jsonl",
+        accelerator.is_main_process,
+        keep_through_step=state.step if resume_from else None,
+    )
+    if args.report_to != "none":
+        flat = {k: v for k, v in args.to_dict().items() if isinstance(v, (int, float, str, bool))}
+        accelerator.init_trackers("lyrics-gpt2", config=flat)
+    accelerator.print(
+        f"training {source.kind} model {args.model} ({n_params / 1e6:.1f}M parameters) on "
+        f"{len(data.train)} songs for {total_steps} steps; {accelerator.num_processes} process(es), "
+        f"{accelerator.device}, mixed precision {accelerator.mixed_precision}"
+    )
+
+    # 6. train
+    state = fit(
+        accelerator, model, optimizer, scheduler, train_loader, val_loader, sampler, args,
+        state, total_steps, metrics,
+    )  # fmt: skip
+    metrics.close()
+
+    # 7. save the model, plots and summary
+    accelerator.wait_for_everyone()
+    state_dict = plain_state_dict(accelerator.get_state_dict(model))
+    if accelerator.is_main_process:
+        from lyrics_gpt2.plots import plot_losses, read_metrics
+
+        unwrapped = accelerator.unwrap_model(model)
+        save_hf_folder(unwrapped, data.tokenizer, out, data.seq_len, state_dict=state_dict)
+        plots = plot_losses(read_metrics(out / "metrics.jsonl"), out)
+        seq_positions = state.positions_seen
+        summary = {
+            "base_model": base_model,
+            "base_model_kind": source.kind,
+            "model_arg": args.model,
+            "untuned_model": base_model if source.kind == "scratch" else None,
+            "parameters": n_params,
+            "data_dir": str(Path(args.data_dir).resolve()),
+            "output_dir": str(out.resolve()),
+            "preset": args.preset,
+            "steps": state.step,
+            "epochs": state.epoch + state.batch_in_epoch / max(1, len(train_loader)),
+            "train_songs": len(data.train),
+            "val_songs": len(data.validation),
+            "tokens_seen": state.tokens_seen,
+            "final_val_loss": state.last_val.get("val_loss"),
+            "final_val_perplexity": state.last_val.get("val_ppl"),
+            "train_time_s": round(state.train_time_s, 3),
+            "wall_time_s": round(time.time() - started, 3),
+            "tokens_per_s": state.tokens_seen / state.train_time_s if state.train_time_s else None,
+            "padding_share": 1 - state.tokens_seen / seq_positions if seq_positions else None,
+            "data_wait_share": state.data_wait_s / state.train_time_s
+            if state.train_time_s
+            else None,
+            "num_processes": accelerator.num_processes,
+            "mixed_precision": accelerator.mixed_precision,
+            "resumed_from": str(resume_from) if resume_from else None,
+            "plots": [p.name for p in plots],
+            "args": args.to_dict(),
+        }
+        write_json(out / "summary.json", summary)
+        print(
+            f"saved {out}: validation loss {summary['final_val_loss']:.4f} "
+            f"(perplexity {summary['final_val_perplexity']:.2f}) after {state.step} steps"
+        )
+    if args.report_to != "none":
+        accelerator.end_training()
+    accelerator.wait_for_everyone()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
