@@ -425,6 +425,8 @@ def _build(
             bar.set_postfix_str(f"{reader.bytes_read / 1e6:,.0f} MB", refresh=False)
         bar.update(reader.rows_in - bar.n)
     staging.close()
+    if reader.rows_in == 0:
+        raise UsageError(f"input {path} has a header but no rows; pass a lyrics CSV with songs")
     drops["malformed"] = reader.malformed
     t_stream = time.perf_counter()
 
