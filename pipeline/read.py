@@ -36,10 +36,9 @@ from lyrics_gpt2.genres import normalize_genre
 COLUMNS = ("id", "title", "artist", "tag", "lyrics", "language")
 
 DOWNLOAD_HINT = (
-    "download ds.csv from the Kaggle dataset 'Genius Song Lyrics' "
-    "(https://www.kaggle.com/datasets/carlosgdcj/genius-song-lyrics-with-language-information) "
-    "into data/, or run on the bundled sample: python -m pipeline.preprocess --input "
-    "data/sample.csv.gz"
+    "download ds.csv of the Kaggle dataset 'Genius Song Lyrics' (https://www.kaggle.com/datasets, "
+    "search 'Genius Song Lyrics'; its song_lyrics.csv with language columns works too) into "
+    "data/, or run on the bundled sample: python -m pipeline.preprocess --input data/sample.csv.gz"
 )
 
 
