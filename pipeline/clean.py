@@ -75,6 +75,15 @@ _INLINE = {k: re.compile(rf" ?{_inner(k)}") for k in BRACKET_KINDS}
 _OPENERS = {k: _OPEN_CLOSE[k][0] for k in BRACKET_KINDS}
 
 
+def _opener_search(kinds: tuple[str, ...]):
+    if not kinds:
+        return lambda line: False
+    return re.compile("[" + re.escape("".join(_OPENERS[k] for k in kinds)) + "]").search
+
+
+_OPENER_SEARCH = {kinds: _opener_search(kinds) for kinds in (*_HEADER, ())}
+
+
 def _kinds(kinds: Iterable[str]) -> tuple[str, ...]:
     wanted = set(kinds)
     return tuple(k for k in BRACKET_KINDS if k in wanted)
@@ -118,7 +127,11 @@ def is_header_line(line: str, kinds: Iterable[str] = BRACKET_KINDS) -> bool:
 
 def remove_brackets(line: str, kinds: Iterable[str] = BRACKET_KINDS) -> str:
     """Remove inline bracketed annotations of the given kinds (one level of nesting)."""
-    for kind in _kinds(kinds):
+    return _remove_brackets(line, _kinds(kinds))
+
+
+def _remove_brackets(line: str, kinds: tuple[str, ...]) -> str:
+    for kind in kinds:
         opener = _OPENERS[kind]
         if opener in line:
             pattern = _INLINE[kind]
@@ -148,18 +161,19 @@ def clean_lyrics(text: str, brackets: Iterable[str] = BRACKET_KINDS) -> str:
     kinds = _kinds(brackets)
     header = _HEADER[kinds] if kinds else None
     openers = "".join(_OPENERS[k] for k in kinds)
+    has_opener = _OPENER_SEARCH[kinds]
     text = normalize_chars(normalize_newlines(text))
     lines = []
     for raw in text.split("\n"):
         line = " ".join(raw.split())
         if line:
             first = line[0]
-            if header is not None and first in openers and header.fullmatch(line):
+            if first in openers and header.fullmatch(line):  # type: ignore[union-attr]
                 continue
             if first in _BARE_FIRST and len(line) <= 24 and _BARE_LABEL.fullmatch(line):
                 continue
-            if any(opener in line for opener in openers):
-                line = " ".join(remove_brackets(line, kinds).split())
+            if has_opener(line):
+                line = " ".join(_remove_brackets(line, kinds).split())
                 if not line:
                     continue  # emptied by bracket removal: not a stanza break
         lines.append(line)

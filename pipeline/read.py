@@ -151,7 +151,7 @@ class Reader:
                 frames = pd.read_csv(
                     buffered,
                     engine="c",
-                    dtype=str,
+                    dtype=object,  # plain Python str (pandas 3 would make Arrow strings)
                     encoding="utf-8-sig",
                     encoding_errors="strict",
                     keep_default_na=False,
