@@ -97,23 +97,26 @@ def naive(path: Path, out: Path) -> None:
 
 
 def labelled_texts(n_per_lang: int, seed: int = 0) -> list[tuple[str, bool]]:
-    """Song-shaped texts in 10 languages (True = English), plus English with one foreign line."""
+    """Song-shaped texts in 10 languages (True = English; a quarter of them only 2-4 lines long),
+    plus English songs with one foreign line at the top."""
     from wordfreq import top_n_list
 
     rng = random.Random(seed)
     langs = ["en", "es", "fr", "de", "pt", "it", "ru", "pl", "nl", "tr"]
     words = {lang: top_n_list(lang, 2000) for lang in langs}
 
-    def song(lang: str) -> list[str]:
+    def song(lang: str, lines: tuple[int, int] = (12, 30)) -> list[str]:
         return [
             " ".join(rng.choice(words[lang]) for _ in range(rng.randint(5, 9)))
-            for _ in range(rng.randint(12, 30))
+            for _ in range(rng.randint(*lines))
         ]
 
     texts = []
     for lang in langs:
-        for _ in range(n_per_lang):
-            texts.append(("\n".join(song(lang)), lang == "en"))
+        for i in range(n_per_lang):
+            # One in four is short (2-4 lines): the hard case for any detector.
+            lines = (2, 4) if i % 4 == 0 else (12, 30)
+            texts.append(("\n".join(song(lang, lines)), lang == "en"))
     for _ in range(n_per_lang):  # English with one foreign line at the top
         lines = song("en")
         lines.insert(0, " ".join(rng.choice(words[rng.choice(langs[1:])]) for _ in range(7)))

@@ -184,6 +184,19 @@ def test_deterministic_across_runs_and_worker_counts(tmp_path):
     assert a == chunk_bytes(tmp_path / "b") == chunk_bytes(tmp_path / "c")
 
 
+@pytest.mark.parametrize(
+    ("extra", "kept_spanish"),
+    [(["--lang-detector", "langdetect"], False), (["--language", "any"], True)],
+)
+def test_language_options(tmp_path, extra, kept_spanish):
+    assert preprocess(FIXTURES / "genius.csv", tmp_path / "o", *extra) == 0
+    manifest, rows = load(tmp_path / "o")
+    check_accounting(manifest)
+    ids = {r["id"] for r in rows}
+    assert ("1004" in ids) is kept_spanish  # the Spanish song
+    assert {"1002", "1003"} <= ids  # English with accents / one Spanish line
+
+
 def test_num_chunks(tmp_path):
     assert preprocess(FIXTURES / "genius.csv", tmp_path / "o", "--num-chunks", "3") == 0
     manifest, rows = load(tmp_path / "o")
