@@ -263,12 +263,15 @@ def chunk_name(index: int, num_chunks: int) -> str:
 
 
 class Staging:
-    """Per-chunk staging Parquet files, appended in input order, plus every row's text hash."""
+    """Per-chunk staging Parquet files, appended in input order, plus every row's text hash.
+
+    Writers open on first use: the worker pool must fork before pyarrow starts any threads.
+    """
 
     def __init__(self, folder: Path, num_chunks: int):
-        folder.mkdir(parents=True)
+        self.folder = folder
         self.paths = [folder / chunk_name(i, num_chunks) for i in range(num_chunks)]
-        self.writers = [pq.ParquetWriter(p, STAGING_SCHEMA, compression="lz4") for p in self.paths]
+        self.writers: list[pq.ParquetWriter | None] = [None] * num_chunks
         self.buffers: list[dict[str, list]] = [self._empty() for _ in self.paths]
         self.hashes: list[np.ndarray] = []
         self.rows = 0
@@ -290,17 +293,26 @@ class Staging:
             self.hashes.append(np.asarray(hashes, dtype=np.uint64))
         self.rows += len(hashes)
 
+    def _writer(self, c: int) -> pq.ParquetWriter:
+        writer = self.writers[c]
+        if writer is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            writer = self.writers[c] = pq.ParquetWriter(
+                self.paths[c], STAGING_SCHEMA, compression="lz4"
+            )
+        return writer
+
     def _flush(self, c: int) -> None:
         buf = self.buffers[c]
         if buf["_hash"]:
             table = pa.Table.from_pydict(buf, schema=STAGING_SCHEMA)
-            self.writers[c].write_table(table)
+            self._writer(c).write_table(table)
             self.buffers[c] = self._empty()
 
     def close(self) -> None:
-        for c, writer in enumerate(self.writers):
+        for c in range(len(self.paths)):
             self._flush(c)
-            writer.close()
+            self._writer(c).close()  # an empty chunk still gets a file with the schema
 
     def repeated(self, threshold: int) -> np.ndarray:
         """Sorted hashes of texts found in at least ``threshold`` kept rows."""
@@ -384,17 +396,20 @@ def run(args: argparse.Namespace) -> dict:
     workers = _default_workers(path) if args.workers is None else args.workers
 
     t0 = time.perf_counter()
-    with atomic_path(out, is_dir=True) as tmp:
-        staging = Staging(tmp / ".staging", cfg.num_chunks)
-        manifest = _build(path, layout.name, cfg, staging, tmp, workers, args.quiet, t0)
-        manifest.update(
-            input=str(path),
-            input_fingerprint=fingerprint,
-            params=params,
-            params_digest=digest,
-        )
-        shutil.rmtree(tmp / ".staging")
-        write_json(tmp / "manifest.json", manifest)
+    try:
+        with atomic_path(out, is_dir=True) as tmp:
+            staging = Staging(tmp / ".staging", cfg.num_chunks)
+            manifest = _build(path, layout.name, cfg, staging, tmp, workers, args.quiet, t0)
+            manifest.update(
+                input=str(path),
+                input_fingerprint=fingerprint,
+                params=params,
+                params_digest=digest,
+            )
+            shutil.rmtree(tmp / ".staging")
+            write_json(tmp / "manifest.json", manifest)
+    except OSError as exc:  # reading errors are UsageErrors already: this is the output side
+        raise UsageError(f"cannot write chunks to {out}: {exc}") from None
     if not args.quiet:
         print_summary(manifest, out)
     return manifest

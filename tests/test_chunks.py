@@ -243,6 +243,13 @@ def test_bad_inputs_one_line_exit_2_nothing_written(tmp_path, capsys):
     assert "unknown genre 'jazz'" in capsys.readouterr().err
 
 
+def test_unwritable_output_dir(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert preprocess(FIXTURES / "genius.csv", blocker / "out") == 2
+    assert capsys.readouterr().err.startswith("error: cannot write chunks")
+
+
 def test_bad_run_keeps_previous_good_chunks(tmp_path):
     out = tmp_path / "out"
     assert preprocess(FIXTURES / "genius.csv", out) == 0
@@ -300,17 +307,18 @@ def _big_input(path: Path, rows: int) -> Path:
 
 @pytest.mark.slow
 def test_kill_and_rerun(tmp_path):
-    inp = _big_input(tmp_path / "big.csv", 8_000)
+    inp = _big_input(tmp_path / "big.csv", 12_000)
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "pipeline.preprocess", "--stages", "chunks", "--quiet",
            "--input", str(inp), "--workers", "0"]  # fmt: skip
     proc = subprocess.Popen([*cmd, "--output-dir", str(out)], env=_env(), cwd=REPO)
     deadline = time.monotonic() + 60
-    while not list(out.glob(".chunks.*.tmp/.staging/*.parquet")):
+    while not list(out.glob(".chunks.*.tmp")):  # the run has started writing
         assert proc.poll() is None, "finished before it could be killed: make the input bigger"
         assert time.monotonic() < deadline
         time.sleep(0.02)
     time.sleep(0.3)
+    assert proc.poll() is None, "finished before it could be killed: make the input bigger"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "chunks").exists()  # nothing that looks complete
@@ -323,4 +331,4 @@ def test_kill_and_rerun(tmp_path):
     )
     assert chunk_bytes(out) == chunk_bytes(tmp_path / "clean")
     manifest, _ = load(out)
-    assert manifest["rows_in"] == 8_000 and manifest["rows_out"] == 8_000
+    assert manifest["rows_in"] == 12_000 and manifest["rows_out"] == 12_000
