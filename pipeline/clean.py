@@ -193,15 +193,15 @@ PLACEHOLDER_WHOLE = (
 )
 PLACEHOLDER_SEARCH = (
     # "Lyrics for this song have yet to be released. Please check back once it is released."
-    r"lyrics? (?:for this song |to this song )?(?:has|have|is|are|was|were)?\s?(?:not )?"
-    r"(?:yet )?(?:to )?(?:be |been )?(?:released|available|transcribed)",
-    r"not (?:yet )?(?:been )?released",
-    r"unreleased (?:song|track|lyrics)",
+    r"lyrics? (?:for this song |to this song |of this song )?(?:has|have|is|are|was|were)?\s?"
+    r"(?:not )?(?:yet )?(?:to )?(?:be |been )?(?:released|available|transcribed)",
+    r"(?:song|track|album|lyrics) (?:is |are |has |have )?(?:not|n't) (?:yet )?(?:been )?released",
+    r"this (?:song|track) is unreleased",
     r"lyrics (?:will be|are) (?:added|available|up|posted) (?:soon|later|when)",
-    r"(?:please )?submit (?:the |them|your )?(?:lyrics|them)",
-    r"(?:request|requests) (?:for )?(?:the )?lyrics",
+    r"submit (?:the |your )?lyrics",
+    r"requests? (?:for )?(?:the )?lyrics",
     r"we (?:don't|do not) have (?:the )?lyrics",
-    r"lyrics (?:are )?(?:not|un)available",
+    r"lyrics (?:are )?(?:not |un)available",
 )
 _WHOLE = re.compile("|".join(f"(?:{p})" for p in PLACEHOLDER_WHOLE))
 _SEARCH = re.compile("|".join(f"(?:{p})" for p in PLACEHOLDER_SEARCH))
