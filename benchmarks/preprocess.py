@@ -143,6 +143,30 @@ def bench_langid(n_per_lang: int) -> list[str]:
     return lines
 
 
+def detector_agreement(path: Path, n: int) -> str:
+    """How often the two detectors agree on English/not for the first ``n`` songs of ``path``."""
+    from pipeline import clean, langid
+    from pipeline.read import Reader
+
+    texts: list[str] = []
+    for batch in Reader(path, untagged_genre="pop"):
+        texts += [t for t in map(clean.clean_lyrics, batch["lyrics"]) if t]
+        if len(texts) >= n:
+            break
+    texts = texts[:n]
+    answers = []
+    for name in langid.DETECTORS:
+        det = langid.make_detector(name)
+        answers.append([langid.is_language(det.top2(t), "en") for t in texts])
+    agree = sum(a == b for a, b in zip(*answers, strict=True))
+    return (
+        f"  on the first {len(texts)} songs of the input: detectors agree on "
+        f"{agree / max(len(texts), 1):.3f}; English share fasttext "
+        f"{sum(answers[0]) / max(len(texts), 1):.3f}, langdetect "
+        f"{sum(answers[1]) / max(len(texts), 1):.3f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000, help="synthetic rows to generate")
@@ -218,6 +242,7 @@ def main() -> None:
           "100-character sample):")  # fmt: skip
     for line in bench_langid(args.langid_texts):
         print(line)
+    print(detector_agreement(inp, 500))
 
 
 if __name__ == "__main__":
