@@ -185,7 +185,8 @@ class Reader:
             raw.close()
 
     def _count_skipped(self, caught: list) -> None:
-        skipped = sum("Skipping line" in str(w.message) for w in caught)
+        # One warning may report several skipped lines.
+        skipped = sum(str(w.message).count("Skipping line") for w in caught)
         caught.clear()
         self.malformed += skipped
         self.rows_in += skipped

@@ -104,6 +104,17 @@ def test_field_longer_than_csv_module_limit(tmp_path):
     assert got["lyrics"] == [long, "short"]
 
 
+def test_several_malformed_rows_all_counted(tmp_path):
+    rows = [["T", "pop", "A", "1", "1", "{}", f"song {i}", str(i)] for i in range(20)]
+    path = write_csv(tmp_path / "m.csv", GENIUS_HEADER, rows)
+    lines = path.read_text().splitlines(keepends=True)
+    for k in (3, 7, 8, 15):  # a stray comma: nine fields
+        lines[k] = "Extra," + lines[k]
+    path.write_text("".join(lines))
+    reader, got = read_all(path, batch_rows=5)
+    assert reader.malformed == 4 and reader.rows_in == 20 and len(got["id"]) == 16
+
+
 def test_batches_are_bounded(tmp_path):
     rows = [["T", "pop", "A", "1", "1", "{}", f"song {i}", str(i)] for i in range(250)]
     path = write_csv(tmp_path / "many.csv", GENIUS_HEADER, rows)
