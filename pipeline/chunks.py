@@ -16,11 +16,12 @@ How (one pass over the CSV, memory independent of its size):
 2. A worker drops rows by reason, in this order: unknown_genre, genre_not_selected,
    empty_lyrics, placeholder, translation_page, empty_after_cleaning, wrong_language (pipeline/clean.py,
    pipeline/langid.py; the dataset's own language column is used when it has a value).
-3. The main process appends kept rows to per-chunk staging files (chunk = blake2b(id) mod N)
-   and keeps one 64-bit hash per row of its case- and space-normalised text.
-4. Finalising each chunk drops duplicate_id (first kept; all copies of an id share a chunk)
-   and repeated_text (a text found in >= --repeat-threshold kept songs, e.g. "submit lyrics"
-   notes), then writes the chunk. Everything lands in a temporary folder renamed onto
+3. The main process appends kept rows, with a 64-bit hash of their cleaned text (case folded),
+   to per-chunk staging files (chunk = blake2b(id) mod N).
+4. Finalising drops duplicate_id (first kept; all copies of an id share a chunk) and then
+   repeated_text (a text found in >= --repeat-threshold distinct kept songs, e.g. a study guide
+   pasted under 100 titles), from the ids and hashes alone (9 bytes per row in memory), and
+   writes each chunk. Everything lands in a temporary folder renamed onto
    ``DIR/chunks`` at the very end, so a killed run leaves nothing that looks complete.
 
 A rerun with the same input (size, mtime, head and tail hash) and the same parameters is skipped;
@@ -263,7 +264,7 @@ def chunk_name(index: int, num_chunks: int) -> str:
 
 
 class Staging:
-    """Per-chunk staging Parquet files, appended in input order, plus every row's text hash.
+    """Per-chunk staging Parquet files (kept rows plus their text hash), appended in input order.
 
     Writers open on first use: the worker pool must fork before pyarrow starts any threads.
     """
@@ -273,7 +274,6 @@ class Staging:
         self.paths = [folder / chunk_name(i, num_chunks) for i in range(num_chunks)]
         self.writers: list[pq.ParquetWriter | None] = [None] * num_chunks
         self.buffers: list[dict[str, list]] = [self._empty() for _ in self.paths]
-        self.hashes: list[np.ndarray] = []
         self.rows = 0
 
     @staticmethod
@@ -289,8 +289,6 @@ class Staging:
             buf["_hash"].append(hashes[j])
             if len(buf["_hash"]) >= STAGING_FLUSH_ROWS:
                 self._flush(c)
-        if hashes:
-            self.hashes.append(np.asarray(hashes, dtype=np.uint64))
         self.rows += len(hashes)
 
     def _writer(self, c: int) -> pq.ParquetWriter:
@@ -314,32 +312,39 @@ class Staging:
             self._flush(c)
             self._writer(c).close()  # an empty chunk still gets a file with the schema
 
-    def repeated(self, threshold: int) -> np.ndarray:
-        """Sorted hashes of texts found in at least ``threshold`` kept rows."""
-        if threshold == 0 or not self.hashes:
-            return np.empty(0, dtype=np.uint64)
-        values, counts = np.unique(np.concatenate(self.hashes), return_counts=True)
-        return values[counts >= threshold]
 
-
-def finalize_chunk(staging: Path, dest: Path, repeated: np.ndarray) -> tuple[int, Counter, Counter]:
-    """Write one final chunk from its staging file: (rows kept, drops, kept rows per tag)."""
-    pf = pq.ParquetFile(staging)
-    keys = pf.read(columns=["id", "_hash"])
-    ids = keys.column("id").to_pylist()
+def scan_chunk(staging: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A staged chunk's duplicate-id mask (first copy kept) and its rows' text hashes."""
+    keys = pq.read_table(staging, columns=["id", "_hash"])
     seen: set[str] = set()
+    ids = keys.column("id").to_pylist()
     duplicate = np.zeros(len(ids), dtype=bool)
     for i, song_id in enumerate(ids):
         if song_id in seen:
             duplicate[i] = True
         else:
             seen.add(song_id)
-    hashes = keys.column("_hash").to_numpy()
+    return duplicate, keys.column("_hash").to_numpy()
+
+
+def repeated_hashes(hashes: list[np.ndarray], threshold: int) -> np.ndarray:
+    """Sorted text hashes found in at least ``threshold`` songs (each id counted once)."""
+    if threshold == 0 or not hashes:
+        return np.empty(0, dtype=np.uint64)
+    values, counts = np.unique(np.concatenate(hashes), return_counts=True)
+    return values[counts >= threshold]
+
+
+def finalize_chunk(
+    staging: Path, dest: Path, duplicate: np.ndarray, hashes: np.ndarray, repeated: np.ndarray
+) -> tuple[int, Counter, Counter]:
+    """Write one final chunk from its staging file: (rows kept, drops, kept rows per tag)."""
     rep = np.isin(hashes, repeated) & ~duplicate
     keep = ~(duplicate | rep)
     drops = Counter(duplicate_id=int(duplicate.sum()), repeated_text=int(rep.sum()))
     tags: Counter = Counter()
     offset = 0
+    pf = pq.ParquetFile(staging)
     with pq.ParquetWriter(
         dest, FINAL_SCHEMA, compression="zstd", use_dictionary=["tag", "artist"]
     ) as writer:
@@ -445,7 +450,10 @@ def _build(
     drops["malformed"] = reader.malformed
     t_stream = time.perf_counter()
 
-    repeated = staging.repeated(cfg.repeat_threshold)
+    # Duplicate ids first (per chunk: all copies of an id share one), then count each kept
+    # text once per id across all chunks, so a song listed twice is no "repeated text".
+    scans = [scan_chunk(p) for p in staging.paths]
+    repeated = repeated_hashes([h[~dup] for dup, h in scans], cfg.repeat_threshold)
     files = []
     rows_out = 0
     tags: Counter = Counter()
@@ -453,7 +461,10 @@ def _build(
         tqdm(staging.paths, desc="chunks: write", unit=" chunks", disable=quiet, file=sys.stderr)
     ):
         dest = tmp / chunk_name(i, cfg.num_chunks)
-        rows, chunk_drops, chunk_tags = finalize_chunk(stage_path, dest, repeated)
+        duplicate, hashes = scans[i]
+        rows, chunk_drops, chunk_tags = finalize_chunk(
+            stage_path, dest, duplicate, hashes, repeated
+        )
         drops.update(chunk_drops)
         tags.update(chunk_tags)
         rows_out += rows

@@ -197,6 +197,21 @@ def test_language_options(tmp_path, extra, kept_spanish):
     assert {"1002", "1003"} <= ids  # English with accents / one Spanish line
 
 
+def test_repeats_counted_once_per_id(tmp_path):
+    song = "Take me home, take me home tonight\nHold me close until the morning light"
+    other = "We were young and the summer was long\nSinging along to our favourite song"
+    rows = [["Same", "pop", "A", "1", "1", "{}", song, "5"]] * 4  # one song listed 4 times
+    rows += [[f"Copy {i}", "pop", "B", "1", "1", "{}", other, str(10 + i)] for i in range(3)]
+    inp = tmp_path / "in.csv"
+    with inp.open("w", newline="") as f:
+        csv.writer(f).writerows([GENIUS_HEADER, *rows])
+    assert preprocess(inp, tmp_path / "o", "--repeat-threshold", "3") == 0
+    manifest, rows_out = load(tmp_path / "o")
+    assert manifest["dropped"]["duplicate_id"] == 3
+    assert manifest["dropped"]["repeated_text"] == 3  # three ids share "other"
+    assert [r["id"] for r in rows_out] == ["5"]
+
+
 def test_num_chunks(tmp_path):
     assert preprocess(FIXTURES / "genius.csv", tmp_path / "o", "--num-chunks", "3") == 0
     manifest, rows = load(tmp_path / "o")
