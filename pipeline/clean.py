@@ -197,6 +197,7 @@ PLACEHOLDER_SEARCH = (
     r"(?:not )?(?:yet )?(?:to )?(?:be |been )?(?:released|available|transcribed)",
     r"(?:song|track|album|lyrics) (?:is |are |has |have )?(?:not|n't) (?:yet )?(?:been )?released",
     r"this (?:song|track) is unreleased",
+    r"this (?:song|track) is (?:an |a )?instrumental",
     r"lyrics (?:will be|are) (?:added|available|up|posted) (?:soon|later|when)",
     r"submit (?:the |your )?lyrics",
     r"requests? (?:for )?(?:the )?lyrics",
