@@ -12,7 +12,8 @@ It generates a synthetic Genius ds.csv with ``python -m pipeline.synth --rows N 
   ``pandas.read_csv`` of the whole file, per-row ``langdetect.detect`` on the full lyrics, regex
   clean-up, ASCII-only filter; compared per song;
 - **language id**: both detectors of pipeline/langid.py on the same song-shaped labelled texts
-  (real words of 10 languages from wordfreq, and English songs with one foreign line).
+  (real words of 10 languages from wordfreq, and English songs with one foreign line), and on
+  the first 1,000 songs of the benchmarked corpus against the generator's ``--truth`` file.
 
 It prints songs/s, MB/s and peak RSS (the whole process tree, sampled every 50 ms) side by side,
 and the load average, since the machine may be shared.
@@ -143,27 +144,44 @@ def bench_langid(n_per_lang: int) -> list[str]:
     return lines
 
 
-def detector_agreement(path: Path, n: int) -> str:
-    """How often the two detectors agree on English/not for the first ``n`` songs of ``path``."""
+def corpus_accuracy(path: Path, truth: Path | None, n: int) -> str:
+    """Both detectors on the first ``n`` songs of ``path``: accuracy against the generator's
+    truth file (its ``language`` column) when there is one, else how often they agree."""
     from pipeline import clean, langid
     from pipeline.read import Reader
 
-    texts: list[str] = []
+    languages: dict[str, str] = {}
+    if truth is not None and truth.exists():
+        with truth.open(newline="") as f:
+            for row in csv.DictReader(f):
+                if row["kind"] in ("clean", "foreign"):
+                    languages.setdefault(row["id"], row["language"])
+    texts: list[tuple[str, bool | None]] = []
     for batch in Reader(path, untagged_genre="pop"):
-        texts += [t for t in map(clean.clean_lyrics, batch["lyrics"]) if t]
+        for song_id, raw in zip(batch["id"], batch["lyrics"], strict=True):
+            text = clean.clean_lyrics(raw)
+            if text and (not languages or song_id in languages):
+                texts.append((text, languages[song_id] == "en" if languages else None))
         if len(texts) >= n:
             break
     texts = texts[:n]
-    answers = []
+    answers = {}
     for name in langid.DETECTORS:
         det = langid.make_detector(name)
-        answers.append([langid.is_language(det.top2(t), "en") for t in texts])
-    agree = sum(a == b for a, b in zip(*answers, strict=True))
+        answers[name] = [langid.is_language(det.top2(t), "en") for t, _ in texts]
+    if not languages:
+        agree = sum(a == b for a, b in zip(*answers.values(), strict=True))
+        return f"  on the first {len(texts)} songs of the input the detectors agree on " + (
+            f"{agree / max(len(texts), 1):.3f}"
+        )
+    parts = []
+    for name, got in answers.items():
+        correct = sum(a == truth for a, (_, truth) in zip(got, texts, strict=True))
+        parts.append(f"{name} {correct / max(len(texts), 1):.4f}")
+    share = sum(t for _, t in texts) / max(len(texts), 1)
     return (
-        f"  on the first {len(texts)} songs of the input: detectors agree on "
-        f"{agree / max(len(texts), 1):.3f}; English share fasttext "
-        f"{sum(answers[0]) / max(len(texts), 1):.3f}, langdetect "
-        f"{sum(answers[1]) / max(len(texts), 1):.3f}"
+        f"  accuracy on the first {len(texts)} clean/foreign songs of the input "
+        f"({share:.0%} English, truth from pipeline.synth): {', '.join(parts)}"
     )
 
 
@@ -182,14 +200,15 @@ def main() -> None:
         return
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    inp = args.input
+    inp, truth = args.input, None
     if inp is None:
         inp = args.workdir / f"ds-{args.rows}-seed{args.seed}.csv"
-        if not inp.exists():
+        truth = args.workdir / f"truth-{args.rows}-seed{args.seed}.csv"
+        if not (inp.exists() and truth.exists()):
             print(f"generating {inp} ...", flush=True)
             subprocess.run(
                 [sys.executable, "-m", "pipeline.synth", "--rows", str(args.rows), "--out",
-                 str(inp), "--seed", str(args.seed)],
+                 str(inp), "--seed", str(args.seed), "--truth", str(truth)],
                 cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, check=True,
             )  # fmt: skip
     size = inp.stat().st_size
@@ -242,7 +261,7 @@ def main() -> None:
           "100-character sample):")  # fmt: skip
     for line in bench_langid(args.langid_texts):
         print(line)
-    print(detector_agreement(inp, 500))
+    print(corpus_accuracy(inp, truth, 1000))
 
 
 if __name__ == "__main__":
