@@ -123,7 +123,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="cleaning processes; 0 cleans in the main process (default: 2, or 0 for "
-        "inputs under 4 MB); does not change the output",
+        "inputs under 1 MB); does not change the output",
     )
 
 
@@ -378,7 +378,7 @@ def _remove_stale_tmp(parent: Path) -> None:
 
 
 def _default_workers(path: Path) -> int:
-    if path.stat().st_size < 4 << 20:
+    if path.stat().st_size < 1 << 20:
         return 0  # process start-up costs more than cleaning a small file
     return min(2, os.cpu_count() or 1)
 
