@@ -20,6 +20,7 @@ strings. A row with too many fields, or without an id, is skipped and counted in
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import hashlib
 import io
@@ -121,6 +122,12 @@ def detect_layout(path: Path) -> Layout:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _tag(name: str) -> str:
+    """Genius tag for a genre name; '?name' (or '') when unknown, dropped later as unknown_genre."""
+    return normalize_genre(name) or (f"?{name}" if name else "")
+
+
 def _row_id(artist: str, title: str) -> str:
     return hashlib.blake2b(f"{artist}\x1f{title}".encode(), digest_size=8).hexdigest()
 
@@ -200,10 +207,7 @@ class Reader:
 
         title, artist, lyrics = col(lay.title), col(lay.artist), col(lay.lyrics)
         ids = col(lay.id) if lay.id else [_row_id(a, t) for a, t in zip(artist, title, strict=True)]
-        if lay.tag:
-            tags = [normalize_genre(t) or (f"?{t}" if t else "") for t in col(lay.tag)]
-        else:
-            tags = [self.untagged_genre] * n
+        tags = [_tag(t) for t in col(lay.tag)] if lay.tag else [self.untagged_genre] * n
         batch = {
             "id": ids,
             "title": title,
