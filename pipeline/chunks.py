@@ -1,8 +1,79 @@
-"""Stage 1: stream a raw lyrics CSV, clean it, and shard the kept songs into Parquet chunks."""
+"""Stage 1: stream a raw lyrics CSV, clean it, and shard the kept songs into Parquet chunks.
+
+    python -m pipeline.preprocess --stages chunks                          # data/ds.csv
+    python -m pipeline.preprocess --stages chunks --input data/sample.csv.gz --genres pop rap rock
+    python -m pipeline.preprocess --stages chunks --input songdata.csv --untagged-genre rock
+
+Writes ``DIR/chunks/chunk-00.parquet`` ... ``chunk-39.parquet`` (columns id, title, artist, tag,
+lyrics; all strings) and ``DIR/chunks/manifest.json`` (rows_in, rows_out, dropped by reason,
+parameters, input fingerprint, per-chunk rows, timings).
+
+How (one pass over the CSV, memory independent of its size):
+
+1. The main process reads batches of rows (pipeline/read.py) and hands them to a pool of worker
+   processes, at most a few batches ahead; results come back in input order, so the output does
+   not depend on the number of workers or their timing.
+2. A worker drops rows by reason, in this order: unknown_genre, genre_not_selected,
+   empty_lyrics, placeholder, translation_page, empty_after_cleaning, wrong_language (pipeline/clean.py,
+   pipeline/langid.py; the dataset's own language column is used when it has a value).
+3. The main process appends kept rows, with a 64-bit hash of their cleaned text (case folded),
+   to per-chunk staging files (chunk = blake2b(id) mod N).
+4. Finalising drops duplicate_id (first kept; all copies of an id share a chunk) and then
+   repeated_text (a text found in >= --repeat-threshold distinct kept songs, e.g. a study guide
+   pasted under 100 titles), from the ids and hashes alone (9 bytes per row in memory), and
+   writes each chunk. Everything lands in a temporary folder renamed onto
+   ``DIR/chunks`` at the very end, so a killed run leaves nothing that looks complete.
+
+A rerun with the same input (size, mtime, head and tail hash) and the same parameters is skipped;
+``--force`` reruns. Same input and parameters give byte-identical chunk files.
+"""
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.fileio import atomic_path, file_fingerprint, params_digest, read_json, write_json
+from lyrics_gpt2.genres import TAGS
+from pipeline import clean, langid
+from pipeline.read import Reader, detect_layout
+
+# Bump when a rule changes what is kept, so old chunks are rebuilt rather than skipped.
+RULES_VERSION = 1
+
+COLUMNS = ("id", "title", "artist", "tag", "lyrics")
+REASONS = (
+    "malformed",  # unparsable row (wrong field count) or no id
+    "unknown_genre",  # a genre name that maps to no Genius tag
+    "genre_not_selected",  # a tag not in --genres
+    "empty_lyrics",  # missing or blank lyrics
+    "placeholder",  # a known placeholder text (pipeline/clean.py PLACEHOLDER_*)
+    "translation_page",  # Genius translation/romanization pages (clean.is_translation_page)
+    "empty_after_cleaning",  # nothing left once annotations are removed
+    "wrong_language",  # not --language (dataset column, else the detector)
+    "duplicate_id",  # an id seen before (first kept)
+    "repeated_text",  # the same text in >= --repeat-threshold songs
+)
+BATCH_ROWS = 2000
+STAGING_FLUSH_ROWS = 1000
+FINAL_BATCH_ROWS = 4096
+
+FINAL_SCHEMA = pa.schema([(c, pa.string()) for c in COLUMNS])
+STAGING_SCHEMA = FINAL_SCHEMA.append(pa.field("_hash", pa.uint64()))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,7 +85,428 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=["pop", "rap"],
         help="Genius tags to keep (pop rap rock rb misc country)",
     )
+    group.add_argument(
+        "--untagged-genre",
+        default="pop",
+        choices=TAGS,
+        help="tag given to rows of a CSV without a genre column (songdata.csv) "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--brackets",
+        nargs="*",
+        default=list(clean.BRACKET_KINDS),
+        choices=clean.BRACKET_KINDS,
+        help="bracketed annotations to remove: square [..], curly {..}, round (..); "
+        "pass --brackets alone to keep them all (default: all three)",
+    )
+    group.add_argument(
+        "--language",
+        default="en",
+        help="ISO code of the songs to keep, or 'any' (default: %(default)s)",
+    )
+    group.add_argument(
+        "--lang-detector",
+        default="fasttext",
+        choices=langid.DETECTORS,
+        help="language detector for rows without a language value (default: %(default)s)",
+    )
+    group.add_argument(
+        "--repeat-threshold",
+        type=int,
+        default=10,
+        help="drop a text found verbatim in at least this many songs; 0 keeps them "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="cleaning processes; 0 cleans in the main process (default: 2, or 0 for "
+        "inputs under 1 MB); does not change the output",
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    """The parameters that decide what is kept (recorded in the manifest and its digest)."""
+
+    num_chunks: int
+    genres: tuple[str, ...]
+    untagged_genre: str
+    brackets: tuple[str, ...]
+    language: str
+    lang_detector: str
+    repeat_threshold: int
+    rules_version: int = RULES_VERSION
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Check the stage's flags; every problem reported at once as one UsageError."""
+    problems = []
+    unknown = [g for g in args.genres if g not in TAGS]
+    if unknown:
+        problems.append(
+            f"unknown genre {', '.join(map(repr, unknown))} in --genres (choose from "
+            f"{' '.join(TAGS)})"
+        )
+    if not 1 <= args.num_chunks <= 10_000:
+        problems.append(f"--num-chunks must be between 1 and 10000, not {args.num_chunks}")
+    if args.repeat_threshold < 0 or args.repeat_threshold == 1:
+        problems.append(f"--repeat-threshold must be 0 (off) or >= 2, not {args.repeat_threshold}")
+    language = args.language.strip().lower()
+    if language != "any" and not (language.isalpha() and 2 <= len(language) <= 3):
+        problems.append(f"--language must be an ISO code such as en, or any; not {language!r}")
+    if args.workers is not None and args.workers < 0:
+        problems.append(f"--workers must be >= 0, not {args.workers}")
+    if problems:
+        raise UsageError("; ".join(problems))
+    return Config(
+        num_chunks=args.num_chunks,
+        genres=tuple(sorted(set(args.genres), key=TAGS.index)),
+        untagged_genre=args.untagged_genre,
+        brackets=tuple(k for k in clean.BRACKET_KINDS if k in args.brackets),
+        language=language,
+        lang_detector=args.lang_detector,
+        repeat_threshold=args.repeat_threshold,
+    )
+
+
+# --- worker side -----------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(cfg: Config) -> None:
+    _WORKER["cfg"] = cfg
+    _WORKER["genres"] = frozenset(cfg.genres)
+    _WORKER["detector"] = None
+
+
+def _detector() -> langid.FastText | langid.LangDetect:
+    if _WORKER["detector"] is None:
+        _WORKER["detector"] = langid.make_detector(_WORKER["cfg"].lang_detector)
+    return _WORKER["detector"]
+
+
+def process_batch(batch: dict[str, list[str]]) -> tuple[dict[str, list], Counter]:
+    """Clean one batch: the kept rows (with chunk index and text hash) and drops by reason."""
+    cfg: Config = _WORKER["cfg"]
+    genres = _WORKER["genres"]
+    drops: Counter = Counter()
+    kept: dict[str, list] = {c: [] for c in (*COLUMNS, "chunk", "hash")}
+    target = cfg.language
+    for i, song_id in enumerate(batch["id"]):
+        tag = batch["tag"][i]
+        if tag not in TAGS:
+            drops["unknown_genre"] += 1
+            continue
+        if tag not in genres:
+            drops["genre_not_selected"] += 1
+            continue
+        raw = batch["lyrics"][i]
+        if not raw.strip():
+            drops["empty_lyrics"] += 1
+            continue
+        if clean.is_placeholder(raw):
+            drops["placeholder"] += 1
+            continue
+        if clean.is_translation_page(batch["artist"][i]):
+            drops["translation_page"] += 1
+            continue
+        text = clean.clean_lyrics(raw, cfg.brackets)
+        if not text:
+            drops["empty_after_cleaning"] += 1
+            continue
+        if target != "any":
+            given = langid.normalize_code(batch["language"][i])
+            ok = given == target if given else langid.is_language(_detector().top2(text), target)
+            if not ok:
+                drops["wrong_language"] += 1
+                continue
+        kept["id"].append(song_id.strip())
+        kept["title"].append(" ".join(batch["title"][i].split()))
+        kept["artist"].append(" ".join(batch["artist"][i].split()))
+        kept["tag"].append(tag)
+        kept["lyrics"].append(text)
+        kept["chunk"].append(clean.chunk_of(song_id.strip(), cfg.num_chunks))
+        kept["hash"].append(clean.text_hash(text))
+    return kept, drops
+
+
+def _ordered_map(
+    fn: Callable, items: Iterable, workers: int, cfg: Config
+) -> Iterator[tuple[dict[str, list], Counter]]:
+    """``map(fn, items)`` on ``workers`` processes, in input order, a few items ahead at most."""
+    if workers == 0:
+        _init_worker(cfg)
+        yield from map(fn, items)
+        return
+    # fork: workers start at once and share the imported modules; the parent has opened no
+    # pyarrow threads or files yet when the pool is created.
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    with mp.get_context(method).Pool(workers, _init_worker, (cfg,)) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.apply_async(fn, (item,)))
+            if len(pending) > 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+# --- main side -------------------------------------------------------------------------------
+
+
+def chunk_name(index: int, num_chunks: int) -> str:
+    width = max(2, len(str(num_chunks - 1)))
+    return f"chunk-{index:0{width}d}.parquet"
+
+
+class Staging:
+    """Per-chunk staging Parquet files (kept rows plus their text hash), appended in input order.
+
+    Writers open on first use: the worker pool must fork before pyarrow starts any threads.
+    """
+
+    def __init__(self, folder: Path, num_chunks: int):
+        self.folder = folder
+        self.paths = [folder / chunk_name(i, num_chunks) for i in range(num_chunks)]
+        self.writers: list[pq.ParquetWriter | None] = [None] * num_chunks
+        self.buffers: list[dict[str, list]] = [self._empty() for _ in self.paths]
+        self.rows = 0
+
+    @staticmethod
+    def _empty() -> dict[str, list]:
+        return {name: [] for name in STAGING_SCHEMA.names}
+
+    def add(self, kept: dict[str, list]) -> None:
+        hashes = kept["hash"]
+        for j, c in enumerate(kept["chunk"]):
+            buf = self.buffers[c]
+            for name in COLUMNS:
+                buf[name].append(kept[name][j])
+            buf["_hash"].append(hashes[j])
+            if len(buf["_hash"]) >= STAGING_FLUSH_ROWS:
+                self._flush(c)
+        self.rows += len(hashes)
+
+    def _writer(self, c: int) -> pq.ParquetWriter:
+        writer = self.writers[c]
+        if writer is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            writer = self.writers[c] = pq.ParquetWriter(
+                self.paths[c], STAGING_SCHEMA, compression="lz4"
+            )
+        return writer
+
+    def _flush(self, c: int) -> None:
+        buf = self.buffers[c]
+        if buf["_hash"]:
+            table = pa.Table.from_pydict(buf, schema=STAGING_SCHEMA)
+            self._writer(c).write_table(table)
+            self.buffers[c] = self._empty()
+
+    def close(self) -> None:
+        for c in range(len(self.paths)):
+            self._flush(c)
+            self._writer(c).close()  # an empty chunk still gets a file with the schema
+
+
+def scan_chunk(staging: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A staged chunk's duplicate-id mask (first copy kept) and its rows' text hashes."""
+    keys = pq.read_table(staging, columns=["id", "_hash"])
+    seen: set[str] = set()
+    ids = keys.column("id").to_pylist()
+    duplicate = np.zeros(len(ids), dtype=bool)
+    for i, song_id in enumerate(ids):
+        if song_id in seen:
+            duplicate[i] = True
+        else:
+            seen.add(song_id)
+    return duplicate, keys.column("_hash").to_numpy()
+
+
+def repeated_hashes(hashes: list[np.ndarray], threshold: int) -> np.ndarray:
+    """Sorted text hashes found in at least ``threshold`` songs (each id counted once)."""
+    if threshold == 0 or not hashes:
+        return np.empty(0, dtype=np.uint64)
+    values, counts = np.unique(np.concatenate(hashes), return_counts=True)
+    return values[counts >= threshold]
+
+
+def finalize_chunk(
+    staging: Path, dest: Path, duplicate: np.ndarray, hashes: np.ndarray, repeated: np.ndarray
+) -> tuple[int, Counter, Counter]:
+    """Write one final chunk from its staging file: (rows kept, drops, kept rows per tag)."""
+    rep = np.isin(hashes, repeated) & ~duplicate
+    keep = ~(duplicate | rep)
+    drops = Counter(duplicate_id=int(duplicate.sum()), repeated_text=int(rep.sum()))
+    tags: Counter = Counter()
+    offset = 0
+    pf = pq.ParquetFile(staging)
+    with pq.ParquetWriter(
+        dest, FINAL_SCHEMA, compression="zstd", use_dictionary=["tag", "artist"]
+    ) as writer:
+        for batch in pf.iter_batches(batch_size=FINAL_BATCH_ROWS, columns=list(COLUMNS)):
+            mask = keep[offset : offset + batch.num_rows]
+            offset += batch.num_rows
+            table = pa.Table.from_batches([batch]).filter(pa.array(mask))
+            if table.num_rows:
+                writer.write_table(table)
+                tags.update(table.column("tag").to_pylist())
+    return int(keep.sum()), drops, tags
+
+
+def _up_to_date(manifest: Any, out: Path, fingerprint: str, digest: str) -> bool:
+    if not isinstance(manifest, dict):
+        return False
+    if manifest.get("input_fingerprint") != fingerprint or manifest.get("params_digest") != digest:
+        return False
+    files = manifest.get("chunks", [])
+    return bool(files) and all(
+        (out / f["file"]).is_file() and (out / f["file"]).stat().st_size == f["bytes"]
+        for f in files
+    )
+
+
+def _remove_stale_tmp(parent: Path) -> None:
+    """Temporary folders of killed runs (atomic_path names them .chunks.*.tmp)."""
+    if parent.is_dir():
+        for stale in parent.glob(".chunks.*.tmp"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _default_workers(path: Path) -> int:
+    if path.stat().st_size < 1 << 20:
+        return 0  # process start-up costs more than cleaning a small file
+    return min(2, os.cpu_count() or 1)
 
 
 def run(args: argparse.Namespace) -> dict:
-    raise NotImplementedError("stage chunks: being written (issue 2)")
+    """Run stage 1 (or skip it when up to date); returns the manifest."""
+    cfg = config_from_args(args)
+    path = Path(args.input)
+    layout = detect_layout(path)  # missing, empty, binary, headerless input: UsageError here
+    fingerprint = file_fingerprint(path)
+    params = asdict(cfg)
+    digest = params_digest({**params, "input_fingerprint": fingerprint})
+    out = Path(args.output_dir) / "chunks"
+    manifest = read_json(out / "manifest.json")
+    if not args.force and _up_to_date(manifest, out, fingerprint, digest):
+        if not args.quiet:
+            print(f"chunks: {out} is up to date with {path} (use --force to rebuild)")
+        return manifest
+    _remove_stale_tmp(out.parent)
+    workers = _default_workers(path) if args.workers is None else args.workers
+
+    t0 = time.perf_counter()
+    try:
+        with atomic_path(out, is_dir=True) as tmp:
+            staging = Staging(tmp / ".staging", cfg.num_chunks)
+            manifest = _build(path, layout.name, cfg, staging, tmp, workers, args.quiet, t0)
+            manifest.update(
+                input=str(path),
+                input_fingerprint=fingerprint,
+                params=params,
+                params_digest=digest,
+            )
+            shutil.rmtree(tmp / ".staging")
+            write_json(tmp / "manifest.json", manifest)
+    except OSError as exc:  # reading errors are UsageErrors already: this is the output side
+        raise UsageError(f"cannot write chunks to {out}: {exc}") from None
+    if not args.quiet:
+        print_summary(manifest, out)
+    return manifest
+
+
+def _build(
+    path: Path,
+    layout: str,
+    cfg: Config,
+    staging: Staging,
+    tmp: Path,
+    workers: int,
+    quiet: bool,
+    t0: float,
+) -> dict:
+    from tqdm import tqdm
+
+    reader = Reader(path, untagged_genre=cfg.untagged_genre, batch_rows=BATCH_ROWS)
+    drops: Counter = Counter()
+    with tqdm(
+        desc="chunks: clean", unit=" rows", unit_scale=True, disable=quiet, file=sys.stderr,
+        mininterval=0.5, dynamic_ncols=True,
+    ) as bar:  # fmt: skip
+        for kept, batch_drops in _ordered_map(process_batch, reader, workers, cfg):
+            staging.add(kept)
+            drops.update(batch_drops)
+            bar.update(reader.rows_in - bar.n)
+            bar.set_postfix_str(f"{reader.bytes_read / 1e6:,.0f} MB", refresh=False)
+        bar.update(reader.rows_in - bar.n)
+    staging.close()
+    if reader.rows_in == 0:
+        raise UsageError(f"input {path} has a header but no rows; pass a lyrics CSV with songs")
+    drops["malformed"] = reader.malformed
+    t_stream = time.perf_counter()
+
+    # Duplicate ids first (per chunk: all copies of an id share one), then count each kept
+    # text once per id across all chunks, so a song listed twice is no "repeated text".
+    scans = [scan_chunk(p) for p in staging.paths]
+    repeated = repeated_hashes([h[~dup] for dup, h in scans], cfg.repeat_threshold)
+    files = []
+    rows_out = 0
+    tags: Counter = Counter()
+    for i, stage_path in enumerate(
+        tqdm(staging.paths, desc="chunks: write", unit=" chunks", disable=quiet, file=sys.stderr)
+    ):
+        dest = tmp / chunk_name(i, cfg.num_chunks)
+        duplicate, hashes = scans[i]
+        rows, chunk_drops, chunk_tags = finalize_chunk(
+            stage_path, dest, duplicate, hashes, repeated
+        )
+        drops.update(chunk_drops)
+        tags.update(chunk_tags)
+        rows_out += rows
+        files.append(
+            {"file": dest.name, "rows": rows, "bytes": dest.stat().st_size,
+             "tags": dict(sorted(chunk_tags.items()))}
+        )  # fmt: skip
+    t_end = time.perf_counter()
+    total = t_end - t0
+    return {
+        "stage": "chunks",
+        "layout": layout,
+        "columns": list(COLUMNS),
+        "rows_in": reader.rows_in,
+        "rows_out": rows_out,
+        "dropped": {reason: int(drops.get(reason, 0)) for reason in REASONS},
+        "tags_out": {t: tags[t] for t in TAGS if tags[t]},
+        "chunks": files,
+        "timings": {
+            "read_clean_s": round(t_stream - t0, 3),
+            "write_chunks_s": round(t_end - t_stream, 3),
+            "total_s": round(total, 3),
+            "rows_per_s": round(reader.rows_in / total, 1) if total else None,
+            "mb_per_s": round(reader.bytes_read / 1e6 / total, 2) if total else None,
+            "workers": workers,
+        },
+    }
+
+
+def print_summary(manifest: dict, out: Path) -> None:
+    """The kept/dropped table printed at the end of a run."""
+    rows_in = manifest["rows_in"] or 1
+    t = manifest["timings"]
+    print(
+        f"chunks: {manifest['rows_in']:,} rows read, {manifest['rows_out']:,} kept in "
+        f"{len(manifest['chunks'])} chunks under {out} ({t['total_s']:.1f} s, "
+        f"{t['rows_per_s'] or 0:,.0f} rows/s)"
+    )
+    print(f"  {'':30}{'rows':>12}{'share':>9}")
+    for reason, count in manifest["dropped"].items():
+        if count:
+            print(f"  {'dropped ' + reason:<30}{count:>12,}{count / rows_in:>9.1%}")
+    print(f"  {'kept':<30}{manifest['rows_out']:>12,}{manifest['rows_out'] / rows_in:>9.1%}")
+    for tag, count in manifest["tags_out"].items():
+        print(f"    {tag:<28}{count:>12,}")

@@ -1,0 +1,242 @@
+"""Stream a lyrics CSV of any size as batches of rows in one internal schema.
+
+Three layouts are recognised from the header row and mapped onto the same columns
+(``id, title, artist, tag, lyrics, language``; every value a ``str``, "" when absent):
+
+- Genius ``ds.csv``: title, tag, artist, year, views, features, lyrics, id
+  (+ language_cld3, language_ft, language in the ``song_lyrics.csv`` derivative).
+- "55000+ Song Lyrics" ``songdata.csv``: artist, song, link, text. It has no genre column, so
+  every row gets the tag passed as ``untagged_genre``; the link is the id.
+- "Multi-Lingual Lyrics for Genre Classification" ``train.csv``: Artist, Song, Genre, Language,
+  Lyrics. Genre names go through :func:`lyrics_gpt2.genres.normalize_genre` (Hip-Hop -> rap);
+  the id is a hash of artist and song, so the same song listed twice counts as a duplicate.
+
+pandas' C parser does the work, a bounded number of rows at a time: it copes with quoted fields
+spanning lines, fields over 131,072 characters and CRLF. Strings such as "NA" or "null" stay
+strings. A row with too many fields, or without an id, is skipped and counted in
+``Reader.malformed``. Anything that makes the whole file unreadable raises UsageError.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import gzip
+import hashlib
+import io
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.genres import normalize_genre
+
+COLUMNS = ("id", "title", "artist", "tag", "lyrics", "language")
+
+DOWNLOAD_HINT = (
+    "download ds.csv of the Kaggle dataset 'Genius Song Lyrics' (https://www.kaggle.com/datasets, "
+    "search 'Genius Song Lyrics'; its song_lyrics.csv with language columns works too) into "
+    "data/, or run on the bundled sample: python -m pipeline.preprocess --input data/sample.csv.gz"
+)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one CSV layout maps onto the internal columns (source column name or None)."""
+
+    name: str
+    required: tuple[str, ...]
+    id: str | None
+    title: str
+    artist: str
+    tag: str | None
+    lyrics: str
+    language: str | None
+
+
+GENIUS = Layout("genius", ("title", "tag", "artist", "lyrics", "id"), "id", "title", "artist",
+                "tag", "lyrics", None)  # fmt: skip
+GENIUS_LANG = Layout("genius+language", (*GENIUS.required, "language"), "id", "title",
+                     "artist", "tag", "lyrics", "language")  # fmt: skip
+SONGDATA = Layout("songdata", ("artist", "song", "link", "text"), "link", "song", "artist",
+                  None, "text", None)  # fmt: skip
+MULTILINGUAL = Layout("multilingual", ("Artist", "Song", "Genre", "Language", "Lyrics"), None,
+                      "Song", "Artist", "Genre", "Lyrics", "Language")  # fmt: skip
+
+# A header is matched by the first layout whose required columns it holds.
+LAYOUTS = (GENIUS_LANG, GENIUS, SONGDATA, MULTILINGUAL)
+
+_HEAD_BYTES = 1 << 16
+
+
+def open_text_bytes(path: Path) -> io.BufferedIOBase:
+    """The raw bytes of ``path``, gunzipped when it starts with the gzip magic number."""
+    f = path.open("rb")
+    if f.read(2) == b"\x1f\x8b":
+        f.close()
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    f.seek(0)
+    return f
+
+
+def _sniff(path: Path) -> str:
+    """Check the head of the file is UTF-8 text and return its first (header) line."""
+    if not path.exists():
+        raise UsageError(f"input {path} not found; {DOWNLOAD_HINT}")
+    if not path.is_file():
+        raise UsageError(f"input {path} is not a file; pass a lyrics CSV with --input")
+    try:
+        with open_text_bytes(path) as f:
+            head = f.read(_HEAD_BYTES)
+    except (OSError, EOFError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    if not head.strip():
+        raise UsageError(f"input {path} is empty; pass a lyrics CSV with a header row")
+    if b"\x00" in head:
+        raise UsageError(f"input {path} is a binary file, not a CSV; pass a lyrics CSV")
+    # The head may end in the middle of a multi-byte character: only the tail may be cut.
+    text = head.decode("utf-8", errors="ignore")
+    if len(text.encode("utf-8")) < len(head) - 3:
+        raise UsageError(f"input {path} is not UTF-8 text; pass a UTF-8 encoded lyrics CSV")
+    return text.removeprefix("\ufeff").splitlines()[0]
+
+
+def detect_layout(path: Path) -> Layout:
+    """The layout whose required columns the header of ``path`` holds, else UsageError."""
+    header_line = _sniff(path)
+    header = next(csv.reader([header_line]), [])
+    names = {h.strip() for h in header}
+    for layout in LAYOUTS:
+        if set(layout.required) <= names:
+            return layout
+    # Name what is missing for the layout the header resembles most.
+    best = max(LAYOUTS, key=lambda lay: len(set(lay.required) & names))
+    missing = [c for c in best.required if c not in names]
+    raise UsageError(
+        f"input {path} lacks the column(s) {', '.join(missing)} of a {best.name} CSV "
+        f"(header: {', '.join(header)[:200]}); expected Genius ds.csv, songdata.csv or "
+        "Multi-Lingual Lyrics train.csv"
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag(name: str) -> str:
+    """Genius tag for a genre name; '?name' (or '') when unknown, dropped later as unknown_genre."""
+    return normalize_genre(name) or (f"?{name}" if name else "")
+
+
+def _row_id(artist: str, title: str) -> str:
+    return hashlib.blake2b(f"{artist}\x1f{title}".encode(), digest_size=8).hexdigest()
+
+
+class Reader:
+    """Iterate over ``path`` in batches of at most ``batch_rows`` rows (dict of column lists).
+
+    ``rows_in`` counts every data row seen (skipped ones included), ``malformed`` the skipped.
+    """
+
+    def __init__(self, path: str | Path, *, untagged_genre: str, batch_rows: int = 2000):
+        self.path = Path(path)
+        self.layout = detect_layout(self.path)
+        self.untagged_genre = untagged_genre
+        self.batch_rows = batch_rows
+        self.rows_in = 0
+        self.malformed = 0
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[dict[str, list[str]]]:
+        # No usecols: with it, pandas silently accepts rows with too many fields.
+        raw = open_text_bytes(self.path)
+        counted = _CountingReader(raw)
+        buffered = io.BufferedReader(counted, buffer_size=1 << 20)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                frames = pd.read_csv(
+                    buffered,
+                    engine="c",
+                    dtype=object,  # plain Python str (pandas 3 would make Arrow strings)
+                    encoding="utf-8-sig",
+                    encoding_errors="strict",
+                    keep_default_na=False,
+                    na_values=[],
+                    chunksize=self.batch_rows,
+                    on_bad_lines="warn",
+                )
+                for frame in frames:
+                    frame.columns = [c.strip() for c in frame.columns]
+                    self._count_skipped(caught)
+                    self.rows_in += len(frame)
+                    self.bytes_read = counted.n
+                    batch = self._convert(frame)
+                    if batch["id"]:
+                        yield batch
+                self._count_skipped(caught)
+                self.bytes_read = counted.n
+        except UnicodeDecodeError as exc:
+            raise UsageError(
+                f"input {self.path} holds bytes that are not UTF-8 (near byte {counted.n}: "
+                f"{exc.reason}); re-encode it as UTF-8"
+            ) from None
+        except pd.errors.ParserError as exc:
+            msg = str(exc).replace("Error tokenizing data. C error: ", "")
+            raise UsageError(f"input {self.path} is not a readable CSV: {msg}") from None
+        except pd.errors.EmptyDataError:
+            raise UsageError(f"input {self.path} has no rows; pass a lyrics CSV") from None
+        except (OSError, EOFError) as exc:
+            raise UsageError(f"cannot read {self.path}: {exc}") from None
+        finally:
+            raw.close()
+
+    def _count_skipped(self, caught: list) -> None:
+        # One warning may report several skipped lines.
+        skipped = sum(str(w.message).count("Skipping line") for w in caught)
+        caught.clear()
+        self.malformed += skipped
+        self.rows_in += skipped
+
+    def _convert(self, frame: pd.DataFrame) -> dict[str, list[str]]:
+        lay = self.layout
+        n = len(frame)
+
+        def col(name: str | None) -> list[str]:
+            return frame[name].tolist() if name else [""] * n
+
+        title, artist, lyrics = col(lay.title), col(lay.artist), col(lay.lyrics)
+        ids = col(lay.id) if lay.id else [_row_id(a, t) for a, t in zip(artist, title, strict=True)]
+        tags = [_tag(t) for t in col(lay.tag)] if lay.tag else [self.untagged_genre] * n
+        batch = {
+            "id": ids,
+            "title": title,
+            "artist": artist,
+            "tag": tags,
+            "lyrics": lyrics,
+            "language": [lang.strip().lower() for lang in col(lay.language)],
+        }
+        # A row that lost its id (too few fields) cannot be deduplicated or sharded: malformed.
+        keep = [i for i, v in enumerate(ids) if v.strip()]
+        if len(keep) < n:
+            self.malformed += n - len(keep)
+            batch = {k: [v[i] for i in keep] for k, v in batch.items()}
+        return batch
+
+
+class _CountingReader(io.RawIOBase):
+    """A byte stream that counts what was read (for MB/s and error positions)."""
+
+    def __init__(self, inner: io.BufferedIOBase):
+        self.inner = inner
+        self.n = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        data = self.inner.read(len(b))
+        k = len(data)
+        b[:k] = data
+        self.n += k
+        return k
