@@ -118,13 +118,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="drop a text found verbatim in at least this many songs; 0 keeps them "
         "(default: %(default)s)",
     )
-    group.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="cleaning processes; 0 cleans in the main process (default: 2, or 0 for "
-        "inputs under 1 MB); does not change the output",
-    )
 
 
 @dataclass(frozen=True)

@@ -105,15 +105,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="share of songs for validation, whole artists, at least one song per genre "
         "(default: %(default)s)",
     )
-    # Stage chunks declares the same flag; both stages share one parser, so it is added only
-    # once, with the same meaning: None -> 2 processes, 0 or 1 -> the main process only.
-    with contextlib.suppress(argparse.ArgumentError):
-        group.add_argument(
-            "--workers",
-            type=int,
-            default=None,
-            help="processes that work on chunks in parallel; 0 = the main process (default: 2)",
-        )
 
 
 def _workers(args: argparse.Namespace) -> int:

@@ -55,6 +55,13 @@ def build_parser() -> ArgumentParser:
     common.add_argument(
         "--force", action="store_true", help="rerun stages even when their outputs are up to date"
     )
+    common.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes for the parallel stages; 0 = the main process only "
+        "(default: 2, or 0 for inputs under 1 MB); never changes the output",
+    )
     common.add_argument("--quiet", action="store_true", help="no progress bars or summary tables")
     for module in STAGES.values():
         module.add_arguments(parser)

@@ -11,6 +11,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+# Set at import time: tqdm reads TQDM_DISABLE when a bar is created, but modules imported during
+# collection may already hold bars' defaults, so a session fixture would be too late.
+os.environ.setdefault("TQDM_DISABLE", "1")
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _offline_isolated_caches(tmp_path_factory):
