@@ -116,6 +116,43 @@ def score(model, songs: Songs, batch_size: int = 16) -> SongScores:
     return SongScores(scores.nll[order], scores.tokens[order], scores.index[order])
 
 
+def score_texts(
+    model, tokenizer, texts: Sequence[str], genres: Sequence[str] | None = None, batch_size=16
+) -> SongScores:
+    """Score raw lyric texts as validation songs are scored: ``[first] lyrics <eos>``.
+
+    ``first`` is the text's genre token when ``genres`` names one the tokenizer knows, else the
+    start-of-text token; it is context only, never scored. Texts longer than the model's context
+    are cut to it.
+    """
+    known = model_genres(tokenizer)
+    eos = tokenizer.eos_token_id
+    start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else eos
+    if genres is not None and len(genres) != len(texts):
+        raise UsageError(f"{len(genres)} genres given for {len(texts)} texts")
+    if genres is not None and (unknown := {g for g in genres if g and g not in known}):
+        raise UsageError(f"unknown genre(s) {sorted(unknown)}; the model knows {list(known)}")
+    limit = getattr(model.config, "n_positions", None) or 1 << 30
+    encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    rows = []
+    for i, ids in enumerate(encoded):
+        first = known[genres[i]] if genres is not None and genres[i] else start
+        rows.append([first, *ids, eos][:limit])
+    width = max(len(r) for r in rows)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    ids = np.full((len(rows), width), pad, dtype=np.int64)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = r
+    songs = Songs(
+        ids,
+        np.array([len(r) for r in rows], dtype=np.int64),
+        np.array(list(genres) if genres is not None else [""] * len(rows)),
+        pad,
+        eos,
+    )
+    return score(model, songs, batch_size)
+
+
 def lyric_bytes(tokenizer, songs: Songs) -> np.ndarray:
     """UTF-8 bytes of each song's decoded lyrics (the scored tokens, end-of-song excluded)."""
     texts = tokenizer.batch_decode(
