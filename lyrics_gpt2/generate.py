@@ -102,28 +102,88 @@ def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
     return ids, mask
 
 
+# Top-p without top-k first looks among this many best tokens; it sorts the whole vocabulary
+# only for rows whose nucleus is wider (rare for a trained model), so the result stays exact.
+NUCLEUS_CANDIDATES = 512
+
+
+def penalize_repeats(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
+    """transformers' repetition penalty: every token already in the row (prompt included) has
+    its logit divided by ``penalty`` when positive, multiplied when negative."""
+    picked = logits.gather(1, seen)
+    picked = torch.where(picked < 0, picked * penalty, picked / penalty)
+    return logits.scatter(1, seen, picked)
+
+
+def candidates(logits: torch.Tensor, top_k: int, top_p: float):
+    """(values, token ids or None) of what top-k then top-p keep; dropped values are -inf.
+
+    The same filter as transformers' top-k and top-p warpers, but sampling then touches a few
+    hundred entries per row instead of sorting all 50k GPT-2 logits on every step, which would
+    cost more than the whole 2-layer model. ``None`` ids mean the full vocabulary, in order.
+    """
+    vocab = logits.shape[-1]
+    if 0 < top_k < vocab:
+        vals, idx = logits.topk(top_k, dim=-1)
+        log_norm = vals.logsumexp(dim=-1, keepdim=True)  # top-p sees renormalised top-k
+    elif top_p < 1:
+        log_norm = logits.logsumexp(dim=-1, keepdim=True)
+        vals, idx = logits.topk(min(NUCLEUS_CANDIDATES, vocab), dim=-1)
+        if bool((torch.exp(vals - log_norm).sum(-1) < top_p).any()):
+            vals, idx = logits.sort(dim=-1, descending=True)  # a nucleus wider than the cut
+    else:
+        return logits, None
+    if top_p < 1:
+        probs = torch.exp(vals - log_norm)
+        better = probs.cumsum(dim=-1) - probs  # mass of better tokens; the best always stays
+        vals = vals.masked_fill(better >= top_p, float("-inf"))
+    return vals, idx
+
+
 @torch.no_grad()
 def sample(model, ids: torch.Tensor, mask: torch.Tensor, cfg: Sampling, eos_id: int, pad_id: int):
-    """New tokens [B, <= max_new_tokens] for a left-padded batch (rows end with pad after eos)."""
-    from transformers import GenerationConfig
+    """New tokens [B, <= max_new_tokens] for a left-padded batch.
 
-    gen = GenerationConfig(
-        do_sample=True,
-        temperature=cfg.temperature,
-        top_k=cfg.top_k,
-        top_p=cfg.top_p,
-        repetition_penalty=cfg.repetition_penalty,
-        max_new_tokens=cfg.max_new_tokens,
-        min_new_tokens=cfg.min_new_tokens,
-        eos_token_id=eos_id,
-        pad_token_id=pad_id,
-        use_cache=True,
-    )
+    One forward pass per step over the last token only (KV cache); positions count real tokens,
+    so a row's left padding does not shift its positions. A row that wrote end-of-song gets pad
+    from then on; the loop ends when every row has ended.
+    """
     device = next(model.parameters()).device
-    out = model.generate(
-        input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=gen
-    )
-    return out[:, ids.shape[1] :].cpu()
+    ids, mask = ids.to(device), mask.to(device)
+    batch = ids.shape[0]
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    # Tokens the repetition penalty looks at: the prompt without its padding (a pad slot
+    # repeats the row's last prompt token, which is penalised anyway).
+    seen = torch.where(mask.bool(), ids, ids[:, -1:])
+    done = torch.zeros(batch, dtype=torch.bool, device=device)
+    past, step_ids, out = None, ids, []
+    for step in range(cfg.max_new_tokens):
+        result = model(
+            input_ids=step_ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=past,
+            use_cache=True,
+        )
+        past = result.past_key_values
+        logits = result.logits[:, -1, :].float()
+        if cfg.repetition_penalty != 1.0:
+            logits = penalize_repeats(logits, seen, cfg.repetition_penalty)
+        if step < cfg.min_new_tokens:
+            logits[:, eos_id] = float("-inf")
+        vals, idx = candidates(logits / cfg.temperature, cfg.top_k, cfg.top_p)
+        choice = torch.multinomial(vals.softmax(dim=-1), 1)
+        token = (choice if idx is None else idx.gather(1, choice)).squeeze(1)
+        token = token.masked_fill(done, pad_id)
+        out.append(token)
+        done |= token == eos_id
+        if bool(done.all()):
+            break
+        step_ids = token[:, None]
+        seen = torch.cat([seen, step_ids], dim=1)
+        mask = torch.cat([mask, mask.new_ones(batch, 1)], dim=1)
+        positions = positions[:, -1:] + 1
+    return torch.stack(out, dim=1).cpu()
 
 
 def reflow(text: str) -> str:

@@ -172,3 +172,49 @@ def test_command_in_a_subprocess(model_dir, tmp_path):
     assert "4 songs" in proc.stderr
     bad = subprocess.run([*cmd, "--top-p", "2"], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(("top_k", "top_p"), [(0, 0.9), (0, 0.99), (20, 0.8), (7, 1.0)])
+def test_filters_keep_what_transformers_warpers_keep(top_k, top_p):
+    from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
+
+    torch.manual_seed(0)
+    # Peaked rows (nucleus inside the first 512) and a flat row (nucleus wider: full sort).
+    logits = torch.cat([torch.randn(3, 3000) * 4, torch.randn(1, 3000) * 0.01])
+    ref = logits.clone()
+    if top_k:
+        ref = TopKLogitsWarper(top_k)(None, ref)
+    if top_p < 1:
+        ref = TopPLogitsWarper(top_p)(None, ref)
+    vals, idx = generate.candidates(logits, top_k, top_p)
+    ours = torch.full_like(logits, float("-inf")).scatter(1, idx, vals)
+    assert torch.equal(torch.isfinite(ours), torch.isfinite(ref))
+    assert torch.equal(ours[torch.isfinite(ours)], logits[torch.isfinite(ours)])
+
+
+def test_repetition_penalty_matches_transformers():
+    from transformers.generation.logits_process import RepetitionPenaltyLogitsProcessor
+
+    torch.manual_seed(0)
+    logits, seen = torch.randn(2, 50), torch.tensor([[3, 7, 7, 9], [0, 1, 2, 49]])
+    for penalty in (0.8, 1.3):
+        ref = RepetitionPenaltyLogitsProcessor(penalty)(seen, logits.clone())
+        assert torch.allclose(generate.penalize_repeats(logits, seen, penalty), ref)
+
+
+def test_cached_loop_matches_transformers_greedy_generate(model_dir):
+    """top-k 1 through our KV-cache loop = transformers' greedy generate, token for token."""
+    tok, model = load_tokenizer(model_dir), load_model(model_dir, torch.device("cpu"))
+    eos = tok.eos_token_id
+    ids, mask = generate.left_pad([[model_genres(tok)["rap"], *tok("cash flow")["input_ids"]]], eos)
+    cfg = generate.Sampling(max_new_tokens=30, top_k=1, top_p=1.0, repetition_penalty=1.0)
+    ours = generate.sample(model, ids, mask, cfg, eos, eos)[0].tolist()
+    ref = model.generate(
+        input_ids=ids,
+        attention_mask=mask,
+        do_sample=False,
+        max_new_tokens=30,
+        eos_token_id=eos,
+        pad_token_id=eos,
+    )[0, ids.shape[1] :].tolist()
+    assert ours == ref
