@@ -49,7 +49,7 @@ class Sampling:
 
     max_new_tokens: int = DEFAULT_MAX_LENGTH
     temperature: float = 0.9
-    top_k: int = 0
+    top_k: int = 50
     top_p: float = 0.95
     repetition_penalty: float = 1.1
     min_new_tokens: int = 0  # > 0 only for benchmarks that need a fixed amount of work
@@ -109,30 +109,34 @@ NUCLEUS_CANDIDATES = 512
 
 def penalize_repeats(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
     """transformers' repetition penalty: every token already in the row (prompt included) has
-    its logit divided by ``penalty`` when positive, multiplied when negative."""
+    its logit divided by ``penalty`` when positive, multiplied when negative. Modifies logits."""
     picked = logits.gather(1, seen)
     picked = torch.where(picked < 0, picked * penalty, picked / penalty)
-    return logits.scatter(1, seen, picked)
+    return logits.scatter_(1, seen, picked)  # in place: a [B, V] copy per step is not free
 
 
-def candidates(logits: torch.Tensor, top_k: int, top_p: float):
-    """(values, token ids or None) of what top-k then top-p keep; dropped values are -inf.
+def candidates(logits: torch.Tensor, top_k: int, top_p: float, temperature: float = 1.0):
+    """(values, token ids or None) of what temperature, top-k then top-p keep (dropped: -inf).
 
-    The same filter as transformers' top-k and top-p warpers, but sampling then touches a few
-    hundred entries per row instead of sorting all 50k GPT-2 logits on every step, which would
-    cost more than the whole 2-layer model. ``None`` ids mean the full vocabulary, in order.
+    The same filter as transformers' warpers, but sampling then touches a few hundred entries
+    per row instead of sorting all 50k GPT-2 logits on every step, which would cost more than
+    the whole 2-layer model. Temperature is applied to the candidates only (it does not change
+    their order). ``None`` ids mean the full vocabulary, in order.
     """
     vocab = logits.shape[-1]
     if 0 < top_k < vocab:
         vals, idx = logits.topk(top_k, dim=-1)
+        vals = vals / temperature
         log_norm = vals.logsumexp(dim=-1, keepdim=True)  # top-p sees renormalised top-k
     elif top_p < 1:
-        log_norm = logits.logsumexp(dim=-1, keepdim=True)
+        log_norm = (logits / temperature).logsumexp(dim=-1, keepdim=True)
         vals, idx = logits.topk(min(NUCLEUS_CANDIDATES, vocab), dim=-1)
+        vals = vals / temperature
         if bool((torch.exp(vals - log_norm).sum(-1) < top_p).any()):
             vals, idx = logits.sort(dim=-1, descending=True)  # a nucleus wider than the cut
+            vals = vals / temperature
     else:
-        return logits, None
+        return logits / temperature, None
     if top_p < 1:
         probs = torch.exp(vals - log_norm)
         better = probs.cumsum(dim=-1) - probs  # mass of better tokens; the best always stays
@@ -164,6 +168,7 @@ def sample(model, ids: torch.Tensor, mask: torch.Tensor, cfg: Sampling, eos_id: 
             position_ids=positions,
             past_key_values=past,
             use_cache=True,
+            logits_to_keep=1,  # only the last position's logits are sampled from
         )
         past = result.past_key_values
         logits = result.logits[:, -1, :].float()
@@ -171,7 +176,7 @@ def sample(model, ids: torch.Tensor, mask: torch.Tensor, cfg: Sampling, eos_id: 
             logits = penalize_repeats(logits, seen, cfg.repetition_penalty)
         if step < cfg.min_new_tokens:
             logits[:, eos_id] = float("-inf")
-        vals, idx = candidates(logits / cfg.temperature, cfg.top_k, cfg.top_p)
+        vals, idx = candidates(logits, cfg.top_k, cfg.top_p, cfg.temperature)
         choice = torch.multinomial(vals.softmax(dim=-1), 1)
         token = (choice if idx is None else idx.gather(1, choice)).squeeze(1)
         token = token.masked_fill(done, pad_id)
