@@ -1,0 +1,451 @@
+"""How much better the fine-tuned model predicts held-out lyrics than the model it started from.
+
+    python -m lyrics_gpt2.perplexity                        # artifacts/model vs its untuned base
+    python -m lyrics_gpt2.perplexity --base gpt2 --bootstrap 2000 --json artifacts/perplexity.json
+    python -m lyrics_gpt2.perplexity --base none            # tuned model and genre-swap only
+
+What is scored. Every validation song is ``[Genre: X] lyrics <|endoftext|>`` (padding after it).
+Both models score exactly the same target tokens: the lyric tokens and the end-of-song token.
+Padding is never scored, and neither is the genre token at position 0 (a causal LM does not
+predict its first input). The untuned base has no trained embedding for the added genre tokens
+(GPT-2's vocabulary ends at 50256), so the base reads the song with its start-of-text token
+(``<|endoftext|>``) in the genre token's place: the first lyric token has one token of context in
+both models, and the base is never fed an id it has no row for. A base that does know the genre
+tokens under the same ids (the saved initial weights of a from-scratch preset) reads the same
+input as the tuned model. The output says which case applied.
+
+Reported: token-weighted mean NLL -> perplexity, bits per byte (total bits over the UTF-8 bytes of
+the decoded lyrics, which compares across tokenizers), token counts, and a bootstrap 95% interval
+over songs; overall and per genre. Then the genre-swap matrix: each genre's songs scored by the
+tuned model under every genre token; conditioning works when each row's diagonal cell wins.
+
+Also usable through ``evaluate`` without the hub:
+``evaluate.load("lyrics_gpt2/metrics/perplexity").compute(predictions=texts, model_id=DIR)``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lyrics_gpt2.cli import ArgumentParser, UsageError, run
+from lyrics_gpt2.data import collate, load_tokenized
+from lyrics_gpt2.evaluation import SongScores, score_songs
+from lyrics_gpt2.fileio import write_json
+from lyrics_gpt2.inference import (
+    DEFAULT_MODEL,
+    base_from_summary,
+    first_line,
+    has_tokenizer,
+    load_model,
+    load_tokenizer,
+    model_genres,
+    pick_device,
+    quiet_transformers,
+)
+
+LN2 = math.log(2)
+
+
+@dataclass
+class Songs:
+    """Validation songs as stored: ids [N, seq_len] (padded), lengths [N], genres [N]."""
+
+    ids: np.ndarray
+    lengths: np.ndarray
+    genres: np.ndarray
+    pad_id: int
+    eos_id: int
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def with_first(self, first: int | np.ndarray) -> Songs:
+        """The same songs with position 0 replaced (a genre token per song, or one token)."""
+        ids = self.ids.copy()
+        ids[:, 0] = first
+        return Songs(ids, self.lengths, self.genres, self.pad_id, self.eos_id)
+
+    def subset(self, mask: np.ndarray) -> Songs:
+        return Songs(
+            self.ids[mask], self.lengths[mask], self.genres[mask], self.pad_id, self.eos_id
+        )
+
+
+def load_songs(data_dir: str | Path, split: str = "validation", max_songs: int | None = None):
+    dataset, manifest = load_tokenized(data_dir)
+    if split not in dataset:
+        raise UsageError(f"no split {split!r} in {data_dir}; available: {', '.join(dataset)}")
+    ds = dataset[split]
+    if max_songs is not None:
+        ds = ds.select(range(min(max_songs, len(ds))))
+    if len(ds) == 0:
+        raise UsageError(f"split {split!r} in {data_dir} has no songs")
+    cols = ds.with_format("numpy")
+    songs = Songs(
+        ids=np.asarray(cols["input_ids"]).astype(np.int64),
+        lengths=np.asarray(cols["length"]).astype(np.int64),
+        genres=np.asarray(ds["genre"]),
+        pad_id=int(manifest["pad_token_id"]),
+        eos_id=int(manifest["eos_token_id"]),
+    )
+    return songs, manifest
+
+
+def batches(songs: Songs, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:
+    """Collated batches of similar-length songs (less padding), each with its row numbers."""
+    order = np.argsort(-songs.lengths, kind="stable")
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        rows = [{"input_ids": songs.ids[i], "length": songs.lengths[i]} for i in idx]
+        batch = collate(rows, songs.pad_id)
+        batch["index"] = torch.from_numpy(idx.astype(np.int64))
+        yield batch
+
+
+def score(model, songs: Songs, batch_size: int = 16) -> SongScores:
+    """Per-song NLL sums and target counts, in the songs' own order."""
+    scores = score_songs(model, batches(songs, batch_size))
+    order = np.argsort(scores.index)
+    return SongScores(scores.nll[order], scores.tokens[order], scores.index[order])
+
+
+def score_texts(
+    model, tokenizer, texts: Sequence[str], genres: Sequence[str] | None = None, batch_size=16
+) -> SongScores:
+    """Score raw lyric texts as validation songs are scored: ``[first] lyrics <eos>``.
+
+    ``first`` is the text's genre token when ``genres`` names one the tokenizer knows, else the
+    start-of-text token; it is context only, never scored. Texts longer than the model's context
+    are cut to it.
+    """
+    known = model_genres(tokenizer)
+    eos = tokenizer.eos_token_id
+    start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else eos
+    if genres is not None and len(genres) != len(texts):
+        raise UsageError(f"{len(genres)} genres given for {len(texts)} texts")
+    if genres is not None and (unknown := {g for g in genres if g and g not in known}):
+        raise UsageError(f"unknown genre(s) {sorted(unknown)}; the model knows {list(known)}")
+    limit = getattr(model.config, "n_positions", None) or 1 << 30
+    encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    rows = []
+    for i, ids in enumerate(encoded):
+        first = known[genres[i]] if genres is not None and genres[i] else start
+        rows.append([first, *ids, eos][:limit])
+    width = max(len(r) for r in rows)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    ids = np.full((len(rows), width), pad, dtype=np.int64)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = r
+    songs = Songs(
+        ids,
+        np.array([len(r) for r in rows], dtype=np.int64),
+        np.array(list(genres) if genres is not None else [""] * len(rows)),
+        pad,
+        eos,
+    )
+    return score(model, songs, batch_size)
+
+
+def lyric_bytes(tokenizer, songs: Songs) -> np.ndarray:
+    """UTF-8 bytes of each song's decoded lyrics (the scored tokens, end-of-song excluded)."""
+    texts = tokenizer.batch_decode(
+        [row[1:n].tolist() for row, n in zip(songs.ids, songs.lengths, strict=True)],
+        skip_special_tokens=True,
+        clean_up_tokenization_spaces=False,
+    )
+    return np.array([len(t.encode("utf-8")) for t in texts], dtype=np.int64)
+
+
+def bootstrap_ppl(
+    scores: SongScores, n: int, rng: np.random.Generator
+) -> tuple[float, float] | None:
+    """95% percentile interval of the token-weighted perplexity, resampling songs."""
+    k = len(scores.nll)
+    if n <= 0 or k < 2:
+        return None
+    lo, hi = 0, n
+    draws = np.empty(n)
+    # Resample in blocks so memory stays at ~block x songs indices.
+    block = max(1, 2_000_000 // k)
+    while lo < hi:
+        m = min(block, hi - lo)
+        pick = rng.integers(0, k, size=(m, k))
+        draws[lo : lo + m] = scores.nll[pick].sum(1) / scores.tokens[pick].sum(1)
+        lo += m
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return math.exp(low), math.exp(high)
+
+
+def summarize(scores: SongScores, nbytes: np.ndarray, n_boot: int, seed: int) -> dict:
+    tokens = int(scores.tokens.sum())
+    nll = float(scores.nll.sum())
+    total_bytes = int(nbytes.sum())
+    ci = bootstrap_ppl(scores, n_boot, np.random.default_rng(seed))
+    return {
+        "songs": len(scores.nll),
+        "tokens": tokens,
+        "bytes": total_bytes,
+        "mean_nll": nll / tokens if tokens else float("nan"),
+        "perplexity": math.exp(nll / tokens) if tokens else float("nan"),
+        "bits_per_byte": nll / LN2 / total_bytes if total_bytes else float("nan"),
+        "ci95": list(ci) if ci else None,
+    }
+
+
+def breakdown(scores: SongScores, songs: Songs, nbytes: np.ndarray, n_boot: int, seed: int):
+    """{"all": ..., genre: ...} summaries."""
+    out = {"all": summarize(scores, nbytes, n_boot, seed)}
+    for genre in sorted(set(songs.genres.tolist())):
+        mask = songs.genres == genre
+        out[genre] = summarize(scores.subset(mask), nbytes[mask], n_boot, seed)
+    return out
+
+
+def base_input(base_tok, tuned_tok, genre_ids: dict[str, int], base_vocab: int):
+    """(token for position 0 or None to keep the genre token, description) for the base model.
+
+    Refuses a base whose tokenizer numbers the lyric tokens differently: its scores would be of
+    other target tokens.
+    """
+    tuned_vocab = tuned_tok.get_vocab()
+    if base_tok is not None:
+        mismatched = [t for t, i in base_tok.get_vocab().items() if tuned_vocab.get(t, i) != i]
+        if mismatched:
+            raise UsageError(
+                f"the base model's tokenizer numbers {len(mismatched)} tokens differently from "
+                "the fine-tuned model's, so they would not score the same tokens; pass a --base "
+                "with the same vocabulary (e.g. gpt2 for a GPT-2 fine-tune)"
+            )
+    source = base_tok if base_tok is not None else tuned_tok
+    knows = all(
+        source.convert_tokens_to_ids(tuned_tok.convert_ids_to_tokens(i)) == i and i < base_vocab
+        for i in genre_ids.values()
+    )
+    if knows:
+        return None, "same input as the tuned model (the base has the genre tokens)"
+    start = source.bos_token_id if source.bos_token_id is not None else source.eos_token_id
+    if start is None or start >= base_vocab:
+        raise UsageError("the base model has no start-of-text token to stand in for the genre")
+    name = source.convert_ids_to_tokens(start)
+    return start, f"{name} in place of the genre token (the base has no genre tokens)"
+
+
+def genre_swap(
+    model, songs: Songs, genre_ids: dict[str, int], batch_size: int, own: SongScores | None
+) -> dict:
+    """Perplexity of each genre's songs (rows) under each genre token (columns)."""
+    present = [g for g in genre_ids if (songs.genres == g).any()]
+    matrix = []
+    for row in present:
+        rows = songs.subset(songs.genres == row)
+        cells = []
+        # The tuned scores already are the diagonal when the rows carry their own token.
+        reuse = own is not None and bool((rows.ids[:, 0] == genre_ids[row]).all())
+        for col in present:
+            if col == row and reuse:
+                s = own.subset(songs.genres == row)
+            else:
+                s = score(model, rows.with_first(genre_ids[col]), batch_size)
+            cells.append(math.exp(s.nll.sum() / s.tokens.sum()))
+        matrix.append(cells)
+    wins = [int(np.argmin(r)) == i for i, r in enumerate(matrix)]
+    return {
+        "genres": present,
+        "perplexity": matrix,
+        "diagonal_wins": sum(wins),
+        "rows": len(present),
+    }
+
+
+def fmt_ppl(x: float) -> str:
+    return f"{x:,.2f}" if x < 1e5 else f"{x:.3g}"
+
+
+def fmt_ci(ci: list[float] | None) -> str:
+    return f"[{fmt_ppl(ci[0])}, {fmt_ppl(ci[1])}]" if ci else "-"
+
+
+def render(result: dict) -> str:
+    tuned, base = result["tuned"], result.get("base")
+    lines = [
+        f"Perplexity on {result['data_dir']} ({result['split']}, {result['songs']} songs)",
+        f"  scored: {result['targets']}",
+        f"  tuned:  {result['model']}",
+    ]
+    if base:
+        lines.append(f"  base:   {result['base_model']}  -- input: {result['base_input']}")
+    lines.append("")
+    head = f"{'genre':<10}{'songs':>6}{'tokens':>10}{'tuned ppl':>12}  {'95% CI':<22}{'bpb':>7}"
+    if base:
+        head += f"{'base ppl':>13}  {'95% CI':<24}{'bpb':>7}"
+    lines.append(head)
+    for genre, t in tuned.items():
+        line = (
+            f"{genre:<10}{t['songs']:>6}{t['tokens']:>10,}{fmt_ppl(t['perplexity']):>12}  "
+            f"{fmt_ci(t['ci95']):<22}{t['bits_per_byte']:>7.3f}"
+        )
+        if base:
+            b = base[genre]
+            line += (
+                f"{fmt_ppl(b['perplexity']):>13}  {fmt_ci(b['ci95']):<24}{b['bits_per_byte']:>7.3f}"
+            )
+        lines.append(line)
+    swap = result.get("genre_swap")
+    if swap and swap["rows"]:
+        g = swap["genres"]
+        lines += [
+            "",
+            "Genre swap (tuned model): perplexity of each genre's songs (rows) under each genre "
+            "token (columns); * = lowest in the row",
+            f"{'songs':<10}" + "".join(f"{'[' + c + ']':>14}" for c in g),
+        ]
+        for i, row in enumerate(swap["perplexity"]):
+            best = int(np.argmin(row))
+            cells = "".join(
+                f"{('*' if j == best else '') + fmt_ppl(v):>14}" for j, v in enumerate(row)
+            )
+            lines.append(f"{g[i]:<10}{cells}")
+        verdict = "conditioning works" if swap["diagonal_wins"] == swap["rows"] else "check"
+        lines.append(f"diagonal wins in {swap['diagonal_wins']}/{swap['rows']} rows ({verdict})")
+    return "\n".join(lines) + "\n"
+
+
+def evaluate_models(
+    model_dir: str | Path,
+    base: str | None,
+    data_dir: str | Path,
+    split: str = "validation",
+    batch_size: int = 16,
+    n_boot: int = 1000,
+    seed: int = 0,
+    max_songs: int | None = None,
+    device: str | None = None,
+    swap: bool = True,
+) -> dict:
+    """Everything the command prints, as a dict (also what ``--json`` writes)."""
+    dev = pick_device(device)
+    songs, manifest = load_songs(data_dir, split, max_songs)
+    tokenizer = load_tokenizer(model_dir)
+    genre_ids = model_genres(tokenizer)
+    data_genre_ids = {g: int(i) for g, i in manifest.get("genre_token_ids", {}).items()}
+    clash = {g for g, i in data_genre_ids.items() if genre_ids.get(g, i) != i}
+    if clash:
+        raise UsageError(
+            f"the model's genre tokens differ from the data's ({', '.join(sorted(clash))}); "
+            "score the data the model was trained on"
+        )
+    model = load_model(model_dir, dev)
+    if int(songs.ids.max()) >= model.get_input_embeddings().num_embeddings:
+        raise UsageError(f"{data_dir} holds token ids the model in {model_dir} does not know")
+    nbytes = lyric_bytes(tokenizer, songs)
+    tuned_scores = score(model, songs, batch_size)
+    result = {
+        "model": str(model_dir),
+        "data_dir": str(data_dir),
+        "split": split,
+        "songs": len(songs),
+        "targets": "lyric tokens + end-of-song; never padding, never the genre token (position 0)",
+        "bootstrap": n_boot,
+        "tuned": breakdown(tuned_scores, songs, nbytes, n_boot, seed),
+    }
+    if swap:
+        result["genre_swap"] = genre_swap(model, songs, genre_ids, batch_size, tuned_scores)
+    if base:
+        base_model = load_model(base, dev)
+        # Saved initial weights of a from-scratch preset carry no tokenizer: same vocabulary.
+        base_tok = load_tokenizer(base) if has_tokenizer(base) else None
+        vocab = base_model.get_input_embeddings().num_embeddings
+        first, how = base_input(base_tok, tokenizer, genre_ids, vocab)
+        lyric_max = max(int(r[1:n].max()) for r, n in zip(songs.ids, songs.lengths, strict=True))
+        if lyric_max >= vocab:
+            raise UsageError(f"the base model {base} has {vocab} tokens; the lyrics use more")
+        base_songs = songs if first is None else songs.with_first(first)
+        base_scores = score(base_model, base_songs, batch_size)
+        if not np.array_equal(base_scores.tokens, tuned_scores.tokens):
+            raise AssertionError("base and tuned models scored different numbers of tokens")
+        result.update(
+            base_model=str(base),
+            base_input=how,
+            base=breakdown(base_scores, songs, nbytes, n_boot, seed),
+        )
+    return result
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(
+        prog="python -m lyrics_gpt2.perplexity",
+        description="Perplexity of the fine-tuned model vs its untuned base on validation songs.",
+    )
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="(%(default)s)")
+    p.add_argument(
+        "--base",
+        default=None,
+        help="untuned model (folder or hub id); default: the one the model's summary.json "
+        "records; 'none' to skip",
+    )
+    p.add_argument("--data-dir", type=Path, default=Path("artifacts/data"), help="(%(default)s)")
+    p.add_argument("--split", default="validation", help="(%(default)s)")
+    p.add_argument("--batch-size", type=int, default=16, help="(%(default)s)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="resamples for the 95%% CI, 0 = off")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (%(default)s)")
+    p.add_argument("--max-songs", type=int, default=None, help="score only the first N songs")
+    p.add_argument("--no-swap", action="store_true", help="skip the genre-swap matrix")
+    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if available)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet_transformers()
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be >= 1 (got {args.batch_size})")
+    if args.bootstrap < 0:
+        raise UsageError(f"--bootstrap must be >= 0 (got {args.bootstrap})")
+    if args.max_songs is not None and args.max_songs < 1:
+        raise UsageError(f"--max-songs must be >= 1 (got {args.max_songs})")
+    if not (args.model / "config.json").is_file():
+        raise UsageError(
+            f"no trained model in {args.model}; run training first or pass --model DIR"
+        )
+    base = args.base
+    if base is None:
+        base = base_from_summary(args.model)
+        if base is None:
+            raise UsageError(
+                f"{args.model}/summary.json names no untuned base model; pass --base "
+                "(e.g. gpt2, a folder, or none)"
+            )
+    if base.lower() == "none":
+        base = None
+    try:
+        result = evaluate_models(
+            args.model,
+            base,
+            args.data_dir,
+            args.split,
+            args.batch_size,
+            args.bootstrap,
+            args.seed,
+            args.max_songs,
+            args.device,
+            swap=not args.no_swap,
+        )
+    except torch.OutOfMemoryError as exc:
+        raise UsageError(f"out of memory ({first_line(exc)}); lower --batch-size") from None
+    sys.stdout.write(render(result))
+    if args.json:
+        write_json(args.json, result)
+        print(f"results written to {args.json}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
