@@ -1,7 +1,7 @@
 """Speed and memory of the tokenize stage on synthetic chunks.
 
-    python -m benchmarks.tokenize                                  # 100k songs, 8 chunks, GPT-2 BPE
-    python -m benchmarks.tokenize --songs 200000 --chunks 16 --tokenizer bpe:8000
+    python benchmarks/encode.py                                     # 100k songs, 8 chunks, GPT-2 BPE
+    python benchmarks/encode.py --songs 200000 --chunks 16 --tokenizer bpe:8000
 
 Writes ``--songs`` synthetic songs (~1.5 KB of lyrics each, pop and rap, stanzas and section
 headers) into chunk files shaped like stage 1's, once (cached under ``--work-dir``), then runs
@@ -20,8 +20,7 @@ import os
 import sys
 
 if __name__ == "__main__" and not __package__:
-    # Run as a file, this folder would come first on sys.path and shadow the standard
-    # library's `tokenize` module with this one.
+    # Run as a file, sys.path[0] is benchmarks/; the repository root is what we import from.
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 import argparse
