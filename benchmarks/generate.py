@@ -86,7 +86,11 @@ def main() -> int:
 
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(str(gpt2_vocab.build(args.tokenizer)))
+    # Any saved tokenizer folder is used as it is; only a missing one is built as GPT-2's BPE.
+    path = args.tokenizer
+    if not (path / "tokenizer.json").is_file():
+        path = gpt2_vocab.build(path)
+    tok = AutoTokenizer.from_pretrained(str(path))
     tok.add_special_tokens({"additional_special_tokens": list(GENRE_TOKENS.values())})
     vocab, eos = len(tok), tok.eos_token_id
     genre_id = tok.convert_tokens_to_ids(GENRE_TOKENS["rap"])

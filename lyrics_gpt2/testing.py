@@ -42,22 +42,10 @@ def tiny_songs(genre: str, n: int, rng: random.Random) -> list[str]:
 
 
 def train_tiny_tokenizer(texts: list[str], genres: list[str], vocab_size: int = 400):
-    """A byte-level BPE trained on ``texts`` with end-of-text and the genres' control tokens."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
+    """The pipeline's byte-level BPE (``bpe:N``) trained on ``texts``, plus genre tokens."""
+    from pipeline import bpe
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=[EOS],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(texts, trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token=EOS, bos_token=EOS, unk_token=EOS
-    )
+    fast = bpe.train(texts, vocab_size)
     fast.add_special_tokens({"additional_special_tokens": [GENRE_TOKENS[g] for g in genres]})
     fast.pad_token = fast.eos_token
     return fast

@@ -1,9 +1,11 @@
 """Shared fixtures. No test may reach the Hugging Face hub: caches point at a temporary folder
-and the hub is switched off for the whole session."""
+and the hub is switched off for the whole session, subprocesses included (they inherit it)."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,31 +13,27 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
-# Set at import time: tqdm reads TQDM_DISABLE when a bar is created, but modules imported during
-# collection may already hold bars' defaults, so a session fixture would be too late.
-os.environ.setdefault("TQDM_DISABLE", "1")
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _offline_isolated_caches(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("hf-cache")
-    env = {
-        "HF_HOME": str(cache),
-        "HF_DATASETS_CACHE": str(cache / "datasets"),
+# Set when conftest is imported, before any test module: huggingface_hub reads HF_HUB_OFFLINE and
+# HF_HOME when it is first imported (during collection), and tqdm bars created then keep their
+# defaults, so a session fixture would be too late for both.
+_CACHE = Path(tempfile.mkdtemp(prefix="lyrics-gpt2-hf-cache-"))
+os.environ.update(
+    {
+        "HF_HOME": str(_CACHE),
+        "HF_DATASETS_CACHE": str(_CACHE / "datasets"),
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "HF_DATASETS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
         "TQDM_DISABLE": "1",
     }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _remove_hf_cache():
     yield
-    for key, value in old.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    shutil.rmtree(_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 preprocess (both stages) -> accelerate launch train.py -> generate -> perplexity, each in its
 own subprocess; then notebooks 01 and 02 run on those outputs. Training is shortened (a 1-layer,
-64-wide model, 40 steps) so the whole module takes well under a minute on 2 cores.
+64-wide model, 60 steps) so the whole module takes well under a minute on 2 cores.
 """
 
 from __future__ import annotations
@@ -144,8 +144,9 @@ def test_perplexity_tuned_beats_untuned(demo):
         str(out),
     )
     result = json.loads(out.read_text())
-    assert result["tuned"]["all"]["perplexity"] < result["base"]["all"]["perplexity"] / 10
-    assert result["tuned"]["all"]["tokens"] == result["base"]["all"]["tokens"]
+    tuned, base = result["tuned"]["all"], result["base"]["all"]
+    assert tuned["ci95"][1] < base["ci95"][0]  # the whole interval lies below the base's
+    assert tuned["tokens"] == base["tokens"]
     swap = result["genre_swap"]
     assert len(swap["perplexity"]) == len(swap["genres"]) == 2
     assert all(len(row) == 2 for row in swap["perplexity"])
@@ -157,7 +158,8 @@ def test_notebook_runs_on_demo_outputs(demo, name, monkeypatch):
     monkeypatch.setenv("LYRICS_INPUT", str(SAMPLE))
     monkeypatch.setenv("LYRICS_DATA_DIR", str(demo["data"]))
     monkeypatch.setenv("LYRICS_MODEL_DIR", str(demo["model"]))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    # No MPLBACKEND here: the kernel's inline backend is what turns figures into PNG outputs.
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     nb = nbformat.read(REPO / "notebooks" / name, as_version=4)
     NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
