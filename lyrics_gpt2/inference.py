@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.cli import UsageError, first_line
 from lyrics_gpt2.fileio import read_json
 from lyrics_gpt2.genres import GENRE_TOKENS, TAGS, normalize_genre
 
@@ -78,11 +78,6 @@ def load_model(path: str | Path, device: torch.device | None = None):
         )
         raise UsageError(f"cannot load a model from {path} ({first_line(exc)}); {hint}") from None
     return model.to(device or pick_device()).eval()
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
 
 
 def model_genres(tokenizer) -> dict[str, int]:

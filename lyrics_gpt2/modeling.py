@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.cli import UsageError, first_line
 from lyrics_gpt2.config import architecture
 
 
@@ -34,15 +34,6 @@ def resolve_model(name: str) -> ModelSource:
     if path.suffix == ".json" or architecture(name) is not None:
         return ModelSource("scratch", name)
     return ModelSource("hub", name)
-
-
-def load_tokenizer(path: str | Path):
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(str(path))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot load the tokenizer in {path}: {exc}") from None
 
 
 def load_model(
@@ -87,10 +78,10 @@ def load_model(
         except (OSError, ValueError) as exc:
             if source.kind == "hub":
                 raise UsageError(
-                    f"cannot load {name!r} from the Hugging Face hub ({_first_line(exc)}); "
+                    f"cannot load {name!r} from the Hugging Face hub ({first_line(exc)}); "
                     "without network access pass a local model folder with --model DIR"
                 ) from None
-            raise UsageError(f"{name} is not a loadable model folder: {_first_line(exc)}") from None
+            raise UsageError(f"{name} is not a loadable model folder: {first_line(exc)}") from None
         check_vocab_prefix(source, tokenizer)
     positions = getattr(model.config, "n_positions", None) or getattr(
         model.config, "max_position_embeddings", None
@@ -108,11 +99,6 @@ def load_model(
     if dropout is not None:
         set_dropout(model, dropout)
     return model, source
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def check_vocab_prefix(source: ModelSource, tokenizer) -> None:

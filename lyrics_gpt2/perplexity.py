@@ -34,14 +34,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lyrics_gpt2.cli import ArgumentParser, UsageError, run
+from lyrics_gpt2.cli import ArgumentParser, UsageError, first_line, run
 from lyrics_gpt2.data import collate, load_tokenized
 from lyrics_gpt2.evaluation import SongScores, score_songs
 from lyrics_gpt2.fileio import write_json
 from lyrics_gpt2.inference import (
     DEFAULT_MODEL,
     base_from_summary,
-    first_line,
     has_tokenizer,
     load_model,
     load_tokenizer,

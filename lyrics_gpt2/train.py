@@ -52,11 +52,8 @@ from lyrics_gpt2.config import TrainArgs, parse_train_args
 from lyrics_gpt2.data import IGNORE_INDEX, collate, load_tokenized
 from lyrics_gpt2.evaluation import SongScores, score_songs
 from lyrics_gpt2.fileio import atomic_path, read_json, write_json
-from lyrics_gpt2.modeling import (
-    generation_defaults,
-    load_model,
-    load_tokenizer,
-)
+from lyrics_gpt2.inference import load_tokenizer
+from lyrics_gpt2.modeling import generation_defaults, load_model
 
 PROG = "accelerate launch lyrics_gpt2/train.py"
 # Settings a resumed run must share with the checkpoint, or the data position means nothing.
