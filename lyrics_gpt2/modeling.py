@@ -161,12 +161,16 @@ def generation_defaults(tokenizer, seq_len: int) -> dict[str, Any]:
 
     repetition_penalty stays >= 1 (below 1 rewards repetition, a trap of the original notebooks).
     """
+    from lyrics_gpt2.generate import Sampling
+
+    # The same defaults as `python -m lyrics_gpt2.generate`, chosen by benchmarks/sampling_sweep.py.
+    sampling = Sampling()
     return {
         "do_sample": True,
-        "top_k": 50,
-        "top_p": 0.95,
-        "temperature": 0.9,
-        "repetition_penalty": 1.1,
+        "top_k": sampling.top_k,
+        "top_p": sampling.top_p,
+        "temperature": sampling.temperature,
+        "repetition_penalty": sampling.repetition_penalty,
         "max_new_tokens": seq_len,
         "eos_token_id": tokenizer.eos_token_id,
         "pad_token_id": tokenizer.pad_token_id,

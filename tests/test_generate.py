@@ -218,3 +218,15 @@ def test_cached_loop_matches_transformers_greedy_generate(model_dir):
         pad_token_id=eos,
     )[0, ids.shape[1] :].tolist()
     assert ours == ref
+
+
+def test_runs_of_blank_lines_become_one_stanza_break():
+    import random
+
+    from lyrics_gpt2.testing import tiny_songs, train_tiny_tokenizer
+
+    tok = train_tiny_tokenizer(tiny_songs("rap", 20, random.Random(0)), ["rap"])
+    new = tok("money flow\n\n\n \n\ncash real\n\nhood ride")["input_ids"] + [tok.eos_token_id]
+    text, count, ended = generate.finish(tok, [], new, tok.eos_token_id, set())
+    assert text == "money flow\n\ncash real\n\nhood ride"
+    assert ended and count == len(new)
