@@ -19,7 +19,7 @@ import pytest
 
 from lyrics_gpt2.cli import run
 from pipeline import synth
-from pipeline import synth_banks as B
+from pipeline.synth import banks as B
 from pipeline.synth import JUNK_RATES, LAYOUTS, SynthConfig, generate
 
 REPO = Path(__file__).resolve().parent.parent
