@@ -21,14 +21,12 @@ Working per line keeps every regex on a short string (the whole song takes ~30 u
 rules are compiled once per set of kinds (:func:`bracket_rules`); :func:`clean_lyrics` calls those
 compiled functions, and :func:`is_header_line` / :func:`remove_brackets` are the same functions
 for callers that pass kinds per call.
-:func:`is_placeholder` recognises the documented placeholder texts (PLACEHOLDER_* below);
-:func:`text_hash` is the 64-bit key used to find texts repeated verbatim across many songs.
+:func:`is_placeholder` recognises the documented placeholder texts (PLACEHOLDER_* below).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -233,21 +231,6 @@ def is_placeholder(text: str) -> bool:
     if len(flat) > PLACEHOLDER_MAX_CHARS:
         return False
     return bool(_WHOLE.fullmatch(flat) or _SEARCH.search(flat))
-
-
-def text_hash(text: str) -> int:
-    """64-bit key of a cleaned text, insensitive to case (for verbatim repeats).
-
-    Cleaned texts already have normalised spaces, so only case is folded here.
-    """
-    flat = text.lower()
-    return int.from_bytes(hashlib.blake2b(flat.encode(), digest_size=8).digest(), "little")
-
-
-def chunk_of(song_id: str, num_chunks: int) -> int:
-    """The chunk a song id belongs to: a stable hash, identical on every machine and run."""
-    digest = hashlib.blake2b(song_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") % num_chunks
 
 
 # Genius hosts translations and romanizations of songs as pages by pseudo-artists such as
