@@ -44,7 +44,7 @@ TAG_SHARES: dict[str, float] = {
 # bundled sample keeps enough English pop and rap for the demo.
 JUNK_RATES: dict[str, float] = {
     "nan": 0.004,  # lyrics missing (empty field) or whitespace only
-    "placeholder": 0.006,  # one of synth_banks.PLACEHOLDERS, verbatim ("Loading...", requests...)
+    "placeholder": 0.006,  # one of banks.PLACEHOLDERS, verbatim ("Loading...", requests...)
     "instrumental": 0.002,  # lyrics that are only [Instrumental]
     "study_guide": 0.002,  # one study-guide text, repeated verbatim
     "foreign": 0.15,  # a whole song in another language (wordfreq words; Latin, Cyrillic, CJK)
