@@ -5,7 +5,8 @@
 
 Each size runs in a fresh subprocess so its peak RSS is its own. Prints rows/s, MB/s (of CSV
 written), CPU seconds, peak RSS and the load average (the machine may be shared: compare CPU
-seconds, which other processes disturb less than wall time).
+seconds, which other processes disturb less than wall time). It imports the installed package
+(``make setup`` installs it in editable mode).
 """
 
 from __future__ import annotations
@@ -20,12 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 def measure(rows: int, out: Path, layout: str) -> dict:
     """Run in this process: generate, then report timings and peak RSS."""
-    sys.path.insert(0, str(REPO))
     from pipeline.synth import SynthConfig, generate
 
     t0, c0 = time.perf_counter(), time.process_time()

@@ -17,7 +17,7 @@ How (one pass over the CSV, memory independent of its size):
    empty_lyrics, placeholder, translation_page, empty_after_cleaning, wrong_language (pipeline/clean.py,
    pipeline/langid.py; the dataset's own language column is used when it has a value).
 3. The main process appends kept rows, with a 64-bit hash of their cleaned text (case folded),
-   to per-chunk staging files (chunk = blake2b(id) mod N).
+   to per-chunk staging files (chunk = blake2b(id) mod N; the keys and files: pipeline/shards.py).
 4. Finalising drops duplicate_id (first kept; all copies of an id share a chunk) and then
    repeated_text (a text found in >= --repeat-threshold distinct kept songs, e.g. a study guide
    pasted under 100 titles), from the ids and hashes alone (9 bytes per row in memory), and
@@ -42,20 +42,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from lyrics_gpt2.cli import UsageError
 from lyrics_gpt2.fileio import atomic_path, file_fingerprint, params_digest, read_json, write_json
 from lyrics_gpt2.genres import TAGS
 from pipeline import clean, langid
 from pipeline.read import Reader, detect_layout
+from pipeline.shards import COLUMNS, Staging, chunk_of, finalize_all, text_hash
 
 # Bump when a rule changes what is kept, so old chunks are rebuilt rather than skipped.
 RULES_VERSION = 1
 
-COLUMNS = ("id", "title", "artist", "tag", "lyrics")
 REASONS = (
     "malformed",  # unparsable row (wrong field count) or no id
     "unknown_genre",  # a genre name that maps to no Genius tag
@@ -69,11 +65,6 @@ REASONS = (
     "repeated_text",  # the same text in >= --repeat-threshold songs
 )
 BATCH_ROWS = 2000
-STAGING_FLUSH_ROWS = 1000
-FINAL_BATCH_ROWS = 4096
-
-FINAL_SCHEMA = pa.schema([(c, pa.string()) for c in COLUMNS])
-STAGING_SCHEMA = FINAL_SCHEMA.append(pa.field("_hash", pa.uint64()))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -222,8 +213,8 @@ def process_batch(batch: dict[str, list[str]]) -> tuple[dict[str, list], Counter
         kept["artist"].append(" ".join(batch["artist"][i].split()))
         kept["tag"].append(tag)
         kept["lyrics"].append(text)
-        kept["chunk"].append(clean.chunk_of(song_id.strip(), cfg.num_chunks))
-        kept["hash"].append(clean.text_hash(text))
+        kept["chunk"].append(chunk_of(song_id.strip(), cfg.num_chunks))
+        kept["hash"].append(text_hash(text))
     return kept, drops
 
 
@@ -249,106 +240,6 @@ def _ordered_map(
 
 
 # --- main side -------------------------------------------------------------------------------
-
-
-def chunk_name(index: int, num_chunks: int) -> str:
-    width = max(2, len(str(num_chunks - 1)))
-    return f"chunk-{index:0{width}d}.parquet"
-
-
-class Staging:
-    """Per-chunk staging Parquet files (kept rows plus their text hash), appended in input order.
-
-    Writers open on first use: the worker pool must fork before pyarrow starts any threads.
-    """
-
-    def __init__(self, folder: Path, num_chunks: int):
-        self.folder = folder
-        self.paths = [folder / chunk_name(i, num_chunks) for i in range(num_chunks)]
-        self.writers: list[pq.ParquetWriter | None] = [None] * num_chunks
-        self.buffers: list[dict[str, list]] = [self._empty() for _ in self.paths]
-        self.rows = 0
-
-    @staticmethod
-    def _empty() -> dict[str, list]:
-        return {name: [] for name in STAGING_SCHEMA.names}
-
-    def add(self, kept: dict[str, list]) -> None:
-        hashes = kept["hash"]
-        for j, c in enumerate(kept["chunk"]):
-            buf = self.buffers[c]
-            for name in COLUMNS:
-                buf[name].append(kept[name][j])
-            buf["_hash"].append(hashes[j])
-            if len(buf["_hash"]) >= STAGING_FLUSH_ROWS:
-                self._flush(c)
-        self.rows += len(hashes)
-
-    def _writer(self, c: int) -> pq.ParquetWriter:
-        writer = self.writers[c]
-        if writer is None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            writer = self.writers[c] = pq.ParquetWriter(
-                self.paths[c], STAGING_SCHEMA, compression="lz4"
-            )
-        return writer
-
-    def _flush(self, c: int) -> None:
-        buf = self.buffers[c]
-        if buf["_hash"]:
-            table = pa.Table.from_pydict(buf, schema=STAGING_SCHEMA)
-            self._writer(c).write_table(table)
-            self.buffers[c] = self._empty()
-
-    def close(self) -> None:
-        for c in range(len(self.paths)):
-            self._flush(c)
-            self._writer(c).close()  # an empty chunk still gets a file with the schema
-
-
-def scan_chunk(staging: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A staged chunk's duplicate-id mask (first copy kept) and its rows' text hashes."""
-    keys = pq.read_table(staging, columns=["id", "_hash"])
-    seen: set[str] = set()
-    ids = keys.column("id").to_pylist()
-    duplicate = np.zeros(len(ids), dtype=bool)
-    for i, song_id in enumerate(ids):
-        if song_id in seen:
-            duplicate[i] = True
-        else:
-            seen.add(song_id)
-    return duplicate, keys.column("_hash").to_numpy()
-
-
-def repeated_hashes(hashes: list[np.ndarray], threshold: int) -> np.ndarray:
-    """Sorted text hashes found in at least ``threshold`` songs (each id counted once)."""
-    if threshold == 0 or not hashes:
-        return np.empty(0, dtype=np.uint64)
-    values, counts = np.unique(np.concatenate(hashes), return_counts=True)
-    return values[counts >= threshold]
-
-
-def finalize_chunk(
-    staging: Path, dest: Path, duplicate: np.ndarray, hashes: np.ndarray, repeated: np.ndarray
-) -> tuple[int, Counter, Counter]:
-    """Write one final chunk from its staging file: (rows kept, drops, kept rows per tag)."""
-    rep = np.isin(hashes, repeated) & ~duplicate
-    keep = ~(duplicate | rep)
-    drops = Counter(duplicate_id=int(duplicate.sum()), repeated_text=int(rep.sum()))
-    tags: Counter = Counter()
-    offset = 0
-    pf = pq.ParquetFile(staging)
-    with pq.ParquetWriter(
-        dest, FINAL_SCHEMA, compression="zstd", use_dictionary=["tag", "artist"]
-    ) as writer:
-        for batch in pf.iter_batches(batch_size=FINAL_BATCH_ROWS, columns=list(COLUMNS)):
-            mask = keep[offset : offset + batch.num_rows]
-            offset += batch.num_rows
-            table = pa.Table.from_batches([batch]).filter(pa.array(mask))
-            if table.num_rows:
-                writer.write_table(table)
-                tags.update(table.column("tag").to_pylist())
-    return int(keep.sum()), drops, tags
 
 
 def _up_to_date(manifest: Any, out: Path, fingerprint: str, digest: str) -> bool:
@@ -443,28 +334,9 @@ def _build(
     drops["malformed"] = reader.malformed
     t_stream = time.perf_counter()
 
-    # Duplicate ids first (per chunk: all copies of an id share one), then count each kept
-    # text once per id across all chunks, so a song listed twice is no "repeated text".
-    scans = [scan_chunk(p) for p in staging.paths]
-    repeated = repeated_hashes([h[~dup] for dup, h in scans], cfg.repeat_threshold)
-    files = []
-    rows_out = 0
-    tags: Counter = Counter()
-    for i, stage_path in enumerate(
-        tqdm(staging.paths, desc="chunks: write", unit=" chunks", disable=quiet, file=sys.stderr)
-    ):
-        dest = tmp / chunk_name(i, cfg.num_chunks)
-        duplicate, hashes = scans[i]
-        rows, chunk_drops, chunk_tags = finalize_chunk(
-            stage_path, dest, duplicate, hashes, repeated
-        )
-        drops.update(chunk_drops)
-        tags.update(chunk_tags)
-        rows_out += rows
-        files.append(
-            {"file": dest.name, "rows": rows, "bytes": dest.stat().st_size,
-             "tags": dict(sorted(chunk_tags.items()))}
-        )  # fmt: skip
+    files, drops_final, tags = finalize_all(staging, tmp, cfg.repeat_threshold, quiet)
+    drops.update(drops_final)
+    rows_out = sum(f["rows"] for f in files)
     t_end = time.perf_counter()
     total = t_end - t0
     return {

@@ -17,16 +17,19 @@ line breaks and the blank line between stanzas are kept; only annotations and no
                                 A line emptied by this goes too.
 4. :func:`collapse_blank_lines` at most one blank line between stanzas, none at either end.
 
-Working per line keeps every regex on a short string (the whole song takes ~30 us).
-:func:`is_placeholder` recognises the documented placeholder texts (PLACEHOLDER_* below);
-:func:`text_hash` is the 64-bit key used to find texts repeated verbatim across many songs.
+Working per line keeps every regex on a short string (the whole song takes ~30 us). The bracket
+rules are compiled once per set of kinds (:func:`bracket_rules`); :func:`clean_lyrics` calls those
+compiled functions, and :func:`is_header_line` / :func:`remove_brackets` are the same functions
+for callers that pass kinds per call.
+:func:`is_placeholder` recognises the documented placeholder texts (PLACEHOLDER_* below).
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 BRACKET_KINDS = ("square", "curly", "round")
 _OPEN_CLOSE = {"square": ("[", "]"), "curly": ("{", "}"), "round": ("(", ")")}
@@ -64,24 +67,8 @@ def _header_pattern(kinds: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"(?:{alts})(?: ?(?:{alts}))*{_REPEAT}")
 
 
-_HEADER = {
-    kinds: _header_pattern(kinds)
-    for kinds in (
-        ("square", "curly", "round"), ("square", "curly"), ("square", "round"),
-        ("curly", "round"), ("square",), ("curly",), ("round",),
-    )
-}  # fmt: skip
 _INLINE = {k: re.compile(rf" ?{_inner(k)}") for k in BRACKET_KINDS}
 _OPENERS = {k: _OPEN_CLOSE[k][0] for k in BRACKET_KINDS}
-
-
-def _opener_search(kinds: tuple[str, ...]):
-    if not kinds:
-        return lambda line: False
-    return re.compile("[" + re.escape("".join(_OPENERS[k] for k in kinds)) + "]").search
-
-
-_OPENER_SEARCH = {kinds: _opener_search(kinds) for kinds in (*_HEADER, ())}
 
 
 def _kinds(kinds: Iterable[str]) -> tuple[str, ...]:
@@ -105,40 +92,74 @@ def normalize_chars(text: str) -> str:
     return text
 
 
-def normalize_quotes(text: str) -> str:
-    """Curly/typographic quotes -> ' and " (part of :func:`normalize_chars`)."""
-    return normalize_chars(text)
-
-
 def normalize_spaces(line: str) -> str:
     """One plain space for any run of whitespace in a line; none at its edges."""
     return " ".join(line.split())
 
 
+@dataclass(frozen=True)
+class BracketRules:
+    """The bracket rules compiled for one set of bracket kinds (:func:`bracket_rules`).
+
+    :func:`clean_lyrics` fetches them once per song and calls them on every line; the
+    module-level :func:`is_header_line` and :func:`remove_brackets` call the same functions.
+    """
+
+    kinds: tuple[str, ...]
+    is_header: Callable[[str], bool]  # a (space-normalised) line that is only annotations
+    has_opener: Callable[[str], object]  # truthy when the line holds an opener of these kinds
+    remove: Callable[[str], str]  # inline annotations removed (one level of nesting)
+
+
+@functools.cache
+def bracket_rules(kinds: tuple[str, ...]) -> BracketRules:
+    """The rules for ``kinds`` (a tuple in BRACKET_KINDS order), compiled on first use."""
+    openers = "".join(_OPENERS[k] for k in kinds)
+    header = _header_pattern(kinds).fullmatch if kinds else None
+    inline = tuple((_OPENERS[k], _INLINE[k].sub) for k in kinds)
+
+    # The compiled pieces are bound as default arguments: local lookups, the fastest Python has
+    # (these run on every line of every song).
+    def is_header(
+        line: str,
+        openers: str = openers,
+        header: Callable | None = header,
+        bare_first: frozenset[str] = _BARE_FIRST,
+        bare: Callable = _BARE_LABEL.fullmatch,
+    ) -> bool:
+        if not line:
+            return False
+        first = line[0]
+        if first in openers and header(line):  # type: ignore[misc]
+            return True
+        return first in bare_first and len(line) <= 24 and bare(line) is not None
+
+    def remove(line: str, inline: tuple = inline) -> str:
+        for opener, sub in inline:
+            if opener in line:
+                line = sub("", line)
+                if opener in line:  # "(oh (yeah))": the outer pair is now innermost
+                    line = sub("", line)
+        return line
+
+    if openers:
+        has_opener = re.compile("[" + re.escape(openers) + "]").search
+    else:
+
+        def has_opener(line: str) -> object:
+            return None
+
+    return BracketRules(kinds, is_header, has_opener, remove)
+
+
 def is_header_line(line: str, kinds: Iterable[str] = BRACKET_KINDS) -> bool:
     """True for a (space-normalised) line that is nothing but annotations or a bare label."""
-    if not line:
-        return False
-    kinds = _kinds(kinds)
-    if kinds and line[0] in "[{(" and _HEADER[kinds].fullmatch(line):
-        return True
-    return line[0] in _BARE_FIRST and len(line) <= 24 and bool(_BARE_LABEL.fullmatch(line))
+    return bracket_rules(_kinds(kinds)).is_header(line)
 
 
 def remove_brackets(line: str, kinds: Iterable[str] = BRACKET_KINDS) -> str:
     """Remove inline bracketed annotations of the given kinds (one level of nesting)."""
-    return _remove_brackets(line, _kinds(kinds))
-
-
-def _remove_brackets(line: str, kinds: tuple[str, ...]) -> str:
-    for kind in kinds:
-        opener = _OPENERS[kind]
-        if opener in line:
-            pattern = _INLINE[kind]
-            line = pattern.sub("", line)
-            if opener in line:  # "(oh (yeah))": the outer pair is now innermost
-                line = pattern.sub("", line)
-    return line
+    return bracket_rules(_kinds(kinds)).remove(line)
 
 
 def collapse_blank_lines(lines: list[str]) -> str:
@@ -158,22 +179,16 @@ def collapse_blank_lines(lines: list[str]) -> str:
 
 def clean_lyrics(text: str, brackets: Iterable[str] = BRACKET_KINDS) -> str:
     """All rules in order; the result may be empty (the song is then dropped)."""
-    kinds = _kinds(brackets)
-    header = _HEADER[kinds] if kinds else None
-    openers = "".join(_OPENERS[k] for k in kinds)
-    has_opener = _OPENER_SEARCH[kinds]
-    text = normalize_chars(normalize_newlines(text))
+    rules = bracket_rules(_kinds(brackets))
+    is_header, has_opener, remove = rules.is_header, rules.has_opener, rules.remove
     lines = []
-    for raw in text.split("\n"):
-        line = " ".join(raw.split())
+    for raw in normalize_chars(normalize_newlines(text)).split("\n"):
+        line = normalize_spaces(raw)
         if line:
-            first = line[0]
-            if first in openers and header.fullmatch(line):  # type: ignore[union-attr]
-                continue
-            if first in _BARE_FIRST and len(line) <= 24 and _BARE_LABEL.fullmatch(line):
+            if is_header(line):
                 continue
             if has_opener(line):
-                line = " ".join(_remove_brackets(line, kinds).split())
+                line = normalize_spaces(remove(line))
                 if not line:
                     continue  # emptied by bracket removal: not a stanza break
         lines.append(line)
@@ -216,21 +231,6 @@ def is_placeholder(text: str) -> bool:
     if len(flat) > PLACEHOLDER_MAX_CHARS:
         return False
     return bool(_WHOLE.fullmatch(flat) or _SEARCH.search(flat))
-
-
-def text_hash(text: str) -> int:
-    """64-bit key of a cleaned text, insensitive to case (for verbatim repeats).
-
-    Cleaned texts already have normalised spaces, so only case is folded here.
-    """
-    flat = text.lower()
-    return int.from_bytes(hashlib.blake2b(flat.encode(), digest_size=8).digest(), "little")
-
-
-def chunk_of(song_id: str, num_chunks: int) -> int:
-    """The chunk a song id belongs to: a stable hash, identical on every machine and run."""
-    digest = hashlib.blake2b(song_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") % num_chunks
 
 
 # Genius hosts translations and romanizations of songs as pages by pseudo-artists such as

@@ -17,9 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from lyrics_gpt2.cli import run
-from pipeline import clean
-from pipeline.chunks import COLUMNS, REASONS
+from pipeline.chunks import REASONS
 from pipeline.preprocess import main
+from pipeline.shards import COLUMNS, chunk_of
 from tests.conftest import FIXTURES, REPO
 
 GENIUS_HEADER = ["title", "tag", "artist", "year", "views", "features", "lyrics", "id"]
@@ -89,7 +89,7 @@ def test_genius_end_to_end(tmp_path, capsys):
     assert "Chorus" not in by_id["1019"]["lyrics"]
     assert "I said (I'll never leave this town" in by_id["1019"]["lyrics"]
     for row in rows:
-        assert row["chunk"] == clean.chunk_of(row["id"], 40)
+        assert row["chunk"] == chunk_of(row["id"], 40)
         assert row["tag"] in ("pop", "rap")
     assert manifest["rows_out"] == len(rows) == sum(manifest["tags_out"].values())
 
@@ -216,7 +216,7 @@ def test_num_chunks(tmp_path):
     assert preprocess(FIXTURES / "genius.csv", tmp_path / "o", "--num-chunks", "3") == 0
     manifest, rows = load(tmp_path / "o")
     assert [f["file"] for f in manifest["chunks"]] == [f"chunk-0{i}.parquet" for i in range(3)]
-    assert all(r["chunk"] == clean.chunk_of(r["id"], 3) for r in rows)
+    assert all(r["chunk"] == chunk_of(r["id"], 3) for r in rows)
 
 
 # --- bad inputs: one line, exit 2, nothing written ------------------------------------------

@@ -1,10 +1,13 @@
-"""Each cleaning rule (pipeline/clean.py) and the language detectors (pipeline/langid.py)."""
+"""Each cleaning rule of pipeline/clean.py, as clean_lyrics runs it.
+
+Run: ``pytest tests/test_clean.py``. The language detectors are in tests/test_langid.py.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline import clean, langid
+from pipeline import clean
 
 # --- one test per rule ------------------------------------------------------------------------
 
@@ -16,7 +19,7 @@ def test_normalize_newlines_crlf_and_lone_cr():
 def test_normalize_chars_straightens_quotes_drops_invisibles_keeps_accents_and_emoji():
     text = "I\u2019m \u201cfine\u201d \u2018ok\u2019 caf\u00e9 na\u00efve \U0001f3b6 Sun\u200bny soft\u00adhyphen"
     assert clean.normalize_chars(text) == "I'm \"fine\" 'ok' café naïve 🎶 Sunny softhyphen"
-    assert clean.normalize_quotes("don\u2019t") == "don't"
+    assert clean.normalize_chars("don\u2019t \u201equote\u2033") == 'don\'t "quote"'
 
 
 def test_normalize_spaces_collapses_runs_and_edges():
@@ -67,6 +70,30 @@ def test_is_header_line_respects_bracket_kinds():
     assert clean.is_header_line("[Chorus]", kinds=["square"])
     # A bare label is not a bracket: it goes whatever the kinds.
     assert clean.is_header_line("Chorus:", kinds=[])
+
+
+def test_is_header_line_kinds_in_any_order_or_container():
+    assert clean.is_header_line("(Chorus)", kinds=("round", "square"))
+    assert clean.is_header_line("(Chorus)", kinds={"round"})
+    assert not clean.is_header_line("[Chorus]", kinds=("round",))
+
+
+def test_bracket_rules_compiled_once_and_shared_with_clean_lyrics(monkeypatch):
+    rules = clean.bracket_rules(("square", "round"))
+    assert clean.bracket_rules(("square", "round")) is rules  # compiled on first use only
+    seen = []
+    real = clean.bracket_rules
+
+    def spy(kinds):
+        seen.append(kinds)
+        return real(kinds)
+
+    monkeypatch.setattr(clean, "bracket_rules", spy)
+    # Kinds are put in BRACKET_KINDS order, so every spelling shares one compiled set.
+    assert clean.clean_lyrics("[Chorus]\nla (la) {la}", ["round", "square"]) == "la {la}"
+    assert clean.remove_brackets("a (b) [c]", ["round", "square"]) == "a"
+    assert clean.is_header_line("[Intro]", ["round", "square"])
+    assert seen == [("square", "round")] * 3
 
 
 def test_remove_brackets_inline_nested_and_unbalanced():
@@ -157,91 +184,3 @@ def test_is_translation_page():
     assert clean.is_translation_page("Genius Traducciones al Español / Translations")
     assert not clean.is_translation_page("Genius")
     assert not clean.is_translation_page("Lost in Translation")
-
-
-def test_text_hash_ignores_case_only():
-    assert clean.text_hash("Hello World") == clean.text_hash("hello world")
-    assert clean.text_hash("hello world") != clean.text_hash("hello there")
-
-
-def test_chunk_of_is_stable_and_spread():
-    ids = [str(1000 + i) for i in range(4000)]
-    counts = [0] * 40
-    for song_id in ids:
-        c = clean.chunk_of(song_id, 40)
-        assert c == clean.chunk_of(song_id, 40)
-        counts[c] += 1
-    assert min(counts) > 50 and max(counts) < 150  # ~100 each
-
-
-# --- language identification ------------------------------------------------------------------
-
-ENGLISH = (
-    "I've been driving through the desert with the windows rolling down\n"
-    "Got your picture on the dashboard and your voice inside my sound\n"
-    "Every mile I keep on thinking I should turn around\n\n"
-    "Take me home, take me home tonight\nHold me close until the morning light"
-)
-ENGLISH_ONE_SPANISH = ENGLISH.replace("Every mile", "Te quiero más que nada, mi amor\nEvery mile")
-ENGLISH_ACCENTS_EMOJI = (
-    'Met you at the café on a Sunday afternoon\nYou said "don\'t be late" 💙\n'
-    "Oh, my naïve heart keeps falling\nEvery night I hear you calling"
-)
-FOREIGN = {
-    "es": "Caminando por la calle sin saber a dónde ir\nLa luna me pregunta por qué tengo "
-    "que sufrir\nTu recuerdo me persigue cada noche sin parar",
-    "fr": "Je marche dans la ville quand la nuit tombe doucement\nLes lumières de Paris me "
-    "rappellent nos vingt ans",
-    "ru": "Я иду по улице одна, и ветер мне поёт\nСтарый город спит давно, никто меня не ждёт",
-    "de": "Ich gehe durch die Straßen und die Nacht ist kalt und leer\nDeine Stimme höre "
-    "ich nicht mehr, das Herz ist mir so schwer",
-}
-
-
-@pytest.fixture(scope="module", params=langid.DETECTORS)
-def detector(request):
-    return langid.make_detector(request.param)
-
-
-def test_detector_keeps_english_variants(detector):
-    for text in (ENGLISH, ENGLISH_ONE_SPANISH, ENGLISH_ACCENTS_EMOJI):
-        assert langid.is_language(detector.top2(text), "en"), text[:40]
-
-
-def test_detector_rejects_other_languages(detector):
-    for code, text in FOREIGN.items():
-        ranked = detector.top2(text)
-        assert not langid.is_language(ranked, "en"), code
-        assert ranked[0][0] == code
-
-
-def test_foreign_line_in_every_chorus_survives():
-    verse1 = (
-        "Feel the beat, we're golden\nPink champagne and confetti and I'm ready to fly\n"
-        "Say my name like fireworks in June\nStay with me, forever feels so right\n"
-        "Hands up high in the glitter rain\nCrystal skies and diamond dreams"
-    )
-    verse2 = (
-        "Falling for you faster every night\nMy heart goes boom when you walk in\n"
-        "Stay with me like a shooting star\nWe were running after your smile"
-    )
-    chorus = (
-        "Sugar rush and a kiss goodnight\nOh, baby, we're golden\n"
-        "reste avec moi jusqu'au matin\nSugar rush and a kiss goodnight"
-    )
-    song = "\n\n".join([verse1, chorus, verse2, chorus, chorus])
-    assert langid.sample(song).count("reste avec moi") <= 1  # a chorus counts once
-    assert langid.is_language(langid.FastText().top2(song), "en")
-
-
-def test_sample_is_bounded_and_single_line():
-    book = "word " * 100_000
-    s = langid.sample(book)
-    assert len(s) <= 3 * langid.SLICE_CHARS + 2 and "\n" not in s
-    assert langid.sample("short\ntext") == "short text"
-
-
-def test_normalize_code():
-    assert langid.normalize_code(" EN ") == "en"
-    assert langid.normalize_code("English") == "en"
-    assert langid.normalize_code("") == langid.normalize_code("nan") == ""

@@ -19,8 +19,8 @@ import pytest
 
 from lyrics_gpt2.cli import run
 from pipeline import synth
-from pipeline import synth_banks as B
 from pipeline.synth import JUNK_RATES, LAYOUTS, SynthConfig, generate
+from pipeline.synth import banks as B
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample.csv.gz"

@@ -1,0 +1,158 @@
+"""What decides a synthetic corpus: layouts, genre and junk shares, song shapes, and the row type.
+
+Read by every other module of the package (``python -m pipeline.synth --help`` lists the rates).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from lyrics_gpt2.cli import UsageError
+
+LAYOUTS: dict[str, tuple[str, ...]] = {
+    "genius": ("title", "tag", "artist", "year", "views", "features", "lyrics", "id"),
+    "genius-lang": (
+        "title",
+        "tag",
+        "artist",
+        "year",
+        "views",
+        "features",
+        "lyrics",
+        "id",
+        "language_cld3",
+        "language_ft",
+        "language",
+    ),
+    "songdata": ("artist", "song", "link", "text"),
+    "multilingual": ("Artist", "Song", "Genre", "Language", "Lyrics"),
+}
+
+# Shares of the six Genius tags in ds.csv (CONTEXT.md); --tag-shares overrides them.
+TAG_SHARES: dict[str, float] = {
+    "pop": 0.417,
+    "rap": 0.336,
+    "rock": 0.155,
+    "rb": 0.038,
+    "misc": 0.035,
+    "country": 0.020,
+}
+
+# Default share of rows of each junk kind. Rarer kinds are raised above their real frequency so
+# that a 20k-row sample still holds a few of each; foreign songs are below the real ~34% so that the
+# bundled sample keeps enough English pop and rap for the demo.
+JUNK_RATES: dict[str, float] = {
+    "nan": 0.004,  # lyrics missing (empty field) or whitespace only
+    "placeholder": 0.006,  # one of banks.PLACEHOLDERS, verbatim ("Loading...", requests...)
+    "instrumental": 0.002,  # lyrics that are only [Instrumental]
+    "study_guide": 0.002,  # one study-guide text, repeated verbatim
+    "foreign": 0.15,  # a whole song in another language (wordfreq words; Latin, Cyrillic, CJK)
+    "translation": 0.006,  # artist "Genius English Translations"
+    "romanization": 0.004,  # artist "Genius Romanizations", romanized Japanese/Korean
+    "duplicate_id": 0.003,  # an id seen before: an exact copy of a recent row, or another song
+    "book": 0.0002,  # a misc row longer than 131,072 characters
+    "malformed": 0.0002,  # a line with the wrong number of fields (written raw)
+}
+# Variations of otherwise clean English rows. A cleaner must keep these rows.
+FLAG_RATES: dict[str, float] = {
+    "title_na": 0.001,  # title is the string "NA", "null", "None" or "nan"
+    "title_null": 0.0005,  # title missing
+    "curly": 0.25,  # curly apostrophes and quotes
+    "accent": 0.04,  # a line with accented words (café, déjà vu)
+    "emoji": 0.03,  # emoji at the end of a few lines
+    "foreign_line": 0.02,  # one line in another language inside an English song
+    "lowercase": 0.05,  # the whole lyric lowercased
+}
+KINDS = ("clean", *JUNK_RATES)
+BOOK_MIN_CHARS = 131_072  # Python's csv.field_size_limit default
+TRUTH_HEADER = ("row", "id", "kind", "tag", "language", "flags")
+
+# Tag -> Multi-Lingual Lyrics genres (its names mapped back by lyrics_gpt2.genres.normalize_genre).
+MULTILINGUAL_GENRES: dict[str, tuple[str, ...]] = {
+    "pop": ("Pop", "Pop", "Pop", "Electronic"),
+    "rap": ("Hip-Hop",),
+    "rock": ("Rock", "Rock", "Rock", "Metal", "Indie"),
+    "rb": ("R&B", "R&B", "Jazz"),
+    "country": ("Country", "Country", "Folk"),
+    "misc": ("Jazz", "Electronic"),
+}
+
+# Song shapes per genre: lines per verse, verses (choices), chorus lines, probabilities of extras.
+# Tuned so that mean lyric lengths match the real dump (rap ~2,100 chars, pop ~1,100, rock ~1,000).
+SHAPES: dict[str, dict] = {
+    "rap": dict(verse=(4, 20), verses=(1, 1, 2, 2, 2, 3), chorus=(4, 8), intro=0.5, outro=0.4,
+                pre=0.0, bridge=0.0, brk=0.0, hook_name=0.5, producer=0.35),
+    "pop": dict(verse=(4, 8), verses=(1, 2, 2, 2, 3), chorus=(4, 6), intro=0.15, outro=0.25,
+                pre=0.5, bridge=0.5, brk=0.0, hook_name=0.0, producer=0.1),
+    "rock": dict(verse=(4, 8), verses=(1, 2, 2, 3), chorus=(4, 6), intro=0.1, outro=0.2,
+                 pre=0.1, bridge=0.3, brk=0.4, hook_name=0.0, producer=0.05),
+    "rb": dict(verse=(4, 8), verses=(2, 2, 3), chorus=(4, 6), intro=0.4, outro=0.4,
+               pre=0.5, bridge=0.5, brk=0.0, hook_name=0.1, producer=0.2),
+    "country": dict(verse=(4, 8), verses=(2, 2, 3), chorus=(4, 6), intro=0.05, outro=0.2,
+                    pre=0.1, bridge=0.4, brk=0.2, hook_name=0.0, producer=0.05),
+}  # fmt: skip
+
+FOREIGN_POOL = 512  # lines kept per foreign language
+VERSE_POOL = 2048  # lines kept per genre; a few are replaced by fresh lines after every song
+HOOK_POOL = 256
+SKELETONS = 256  # song structures kept per genre
+ARTISTS_PER_TAG = 600
+RECENT_ROWS = 64  # ring of recent rows that duplicate ids copy from
+
+
+@dataclass
+class SynthConfig:
+    """Everything that decides the output; the same config gives the same bytes."""
+
+    rows: int  # data rows to write (a malformed line counts as one row)
+    seed: int = 0  # seed of the one random stream behind every choice
+    layout: str = "genius"  # one of LAYOUTS
+    tag_shares: dict[str, float] = field(default_factory=lambda: dict(TAG_SHARES))
+    rates: dict[str, float] = field(default_factory=lambda: dict(JUNK_RATES))  # junk kind -> share
+    flags: dict[str, float] = field(
+        default_factory=lambda: dict(FLAG_RATES)
+    )  # clean-row variations
+    crlf: bool = False  # CRLF line endings (rows and inside lyrics), as a re-uploaded songdata.csv
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.rows < 1:
+            problems.append(f"--rows must be at least 1, got {self.rows}")
+        if self.layout not in LAYOUTS:
+            problems.append(f"unknown layout {self.layout!r}; choose from {', '.join(LAYOUTS)}")
+        for name, table, known in (
+            ("tag share", self.tag_shares, TAG_SHARES),
+            ("junk kind", self.rates, JUNK_RATES),
+            ("flag", self.flags, FLAG_RATES),
+        ):
+            for key, value in table.items():
+                if key not in known:
+                    problems.append(f"unknown {name} {key!r} (known: {', '.join(known)})")
+                elif not (0.0 <= value <= 1.0) or math.isnan(value):
+                    problems.append(f"{name} {key}={value} is not between 0 and 1")
+        if sum(self.tag_shares.values()) <= 0:
+            problems.append("tag shares are all zero")
+        if sum(self.rates.values()) > 1.0 + 1e-9:
+            problems.append(f"junk rates add up to {sum(self.rates.values()):.3f} > 1")
+        if problems:
+            raise UsageError("; ".join(problems))
+
+
+@dataclass(slots=True)
+class Song:
+    """One generated row before it is laid out as CSV fields."""
+
+    id: int
+    kind: str
+    tag: str
+    title: str | None
+    artist: str
+    year: int
+    views: int
+    features: str
+    sections: list[tuple[str | None, list[str]]] | None = None  # (header, lines) stanzas
+    text: str | None = None  # the lyrics as one string, when not built from sections
+    language: str = "en"  # true language ("" when there are no lyrics)
+    flags: list[str] = field(default_factory=list)
+    raw_line: str | None = None  # a malformed line written as is

@@ -1,0 +1,86 @@
+"""The artist-disjoint, genre-stratified validation split (pipeline/split.py).
+
+Run: ``pytest tests/test_split.py``. The tokenize stage's use of it is tested in tests/test_encode.py.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from lyrics_gpt2.cli import UsageError
+from pipeline import split
+
+
+def _counts(seed: int = 0, songs: int = 3000, artists: int = 300) -> Counter:
+    rng = random.Random(seed)
+    counts: Counter = Counter()
+    for _ in range(songs):
+        genre = rng.choice(["pop", "pop", "rap", "rock"])
+        counts[(f"artist {rng.randrange(artists)}", genre)] += 1
+    return counts
+
+
+def test_artist_rank_is_stable_across_processes():
+    # Python's own hash() is salted per process; the rank must not be.
+    code = "from pipeline import split; print(split.artist_rank('Some Artist', 7).hex())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == split.artist_rank("Some Artist", 7).hex()
+    assert split.artist_rank("Some Artist", 7) != split.artist_rank("Some Artist", 8)
+
+
+def test_each_genre_gets_its_share_and_seed_decides():
+    counts = _counts()
+    val = split.choose_validation_artists(counts, 0.1, seed=3)
+    assert val < {a for a, _ in counts}
+    totals, in_val = Counter(), Counter()
+    for (artist, genre), n in counts.items():
+        totals[genre] += n
+        in_val[genre] += n if artist in val else 0
+    for genre in totals:
+        assert 0.07 < in_val[genre] / totals[genre] < 0.15, genre
+    assert val == split.choose_validation_artists(counts, 0.1, seed=3)
+    assert val != split.choose_validation_artists(counts, 0.1, seed=4)
+
+
+def test_an_artist_bigger_than_the_need_is_passed_over_while_a_smaller_fits():
+    counts = _counts()
+    # "big" has 400 pop songs and 2 rock ones; rock needs one validation song, so it takes a
+    # one-song artist rather than big, whatever the hash order (and pop never takes big).
+    counts[("big", "pop")] = 400
+    counts.update({("big", "rock"): 2, ("r1", "rock"): 1, ("r2", "rock"): 1})
+    for artist, genre in [k for k in counts if k[1] == "rock" and k[0].startswith("artist")]:
+        del counts[(artist, genre)]
+    for seed in range(5):
+        val = split.choose_validation_artists(counts, 0.05, seed=seed)
+        assert "big" not in val
+        assert len({"r1", "r2"} & val) == 1
+
+
+def test_genres_argument_restricts_and_orders_genres():
+    counts = {("a", "pop"): 3, ("b", "pop"): 3, ("c", "rap"): 3}  # rap has one artist only
+    val = split.choose_validation_artists(counts, 0.3, seed=0, genres=["pop"])
+    assert val in ({"a"}, {"b"})
+
+
+def test_no_training_songs_left_is_a_usage_error():
+    with pytest.raises(UsageError, match="no training songs left"):
+        split.choose_validation_artists({("a", "pop"): 1, ("b", "pop"): 1}, 0.9, seed=0)
+
+
+def test_ensure_validation_per_genre_leaves_covered_genres_alone():
+    kept = {("a", "pop"): 2, ("b", "pop"): 1, ("c", "rap"): 4, ("d", "rap"): 1}
+    chosen = {"a", "c"}
+    assert split.ensure_validation_per_genre(kept, chosen, seed=0) == []
+    assert chosen == {"a", "c"}
+
+
+def test_ensure_validation_per_genre_errors():
+    with pytest.raises(UsageError, match="only one artist after filtering"):
+        split.ensure_validation_per_genre({("a", "pop"): 3}, set(), seed=0)
+    with pytest.raises(UsageError, match="no training songs left"):
+        split.ensure_validation_per_genre({("a", "pop"): 3, ("b", "pop"): 1}, {"a", "b"}, seed=0)
