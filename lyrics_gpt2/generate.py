@@ -35,7 +35,13 @@ from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
 from lyrics_gpt2.fileio import atomic_path
 from lyrics_gpt2.genres import model_genres, resolve_genres
 from lyrics_gpt2.inference import load_tokenizer
-from lyrics_gpt2.modeling import DEFAULT_MODEL, load_trained, pick_device, quiet_transformers
+from lyrics_gpt2.modeling import (
+    DEFAULT_MODEL,
+    add_device_flag,
+    load_trained,
+    pick_device,
+    quiet_transformers,
+)
 from lyrics_gpt2.sampling import DEFAULT_MAX_LENGTH, Sampling, Song, generate_songs, prompt_ids
 
 
@@ -93,7 +99,7 @@ def build_parser() -> ArgumentParser:
         default="auto",
         help="break lines after commas and periods; auto = only songs without line breaks",
     )
-    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if available)")
+    add_device_flag(p)
     return p
 
 

@@ -194,6 +194,13 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def add_device_flag(parser) -> None:
+    """``--device`` as every command that runs a trained model spells it (see pick_device)."""
+    parser.add_argument(
+        "--device", default=None, help="cpu, cuda, ... (default: cuda if available)"
+    )
+
+
 def quiet_transformers() -> None:
     """No weight-loading progress bars or once-per-run notes on a command's stderr."""
     from transformers.utils import logging

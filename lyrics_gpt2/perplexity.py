@@ -42,6 +42,7 @@ from lyrics_gpt2.genres import model_genres
 from lyrics_gpt2.inference import has_tokenizer, load_tokenizer
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
+    add_device_flag,
     base_from_summary,
     load_trained,
     pick_device,
@@ -297,13 +298,12 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--max-songs", type=int, default=None, help="score only the first N songs")
     p.add_argument("--no-swap", action="store_true", help="skip the genre-swap matrix")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
-    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if available)")
+    add_device_flag(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet_transformers()
     with Problems() as problems:
         need = problems.require
         need(args.batch_size >= 1, f"--batch-size must be >= 1 (got {args.batch_size})")
@@ -326,6 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     if base.lower() == "none":
         base = None
+    quiet_transformers()  # before the models load: no progress bars or notes on stderr
     try:
         result = evaluate_models(
             args.model,
