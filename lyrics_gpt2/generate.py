@@ -8,7 +8,8 @@
 Each song starts from its genre token (``[Genre: Rap]``) and, with ``--prompt``, a first line to
 continue. Songs are sampled in batches (left-padded, with an attention mask and the KV cache) and
 each stops at end-of-song or after ``--max-length`` new tokens. Special tokens are stripped.
-The same seed with the same flags gives the same songs.
+The same seed with the same flags gives the same songs. This module is the command (flags, output
+formats); the sampler it runs is lyrics_gpt2.sampling.
 
 Defaults (temperature 0.9, top-k 50, top-p 0.95, repetition penalty 1.1) come from
 ``python benchmarks/sampling_sweep.py``, which compares samples with held-out songs (distinct-1/2,
