@@ -49,7 +49,7 @@ bench: setup
 	$(BIN)/python -m lyrics_gpt2.gpt2_vocab --out artifacts/gpt2-tokenizer
 	$(BIN)/python benchmarks/preprocess.py --rows 100000
 	$(BIN)/python benchmarks/encode.py
-	PYTHONPATH=. $(BIN)/python benchmarks/train.py
+	$(BIN)/python benchmarks/train.py
 	$(BIN)/python benchmarks/generate.py
 
 # Regenerate the bundled sample (the test suite checks it is reproduced byte for byte).

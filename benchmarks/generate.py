@@ -26,12 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from lyrics_gpt2 import gpt2_vocab
-from lyrics_gpt2.generate import Sampling, left_pad, sample
 from lyrics_gpt2.genres import GENRE_TOKENS
 from lyrics_gpt2.perplexity import Songs, score
+from lyrics_gpt2.sampling import Sampling, left_pad, sample
 
 
 def tiny_preset_model(vocab_size: int, n_positions: int):

@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from lyrics_gpt2.generate import Sampling, generate_songs
-from lyrics_gpt2.inference import load_model, load_tokenizer, model_genres, quiet_transformers
+from lyrics_gpt2.genres import model_genres
+from lyrics_gpt2.inference import load_tokenizer
+from lyrics_gpt2.modeling import load_trained, quiet_transformers
 from lyrics_gpt2.perplexity import load_songs
+from lyrics_gpt2.sampling import Sampling, generate_songs
 
 GRID = [
     ("original 2.5/0.8", Sampling(temperature=2.5, top_k=0, top_p=1.0, repetition_penalty=0.8)),
@@ -85,14 +85,13 @@ def main() -> int:
     args = p.parse_args()
     quiet_transformers()
     if args.tiny:
-        from lyrics_gpt2.testing import write_tiny_dataset
-        from lyrics_gpt2.tiny_model import train_tiny_model
+        from lyrics_gpt2.testing import train_tiny_model, write_tiny_dataset
 
         tmp = Path(tempfile.mkdtemp(prefix="sweep-"))
         args.data_dir = write_tiny_dataset(tmp / "data", train_per_genre=200)
         args.model = train_tiny_model(args.data_dir, tmp / "model", steps=300)
     tok = load_tokenizer(args.model)
-    model = load_model(args.model)
+    model = load_trained(args.model)
     genres = list(model_genres(tok))
     limit = args.max_length or min(256, model.config.n_positions - 1)
     songs, _ = load_songs(args.data_dir, "validation")

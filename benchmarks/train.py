@@ -2,8 +2,8 @@
 
 CPU (default), tiny preset, a minute or two::
 
-    PYTHONPATH=. python benchmarks/train.py                    # tiny corpus from lyrics_gpt2.testing
-    PYTHONPATH=. python benchmarks/train.py --data-dir artifacts/data --steps 60
+    python benchmarks/train.py                    # tiny corpus from lyrics_gpt2.testing
+    python benchmarks/train.py --data-dir artifacts/data --steps 60
 
 prints, side by side for batches trimmed to their longest song (what training does) and batches
 kept at the stored width (``--pad-to-multiple-of seq_len``): the share of batch positions that are
@@ -12,7 +12,7 @@ time spent waiting for the next batch (target < 5%).
 
 GPU (GPT-2 124M at sequence length 300, bf16 + SDPA; target >= 400K tokens/s on one H100)::
 
-    PYTHONPATH=. python benchmarks/train.py --gpu [--compile] [--batch-size 64] [--steps 60]
+    python benchmarks/train.py --gpu [--compile] [--batch-size 64] [--steps 60]
 
 builds a synthetic corpus of full 300-token songs over a 50,257-token vocabulary (plus the genre
 tokens), then runs ``accelerate launch lyrics_gpt2/train.py --preset gpt2-scratch`` with bf16 and
@@ -30,8 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from lyrics_gpt2.testing import REPO, subprocess_env
 
 
 def padding_shares(data_dir: Path, batch_size: int, seed: int = 42) -> tuple[float, float]:
@@ -53,7 +52,7 @@ def padding_shares(data_dir: Path, batch_size: int, seed: int = 42) -> tuple[flo
 
 
 def run_training(data_dir: Path, out: Path, flags: list[str], launcher: list[str]) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(REPO), TQDM_DISABLE="1")
+    env = subprocess_env(TQDM_DISABLE="1")
     cmd = [*launcher, str(REPO / "lyrics_gpt2" / "train.py"), "--data-dir", str(data_dir)]
     cmd += ["--output-dir", str(out), *flags]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)

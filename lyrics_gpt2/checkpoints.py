@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,23 @@ from lyrics_gpt2.fileio import read_json, write_json
 
 STATE_FILE = "train_state.json"
 _NAME = re.compile(r"^step-(\d+)$")
+# Settings a resumed run must share with the checkpoint, or the data position means nothing.
+RESUME_KEYS = ("batch_size", "grad_accum", "seed", "num_processes", "train_songs", "total_steps")
+
+
+@dataclass
+class TrainState:
+    """Where training stands; saved with every checkpoint as train_state.json."""
+
+    step: int = 0  # optimizer steps done
+    epoch: int = 0
+    batch_in_epoch: int = 0  # batches this process has consumed in ``epoch``
+    tokens_seen: int = 0  # real (non-padding) input tokens, all processes
+    positions_seen: int = 0  # batch positions incl. padding after trimming, all processes
+    train_time_s: float = 0.0
+    data_wait_s: float = 0.0  # main process, time blocked on the loader
+    last_val: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
 
 
 def checkpoint_root(output_dir: str | Path) -> Path:
@@ -59,6 +77,22 @@ def read_state(path: Path) -> dict[str, Any]:
     if not isinstance(state, dict):
         raise UsageError(f"checkpoint {path} has an unreadable {STATE_FILE}")
     return state
+
+
+def read_resumable(path: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint's saved state, refused (one line naming every difference) when it was
+    made with other ``RESUME_KEYS`` settings than this run's."""
+    saved = read_state(path)
+    before = saved.get("settings", {})
+    differ = [
+        f"{k} {before.get(k)} -> {settings[k]}" for k in RESUME_KEYS if before.get(k) != settings[k]
+    ]
+    if differ:
+        raise UsageError(
+            f"cannot resume {path}: it was made with other settings ({'; '.join(differ)}); "
+            "use the same flags and number of processes"
+        )
+    return saved
 
 
 def save_checkpoint(

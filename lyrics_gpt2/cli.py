@@ -2,6 +2,13 @@
 
 A user who passes a missing file or an impossible flag gets one line that names the problem and
 what to do, never a traceback. Code raises :class:`UsageError`; :func:`run` turns it into that line.
+A command checks all its flags with :class:`Problems` so that one run names every bad value, not
+just the first (litgpt's ``validate_args``)::
+
+    with Problems() as problems:
+        problems.require(args.workers >= 0, f"--workers must be >= 0 (got {args.workers})")
+        problems.require(0 < args.top_p <= 1, f"--top-p must be in (0, 1] (got {args.top_p})")
+    # leaving the block raised one UsageError naming both, when both were wrong
 """
 
 from __future__ import annotations
@@ -15,6 +22,41 @@ EXIT_USAGE = 2
 
 class UsageError(Exception):
     """Bad input the user can fix. The message is printed as one line; the exit code is 2."""
+
+
+class Problems:
+    """Collects what is wrong with a command's input and raises it as one :class:`UsageError`.
+
+    Use it as a context manager (raises on leaving the block) or call :meth:`raise_if_any`.
+    Messages are joined with ``"; "`` in the order they were found.
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def require(self, ok: object, message: str) -> bool:
+        """Record ``message`` unless ``ok`` holds; returns ``bool(ok)`` so later checks can
+        skip what depends on a value already found wrong."""
+        if not ok:
+            self.messages.append(message)
+        return bool(ok)
+
+    def add(self, message: str) -> None:
+        self.messages.append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.messages)
+
+    def raise_if_any(self) -> None:
+        if self.messages:
+            raise UsageError("; ".join(self.messages))
+
+    def __enter__(self) -> Problems:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:  # an exception already on its way out wins over the collected list
+            self.raise_if_any()
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lyrics_gpt2.cli import ArgumentParser, UsageError
+from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
@@ -78,11 +78,8 @@ class TrainArgs:
 
     def validate(self) -> None:
         """Check every field; raise one UsageError naming all problems."""
-        problems = []
-
-        def need(ok: bool, msg: str) -> None:
-            if not ok:
-                problems.append(msg)
+        problems = Problems()
+        need = problems.require
 
         for name in (
             "batch_size",
@@ -109,8 +106,7 @@ class TrainArgs:
         need(self.report_to in TRACKERS, f"--report-to: one of {TRACKERS}")
         need(isinstance(self.model_config, dict), "--model-config must be KEY=VALUE pairs")
         need(bool(self.model.strip()), "--model must not be empty")
-        if problems:
-            raise UsageError("; ".join(problems))
+        problems.raise_if_any()
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,10 +1,16 @@
 """The genre vocabulary shared by every stage.
 
 Genius tags are the internal genre names. Each has one control token that starts every training
-song of that genre; other datasets' genre names are mapped onto the tags.
+song of that genre; other datasets' genre names are mapped onto the tags. A trained model's
+tokenizer says which genres it can be asked for (:func:`model_genres`); :func:`resolve_genres`
+turns a ``--genre`` flag into those tags.
 """
 
 from __future__ import annotations
+
+import re
+
+from lyrics_gpt2.cli import UsageError
 
 # Genius ds.csv tags, most frequent first.
 TAGS: tuple[str, ...] = ("pop", "rap", "rock", "rb", "misc", "country")
@@ -17,6 +23,8 @@ GENRE_TOKENS: dict[str, str] = {
     "misc": "[Genre: Misc]",
     "country": "[Genre: Country]",
 }
+
+_GENRE_PATTERN = re.compile(r"^\[Genre: (.+)\]$")
 
 # Genre names of other lyrics datasets (compared lowercased) -> Genius tag.
 # Multi-Lingual Lyrics for Genre Classification: Rock, Pop, Metal, Jazz, Folk, Indie, R&B,
@@ -52,3 +60,45 @@ def genre_token(tag: str) -> str:
         return GENRE_TOKENS[tag]
     except KeyError:
         raise ValueError(f"unknown genre {tag!r}; known: {', '.join(TAGS)}") from None
+
+
+def model_genres(tokenizer) -> dict[str, int]:
+    """{genre tag: token id} for every ``[Genre: X]`` token the tokenizer holds.
+
+    Known tokens map to their Genius tag (``[Genre: R&B]`` -> ``rb``); any other ``[Genre: X]``
+    maps to ``x`` lowercased, so a model trained on new genres can still be asked for them.
+    Ordered as genres.TAGS, then the rest alphabetically.
+    """
+    by_token = {tok: tag for tag, tok in GENRE_TOKENS.items()}
+    found: dict[str, int] = {}
+    for token, token_id in tokenizer.get_added_vocab().items():
+        if token in by_token:
+            found[by_token[token]] = token_id
+        elif m := _GENRE_PATTERN.match(token):
+            found[m.group(1).strip().lower()] = token_id
+    order = {tag: i for i, tag in enumerate(TAGS)}
+    return dict(sorted(found.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+
+
+def resolve_genres(requested: str, known: dict[str, int]) -> list[str]:
+    """Turn ``--genre`` (a tag, an alias, ``both``, ``all`` or a comma list) into known tags."""
+    if not known:
+        raise UsageError("the model's tokenizer has no [Genre: X] tokens; it cannot be conditioned")
+    valid = ", ".join([*known, "both", "all"])
+    tags: list[str] = []
+    for part in (p.strip().lower() for p in requested.split(",")):
+        if part == "all":
+            wanted = list(known)
+        elif part == "both":
+            wanted = ["rap", "pop"]
+        else:
+            wanted = [part if part in known else (normalize_genre(part) or part)]
+        for tag in wanted:
+            if tag not in known:
+                name = part if tag == part else f"{part} (= {tag})"
+                raise UsageError(f"the model has no genre {name}; valid --genre values: {valid}")
+            if tag not in tags:
+                tags.append(tag)
+    if not tags:
+        raise UsageError(f"no genre given; valid --genre values: {valid}")
+    return tags

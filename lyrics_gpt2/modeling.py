@@ -1,11 +1,18 @@
-"""Load the model to train: a hub id, a local Hugging Face folder, or a from-scratch preset.
+"""Models: build one to train (:func:`build_model`), load a trained one (:func:`load_trained`).
 
-``load_model("gpt2", tokenizer)`` fetches GPT-2 from the hub (or its cache);
-``load_model("path/to/folder", tokenizer)`` loads a saved model, e.g. a previous training run;
-``load_model("tiny", tokenizer)`` builds a GPT-2 with fresh weights from the ``gpt2_config`` of
+Training (lyrics_gpt2/train.py) calls ``build_model(name, tokenizer)``:
+``build_model("gpt2", tokenizer)`` fetches GPT-2 from the hub (or its cache);
+``build_model("path/to/folder", tokenizer)`` loads a saved model, e.g. a previous training run;
+``build_model("tiny", tokenizer)`` builds a GPT-2 with fresh weights from the ``gpt2_config`` of
 ``lyrics_gpt2/presets/tiny.json``. The embeddings are resized to the tokenizer: rows for the
 tokens the model lacks (the ``[Genre: X]`` control tokens) start as the mean of the existing rows,
 so a new token begins as an "average" token rather than random noise far from the rest.
+
+Generation and perplexity call ``load_trained(DIR)``: the causal LM a training run saved, on the
+best device, in eval mode. A trained folder (``artifacts/model`` by default) is a Hugging Face
+folder: ``config.json``, ``model.safetensors``, ``generation_config.json``, the tokenizer with its
+``[Genre: X]`` tokens, and ``summary.json``, whose ``base_model`` names the untuned model it
+started from (:func:`base_from_summary`).
 """
 
 from __future__ import annotations
@@ -18,6 +25,10 @@ import torch
 
 from lyrics_gpt2.cli import UsageError, first_line
 from lyrics_gpt2.config import architecture
+from lyrics_gpt2.fileio import read_json
+from lyrics_gpt2.sampling import Sampling
+
+DEFAULT_MODEL = Path("artifacts/model")
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,7 @@ def resolve_model(name: str) -> ModelSource:
     return ModelSource("hub", name)
 
 
-def load_model(
+def build_model(
     name: str,
     tokenizer,
     *,
@@ -161,8 +172,6 @@ def generation_defaults(tokenizer, seq_len: int) -> dict[str, Any]:
 
     repetition_penalty stays >= 1 (below 1 rewards repetition, a trap of the original notebooks).
     """
-    from lyrics_gpt2.generate import Sampling
-
     # The same defaults as `python -m lyrics_gpt2.generate`, chosen by benchmarks/sampling_sweep.py.
     sampling = Sampling()
     return {
@@ -176,3 +185,66 @@ def generation_defaults(tokenizer, seq_len: int) -> dict[str, Any]:
         "pad_token_id": tokenizer.pad_token_id,
         "bos_token_id": tokenizer.eos_token_id,
     }
+
+
+# ---------------------------------------------------------------------------- trained models
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    if device:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def add_device_flag(parser) -> None:
+    """``--device`` as every command that runs a trained model spells it (see pick_device)."""
+    parser.add_argument(
+        "--device", default=None, help="cpu, cuda, ... (default: cuda if available)"
+    )
+
+
+def quiet_transformers() -> None:
+    """No weight-loading progress bars or once-per-run notes on a command's stderr."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
+def load_trained(path: str | Path, device: torch.device | str | None = None):
+    """The causal LM in ``path`` (a folder or, with the hub reachable, a hub id), in eval mode."""
+    from transformers import AutoModelForCausalLM
+
+    local = Path(path)
+    if not local.exists() and (local.is_absolute() or str(path).startswith(".")):
+        raise UsageError(f"no model at {path}; train one first or pass --model DIR")
+    try:
+        model = AutoModelForCausalLM.from_pretrained(str(path))
+    except (OSError, ValueError) as exc:
+        hint = (
+            "train one with 'accelerate launch lyrics_gpt2/train.py' or pass --model DIR"
+            if local.exists() or "/" in str(path)
+            else "a hub id needs the network (or a local copy: pass its folder)"
+        )
+        raise UsageError(f"cannot load a model from {path} ({first_line(exc)}); {hint}") from None
+    return model.to(pick_device(device)).eval()
+
+
+# Training's summary.json names the untuned starting point under "base_model" (a hub id or an
+# absolute folder) and, for a from-scratch run, the same folder again under "untuned_model".
+SUMMARY_BASE_KEYS = ("untuned_model", "base_model")
+
+
+def base_from_summary(model_dir: str | Path) -> str | None:
+    """The untuned starting point training recorded, as a loadable path or hub id.
+
+    A relative folder is looked up beside the model first, then from the current directory, so
+    a model folder that was moved together with its ``untuned/`` still finds it. None when the
+    summary names none.
+    """
+    summary = read_json(Path(model_dir) / "summary.json") or {}
+    value = next((summary[k] for k in SUMMARY_BASE_KEYS if summary.get(k)), None)
+    if not isinstance(value, str):
+        return None
+    for candidate in (Path(model_dir) / value, Path(value)):
+        if candidate.exists():
+            return str(candidate)
+    return value

@@ -34,22 +34,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lyrics_gpt2.cli import ArgumentParser, UsageError, first_line, run
+from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, first_line, run
 from lyrics_gpt2.data import collate, load_tokenized
 from lyrics_gpt2.evaluation import SongScores, score_songs
 from lyrics_gpt2.fileio import write_json
-from lyrics_gpt2.inference import (
+from lyrics_gpt2.genres import model_genres
+from lyrics_gpt2.inference import has_tokenizer, load_tokenizer
+from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
+    add_device_flag,
     base_from_summary,
-    has_tokenizer,
-    load_model,
-    load_tokenizer,
-    model_genres,
+    load_trained,
     pick_device,
     quiet_transformers,
 )
-
-LN2 = math.log(2)
+from lyrics_gpt2.perplexity_report import breakdown, render
 
 
 @dataclass
@@ -162,51 +161,6 @@ def lyric_bytes(tokenizer, songs: Songs) -> np.ndarray:
     return np.array([len(t.encode("utf-8")) for t in texts], dtype=np.int64)
 
 
-def bootstrap_ppl(
-    scores: SongScores, n: int, rng: np.random.Generator
-) -> tuple[float, float] | None:
-    """95% percentile interval of the token-weighted perplexity, resampling songs."""
-    k = len(scores.nll)
-    if n <= 0 or k < 2:
-        return None
-    lo, hi = 0, n
-    draws = np.empty(n)
-    # Resample in blocks so memory stays at ~block x songs indices.
-    block = max(1, 2_000_000 // k)
-    while lo < hi:
-        m = min(block, hi - lo)
-        pick = rng.integers(0, k, size=(m, k))
-        draws[lo : lo + m] = scores.nll[pick].sum(1) / scores.tokens[pick].sum(1)
-        lo += m
-    low, high = np.percentile(draws, [2.5, 97.5])
-    return math.exp(low), math.exp(high)
-
-
-def summarize(scores: SongScores, nbytes: np.ndarray, n_boot: int, seed: int) -> dict:
-    tokens = int(scores.tokens.sum())
-    nll = float(scores.nll.sum())
-    total_bytes = int(nbytes.sum())
-    ci = bootstrap_ppl(scores, n_boot, np.random.default_rng(seed))
-    return {
-        "songs": len(scores.nll),
-        "tokens": tokens,
-        "bytes": total_bytes,
-        "mean_nll": nll / tokens if tokens else float("nan"),
-        "perplexity": math.exp(nll / tokens) if tokens else float("nan"),
-        "bits_per_byte": nll / LN2 / total_bytes if total_bytes else float("nan"),
-        "ci95": list(ci) if ci else None,
-    }
-
-
-def breakdown(scores: SongScores, songs: Songs, nbytes: np.ndarray, n_boot: int, seed: int):
-    """{"all": ..., genre: ...} summaries."""
-    out = {"all": summarize(scores, nbytes, n_boot, seed)}
-    for genre in sorted(set(songs.genres.tolist())):
-        mask = songs.genres == genre
-        out[genre] = summarize(scores.subset(mask), nbytes[mask], n_boot, seed)
-    return out
-
-
 def base_input(base_tok, tuned_tok, genre_ids: dict[str, int], base_vocab: int):
     """(token for position 0 or None to keep the genre token, description) for the base model.
 
@@ -263,59 +217,6 @@ def genre_swap(
     }
 
 
-def fmt_ppl(x: float) -> str:
-    return f"{x:,.2f}" if x < 1e5 else f"{x:.3g}"
-
-
-def fmt_ci(ci: list[float] | None) -> str:
-    return f"[{fmt_ppl(ci[0])}, {fmt_ppl(ci[1])}]" if ci else "-"
-
-
-def render(result: dict) -> str:
-    tuned, base = result["tuned"], result.get("base")
-    lines = [
-        f"Perplexity on {result['data_dir']} ({result['split']}, {result['songs']} songs)",
-        f"  scored: {result['targets']}",
-        f"  tuned:  {result['model']}",
-    ]
-    if base:
-        lines.append(f"  base:   {result['base_model']}  -- input: {result['base_input']}")
-    lines.append("")
-    head = f"{'genre':<10}{'songs':>6}{'tokens':>10}{'tuned ppl':>12}  {'95% CI':<22}{'bpb':>7}"
-    if base:
-        head += f"{'base ppl':>13}  {'95% CI':<24}{'bpb':>7}"
-    lines.append(head)
-    for genre, t in tuned.items():
-        line = (
-            f"{genre:<10}{t['songs']:>6}{t['tokens']:>10,}{fmt_ppl(t['perplexity']):>12}  "
-            f"{fmt_ci(t['ci95']):<22}{t['bits_per_byte']:>7.3f}"
-        )
-        if base:
-            b = base[genre]
-            line += (
-                f"{fmt_ppl(b['perplexity']):>13}  {fmt_ci(b['ci95']):<24}{b['bits_per_byte']:>7.3f}"
-            )
-        lines.append(line)
-    swap = result.get("genre_swap")
-    if swap and swap["rows"]:
-        g = swap["genres"]
-        lines += [
-            "",
-            "Genre swap (tuned model): perplexity of each genre's songs (rows) under each genre "
-            "token (columns); * = lowest in the row",
-            f"{'songs':<10}" + "".join(f"{'[' + c + ']':>14}" for c in g),
-        ]
-        for i, row in enumerate(swap["perplexity"]):
-            best = int(np.argmin(row))
-            cells = "".join(
-                f"{('*' if j == best else '') + fmt_ppl(v):>14}" for j, v in enumerate(row)
-            )
-            lines.append(f"{g[i]:<10}{cells}")
-        verdict = "conditioning works" if swap["diagonal_wins"] == swap["rows"] else "check"
-        lines.append(f"diagonal wins in {swap['diagonal_wins']}/{swap['rows']} rows ({verdict})")
-    return "\n".join(lines) + "\n"
-
-
 def evaluate_models(
     model_dir: str | Path,
     base: str | None,
@@ -340,7 +241,7 @@ def evaluate_models(
             f"the model's genre tokens differ from the data's ({', '.join(sorted(clash))}); "
             "score the data the model was trained on"
         )
-    model = load_model(model_dir, dev)
+    model = load_trained(model_dir, dev)
     if int(songs.ids.max()) >= model.get_input_embeddings().num_embeddings:
         raise UsageError(f"{data_dir} holds token ids the model in {model_dir} does not know")
     nbytes = lyric_bytes(tokenizer, songs)
@@ -357,7 +258,7 @@ def evaluate_models(
     if swap:
         result["genre_swap"] = genre_swap(model, songs, genre_ids, batch_size, tuned_scores)
     if base:
-        base_model = load_model(base, dev)
+        base_model = load_trained(base, dev)
         # Saved initial weights of a from-scratch preset carry no tokenizer: same vocabulary.
         base_tok = load_tokenizer(base) if has_tokenizer(base) else None
         vocab = base_model.get_input_embeddings().num_embeddings
@@ -397,22 +298,23 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--max-songs", type=int, default=None, help="score only the first N songs")
     p.add_argument("--no-swap", action="store_true", help="skip the genre-swap matrix")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
-    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if available)")
+    add_device_flag(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet_transformers()
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size must be >= 1 (got {args.batch_size})")
-    if args.bootstrap < 0:
-        raise UsageError(f"--bootstrap must be >= 0 (got {args.bootstrap})")
-    if args.max_songs is not None and args.max_songs < 1:
-        raise UsageError(f"--max-songs must be >= 1 (got {args.max_songs})")
-    if not (args.model / "config.json").is_file():
-        raise UsageError(
-            f"no trained model in {args.model}; run training first or pass --model DIR"
+    with Problems() as problems:
+        need = problems.require
+        need(args.batch_size >= 1, f"--batch-size must be >= 1 (got {args.batch_size})")
+        need(args.bootstrap >= 0, f"--bootstrap must be >= 0 (got {args.bootstrap})")
+        need(
+            args.max_songs is None or args.max_songs >= 1,
+            f"--max-songs must be >= 1 (got {args.max_songs})",
+        )
+        need(
+            (args.model / "config.json").is_file(),
+            f"no trained model in {args.model}; run training first or pass --model DIR",
         )
     base = args.base
     if base is None:
@@ -424,6 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     if base.lower() == "none":
         base = None
+    quiet_transformers()  # before the models load: no progress bars or notes on stderr
     try:
         result = evaluate_models(
             args.model,

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lyrics_gpt2.cli import ArgumentParser, UsageError, run
+from lyrics_gpt2.cli import ArgumentParser, Problems, run
 from lyrics_gpt2.fileio import atomic_path
 
 LATE_FROM = 1000
@@ -73,8 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("run_dir", type=Path, help="a training output folder with metrics.jsonl")
     args = parser.parse_args(argv)
     metrics = args.run_dir / "metrics.jsonl"
-    if not metrics.is_file():
-        raise UsageError(f"no metrics.jsonl in {args.run_dir}; pass a training output folder")
+    with Problems() as problems:
+        problems.require(
+            metrics.is_file(), f"no metrics.jsonl in {args.run_dir}; pass a training output folder"
+        )
     for path in plot_losses(read_metrics(metrics), args.run_dir):
         print(path)
     return 0

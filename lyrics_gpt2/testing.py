@@ -1,20 +1,48 @@
-"""Helpers for tests and quick experiments: a tiny tokenized corpus in the training-data contract.
+"""Helpers for tests, benchmarks and quick experiments: a tiny corpus and a tiny trained model.
 
 ``write_tiny_dataset(DIR)`` writes ``DIR/tokenizer`` (a small byte-level BPE with the genre tokens)
 and ``DIR/tokenized`` (DatasetDict train/validation + manifest.json) exactly as stage ``tokenize``
 does, in about a second, so training, generation and perplexity can be tested without running
 the preprocessing pipeline. Genres use disjoint word banks, so a model can learn the conditioning.
+
+``train_tiny_model(DIR, OUT)`` trains a small GPT-2 on it in a few seconds and writes the folder
+training writes (see its docstring). ``subprocess_env()`` and ``exit_code()`` are what tests of
+the commands share::
+
+    from lyrics_gpt2.testing import train_tiny_model, write_tiny_dataset
+    model_dir = train_tiny_model(write_tiny_dataset("/tmp/tiny"), "/tmp/tiny/model")
 """
 
 from __future__ import annotations
 
+import os
 import random
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from lyrics_gpt2.cli import run
 from lyrics_gpt2.fileio import write_json
 from lyrics_gpt2.genres import GENRE_TOKENS
 
 EOS = "<|endoftext|>"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """This environment with the repository on PYTHONPATH (so ``python -m lyrics_gpt2...``,
+    ``python -m pipeline...`` and ``accelerate launch lyrics_gpt2/train.py`` import this checkout
+    even where it is not installed), plus ``extra``."""
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
+def exit_code(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str]) -> int:
+    """What ``python -m ...`` would exit with: ``cli.run``'s code, or SystemExit's (argparse)."""
+    try:
+        return run(main, list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
 
 _BANKS = {
     "rap": "money block hustle flow crew grind mic beat street chain cash spit rhyme boss "
@@ -110,3 +138,67 @@ def write_tiny_dataset(
         },
     )
     return data_dir
+
+
+def train_tiny_model(
+    data_dir: str | Path,
+    out: str | Path,
+    steps: int = 80,
+    batch_size: int = 16,
+    n_embd: int = 64,
+    n_layer: int = 2,
+    lr: float = 3e-3,
+    seed: int = 0,
+) -> Path:
+    """A small GPT-2 trained on ``data_dir/tokenized`` in seconds, saved as training saves it.
+
+    The model is built by the training command's ``modeling.build_model`` and optimised with its
+    ``optim.build_optimizer``; ``OUT`` (weights, config, generation config, tokenizer) and
+    ``OUT/untuned`` (the initial weights) are written by its ``outputs.save_hf_folder``, and
+    ``OUT/summary.json`` names the untuned model under the keys training uses. Only the loop is
+    a plain one (random batches, no accelerator, no validation): ``train.fit`` with its
+    accelerator, loaders and validation passes would cost several times these few seconds.
+    """
+    import torch
+
+    from lyrics_gpt2.config import TrainArgs
+    from lyrics_gpt2.data import collate, load_tokenized
+    from lyrics_gpt2.inference import load_tokenizer
+    from lyrics_gpt2.modeling import build_model
+    from lyrics_gpt2.optim import build_optimizer
+    from lyrics_gpt2.outputs import save_hf_folder
+
+    out = Path(out)
+    dataset, manifest = load_tokenized(data_dir)
+    tokenizer = load_tokenizer(Path(data_dir) / "tokenizer")
+    seq_len = int(manifest["seq_len"])
+    torch.manual_seed(seed)
+    arch = {"n_positions": seq_len, "n_embd": n_embd, "n_layer": n_layer, "n_head": 2}
+    model, _ = build_model("tiny", tokenizer, model_config=arch, seq_len=seq_len)
+    save_hf_folder(model, tokenizer, out / "untuned", seq_len)
+    train = dataset["train"].with_format("numpy")
+    rows = [{"input_ids": r["input_ids"], "length": r["length"]} for r in train]
+    gen = torch.Generator().manual_seed(seed)
+    opt = build_optimizer(model, TrainArgs(lr=lr, model="tiny"))
+    model.train()
+    for _ in range(steps):
+        pick = torch.randint(len(rows), (batch_size,), generator=gen).tolist()
+        batch = collate([rows[i] for i in pick], int(manifest["pad_token_id"]))
+        loss = model(**batch).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    model.eval()
+    save_hf_folder(model, tokenizer, out, seq_len)
+    untuned = str((out / "untuned").resolve())
+    write_json(
+        out / "summary.json",
+        {
+            "base_model": untuned,
+            "base_model_kind": "scratch",
+            "untuned_model": untuned,
+            "steps": steps,
+            "final_train_loss": float(loss.detach()),
+        },
+    )
+    return out

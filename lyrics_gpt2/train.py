@@ -23,14 +23,12 @@ trained from scratch, its untrained weights in ``untuned/``.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
 import sys
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -42,8 +40,9 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from lyrics_gpt2.checkpoints import (
+    TrainState,
     list_checkpoints,
-    read_state,
+    read_resumable,
     resolve_resume,
     save_checkpoint,
 )
@@ -51,13 +50,13 @@ from lyrics_gpt2.cli import UsageError, run
 from lyrics_gpt2.config import TrainArgs, parse_train_args
 from lyrics_gpt2.data import IGNORE_INDEX, collate, load_tokenized
 from lyrics_gpt2.evaluation import SongScores, score_songs
-from lyrics_gpt2.fileio import atomic_path, read_json, write_json
+from lyrics_gpt2.fileio import read_json, write_json
 from lyrics_gpt2.inference import load_tokenizer
-from lyrics_gpt2.modeling import generation_defaults, load_model
+from lyrics_gpt2.modeling import build_model
+from lyrics_gpt2.optim import build_optimizer, get_lr_scheduler
+from lyrics_gpt2.outputs import MetricsLog, plain_state_dict, save_hf_folder
 
 PROG = "accelerate launch lyrics_gpt2/train.py"
-# Settings a resumed run must share with the checkpoint, or the data position means nothing.
-RESUME_KEYS = ("batch_size", "grad_accum", "seed", "num_processes", "train_songs", "total_steps")
 
 
 # ----------------------------------------------------------------------------------------- data
@@ -196,59 +195,6 @@ def get_dataloaders(
     return train, val, sampler
 
 
-# ------------------------------------------------------------------------------ optimisation
-def build_optimizer(model, args: TrainArgs) -> torch.optim.Optimizer:
-    """AdamW with weight decay on matrices only (biases, LayerNorm gains and 1-d params exempt)."""
-    decay, no_decay = [], []
-    for p in model.parameters():
-        if p.requires_grad:
-            (decay if p.dim() >= 2 else no_decay).append(p)
-    groups = [
-        {"params": decay, "weight_decay": args.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    fused = next(model.parameters()).is_cuda
-    return torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.999), eps=1e-8, fused=fused)
-
-
-def lr_factor(step: int, *, warmup: int, total: int, schedule: str, min_ratio: float) -> float:
-    """Multiplier of the peak learning rate before optimizer step ``step`` (0-based)."""
-    if warmup and step < warmup:
-        return (step + 1) / warmup
-    if schedule == "constant" or total <= warmup:
-        return 1.0
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    decay = 1.0 - progress if schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * progress))
-    return min_ratio + (1.0 - min_ratio) * decay
-
-
-class _Schedule:
-    """A picklable LR lambda (LambdaLR stores callable objects, not plain lambdas, in its state)."""
-
-    def __init__(self, **kw):
-        self.kw = kw
-
-    def __call__(self, step: int) -> float:
-        return lr_factor(step, **self.kw)
-
-
-def get_lr_scheduler(optimizer, args: TrainArgs, total_steps: int):
-    """Linear warmup, then cosine/linear decay to ``min_lr_ratio * lr`` at ``total_steps``.
-
-    Counted in optimizer steps and stepped by hand only when gradients sync, so neither gradient
-    accumulation nor the number of processes changes the schedule.
-    """
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        _Schedule(
-            warmup=args.warmup_steps,
-            total=total_steps,
-            schedule=args.lr_schedule,
-            min_ratio=args.min_lr_ratio,
-        ),
-    )
-
-
 # --------------------------------------------------------------------------------- validation
 def validate(model, val_loader, accelerator) -> SongScores:
     """Per-token validation loss over the whole (capped) split, gathered across processes.
@@ -259,48 +205,6 @@ def validate(model, val_loader, accelerator) -> SongScores:
 
 
 # ------------------------------------------------------------------------------------ training
-@dataclass
-class TrainState:
-    """Where training stands; saved with every checkpoint as train_state.json."""
-
-    step: int = 0  # optimizer steps done
-    epoch: int = 0
-    batch_in_epoch: int = 0  # batches this process has consumed in ``epoch``
-    tokens_seen: int = 0  # real (non-padding) input tokens, all processes
-    positions_seen: int = 0  # batch positions incl. padding after trimming, all processes
-    train_time_s: float = 0.0
-    data_wait_s: float = 0.0  # main process, time blocked on the loader
-    last_val: dict = field(default_factory=dict)
-    settings: dict = field(default_factory=dict)
-
-
-class MetricsLog:
-    """metrics.jsonl, one JSON object per line, written by the main process only."""
-
-    def __init__(self, path: Path, enabled: bool, keep_through_step: int | None):
-        self.path, self.enabled = path, enabled
-        if not enabled:
-            return
-        kept = []
-        if keep_through_step is not None and path.is_file():
-            with path.open() as f:
-                kept = [
-                    ln for ln in f if ln.strip() and json.loads(ln)["step"] <= keep_through_step
-                ]
-        with atomic_path(path) as tmp:
-            tmp.write_text("".join(kept))
-        self._file = path.open("a")
-
-    def write(self, record: dict) -> None:
-        if self.enabled:
-            self._file.write(json.dumps(record) + "\n")
-            self._file.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self._file.close()
-
-
 def fit(
     accelerator,
     model,
@@ -435,30 +339,6 @@ def fit(
     return state
 
 
-# -------------------------------------------------------------------------------------- output
-def save_hf_folder(model, tokenizer, dest: Path, seq_len: int, state_dict=None) -> None:
-    """A folder ``from_pretrained`` and ``pipeline`` load: weights, config, generation defaults,
-    tokenizer. Files are written to a temporary folder and moved in one by one when complete."""
-    from transformers import GenerationConfig
-
-    dest.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".export.", dir=dest))
-    try:
-        model.generation_config = GenerationConfig(**generation_defaults(tokenizer, seq_len))
-        model.save_pretrained(tmp, state_dict=state_dict)
-        tokenizer.save_pretrained(tmp)
-        for item in sorted(tmp.iterdir()):
-            os.replace(item, dest / item.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def plain_state_dict(state_dict: dict) -> dict:
-    """Weights keyed as the bare model names them: torch.compile's wrapper adds ``_orig_mod.``,
-    which ``from_pretrained`` would not recognise (it would silently start from random weights)."""
-    return {k.replace("_orig_mod.", ""): v for k, v in state_dict.items()}
-
-
 def make_accelerator(args: TrainArgs):
     from accelerate import Accelerator
     from accelerate.utils import ProjectConfiguration, TorchDynamoPlugin
@@ -522,7 +402,7 @@ def main(argv=None) -> int:
 
     # 3. model (same seed on every process, so every replica starts equal)
     set_seed(args.seed)
-    model, source = load_model(
+    model, source = build_model(
         args.model,
         data.tokenizer,
         model_config=args.model_config,
@@ -562,17 +442,7 @@ def main(argv=None) -> int:
     }
     state = TrainState(settings=settings)
     if resume_from is not None:
-        saved = read_state(resume_from)
-        differ = [
-            f"{k} {saved.get('settings', {}).get(k)} -> {settings[k]}"
-            for k in RESUME_KEYS
-            if saved.get("settings", {}).get(k) != settings[k]
-        ]
-        if differ:
-            raise UsageError(
-                f"cannot resume {resume_from}: it was made with other settings ({'; '.join(differ)}); "
-                "use the same flags and number of processes"
-            )
+        saved = read_resumable(resume_from, settings)
         accelerator.load_state(str(resume_from))
         state = TrainState(**saved)
         accelerator.print(f"resumed from {resume_from} at step {state.step}")

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from lyrics_gpt2.testing import subprocess_env, train_tiny_model, write_tiny_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -42,3 +46,33 @@ def gpt2_tokenizer_dir() -> Path:
     from lyrics_gpt2 import gpt2_vocab
 
     return gpt2_vocab.build(REPO / "artifacts" / "gpt2-tokenizer")
+
+
+@pytest.fixture(scope="session")
+def tiny_trained(tmp_path_factory) -> tuple[Path, Path]:
+    """(data_dir, model_dir): the tiny corpus and a tiny model trained on it, once per session."""
+    root = tmp_path_factory.mktemp("tiny-trained")
+    data, model = root / "data", root / "model"
+    write_tiny_dataset(data)
+    train_tiny_model(data, model)
+    return data, model
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """Run a command as a user would, in a subprocess from the repository root:
+    ``cli("lyrics_gpt2.generate", "--genre", "rap")`` runs ``python -m lyrics_gpt2.generate``;
+    a path ending in .py runs that script. Returns the CompletedProcess (text output captured)."""
+
+    def run_command(target: str, *args: str, env: dict | None = None, timeout: float = 600):
+        head = [target] if target.endswith(".py") else ["-m", target]
+        return subprocess.run(
+            [sys.executable, *head, *map(str, args)],
+            cwd=REPO,
+            env=env or subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run_command

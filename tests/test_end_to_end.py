@@ -8,7 +8,6 @@ own subprocess; then notebooks 01 and 02 run on those outputs. Training is short
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +17,8 @@ import pytest
 from nbclient import NotebookClient
 
 from lyrics_gpt2.fileio import read_json
+from lyrics_gpt2.testing import REPO, subprocess_env
 
-REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample.csv.gz"
 # Same preprocessing flags as `make demo` and notebook 01, so the notebook finds them up to date.
 PREPROCESS_FLAGS = ["--tokenizer", "bpe:8000", "--val-fraction", "0.05"]
@@ -28,8 +27,9 @@ pytestmark = pytest.mark.slow
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        args, cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, f"{args[:4]} failed:\n{proc.stderr[-3000:]}"
     return proc
 

@@ -12,15 +12,13 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.tiny_trained import tiny_trained
-
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["02_train.ipynb", "03_generate.ipynb", "04_perplexity.ipynb"])
-def test_notebook_runs(name, tmp_path_factory, monkeypatch):
-    data_dir, model_dir = tiny_trained(tmp_path_factory)
+def test_notebook_runs(name, tiny_trained, monkeypatch):
+    data_dir, model_dir = tiny_trained
     monkeypatch.setenv("LYRICS_DATA_DIR", str(data_dir))
     monkeypatch.setenv("LYRICS_MODEL_DIR", str(model_dir))
     monkeypatch.setenv("MPLBACKEND", "Agg")

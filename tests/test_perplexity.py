@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,16 +17,15 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from lyrics_gpt2 import perplexity
 from lyrics_gpt2.cli import run
 from lyrics_gpt2.fileio import read_json, write_json
-from lyrics_gpt2.inference import base_from_summary, load_model, load_tokenizer, model_genres
-from lyrics_gpt2.testing import tiny_songs, train_tiny_tokenizer
-from tests.tiny_trained import tiny_trained
-
-REPO = Path(__file__).resolve().parent.parent
+from lyrics_gpt2.genres import model_genres
+from lyrics_gpt2.inference import load_tokenizer
+from lyrics_gpt2.modeling import load_trained
+from lyrics_gpt2.testing import REPO, exit_code, tiny_songs, train_tiny_tokenizer
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return tiny_trained(tmp_path_factory)
+def tiny(tiny_trained):
+    return tiny_trained
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +51,7 @@ def ppl_json(tiny, tmp_path, *flags: str, data: Path | None = None) -> dict:
 
 def reference(model_path, data_dir: Path, first: int | None = None):
     """Per-genre (summed NLL, tokens, bytes), one song at a time, no batching, no padding."""
-    model = load_model(model_path, torch.device("cpu"))
+    model = load_trained(model_path, torch.device("cpu"))
     tok = load_tokenizer(data_dir / "tokenizer")
     val = load_from_disk(str(data_dir / "tokenized"))["validation"]
     sums: dict[str, list[float]] = {}
@@ -198,18 +194,6 @@ def test_table_on_stdout(tiny, capsys):
     assert [line.split()[0] for line in out.splitlines() if line[:4] in ("all ", "pop ", "rap ")]
 
 
-def test_base_from_summary_variants(tmp_path):
-    (tmp_path / "untuned").mkdir()
-    for summary, expected in [
-        ({"untuned_model": "untuned"}, str(tmp_path / "untuned")),
-        ({"base_model": "gpt2"}, "gpt2"),
-        ({"base": {"path": str(tmp_path / "untuned")}}, str(tmp_path / "untuned")),
-        ({"steps": 3}, None),
-    ]:
-        write_json(tmp_path / "summary.json", summary)
-        assert base_from_summary(tmp_path) == expected
-
-
 def test_evaluate_local_module_matches_independent_scores(tiny):
     import evaluate
 
@@ -217,7 +201,7 @@ def test_evaluate_local_module_matches_independent_scores(tiny):
     texts = tiny_songs("rap", 3, random.Random(5))
     metric = evaluate.load(str(REPO / "lyrics_gpt2" / "metrics" / "perplexity"))
     got = metric.compute(predictions=texts, model_id=str(model_dir), genres=["rap"] * 3)
-    tok, model = load_tokenizer(model_dir), load_model(model_dir, torch.device("cpu"))
+    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
     total_nll, total_tokens = 0.0, 0
     for text in texts:
         ids = [tok.convert_tokens_to_ids("[Genre: Rap]"), *tok(text)["input_ids"], tok.eos_token_id]
@@ -229,13 +213,6 @@ def test_evaluate_local_module_matches_independent_scores(tiny):
     assert got["tokens"] == total_tokens
     assert got["perplexity"] == pytest.approx(math.exp(total_nll / total_tokens), rel=1e-5)
     assert len(got["perplexities"]) == 3
-
-
-def exit_code(argv) -> int:
-    try:
-        return run(perplexity.main, argv)
-    except SystemExit as exc:
-        return int(exc.code)
 
 
 def test_bad_input_exits_2_with_one_line(tiny, tmp_path, capsys):
@@ -259,26 +236,20 @@ def test_bad_input_exits_2_with_one_line(tiny, tmp_path, capsys):
         (["--model", str(model_dir), *common, "--bogus"], "unrecognized arguments"),
     ]
     for argv, expect in cases:
-        assert exit_code(argv) == 2, argv
+        assert exit_code(perplexity.main, argv) == 2, argv
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and expect in err, (argv, err)
 
 
 @pytest.mark.slow
-def test_command_in_a_subprocess(tiny, tmp_path):
+def test_command_in_a_subprocess(tiny, tmp_path, cli):
     data_dir, model_dir = tiny
     out = tmp_path / "ppl.json"
-    cmd = [sys.executable, "-m", "lyrics_gpt2.perplexity", "--model", str(model_dir)]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [*cmd, "--data-dir", str(data_dir), "--bootstrap", "100", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    cmd = ["lyrics_gpt2.perplexity", "--model", str(model_dir)]
+    proc = cli(*cmd, "--data-dir", data_dir, "--bootstrap", "100", "--json", out)
     assert proc.returncode == 0, proc.stderr
     assert "diagonal wins in 2/2 rows" in proc.stdout
     result = json.loads(out.read_text())
     assert result["tuned"]["all"]["perplexity"] < result["base"]["all"]["perplexity"]
-    bad = subprocess.run([*cmd, "--batch-size", "0"], capture_output=True, text=True, env=env)
+    bad = cli(*cmd, "--batch-size", "0")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1

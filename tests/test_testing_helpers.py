@@ -26,3 +26,63 @@ def test_tiny_dataset_follows_contract(tmp_path):
     assert not set(ds["train"]["artist"]) & set(ds["validation"]["artist"])
     batch = collate(ds["train"].select(range(4)).to_list(), manifest["pad_token_id"])
     assert batch["input_ids"].shape[1] == max(ds["train"].select(range(4))["length"])
+
+
+def test_tiny_model_folder_is_what_training_writes(tiny_trained):
+    from transformers import AutoModelForCausalLM, GenerationConfig
+
+    from lyrics_gpt2.fileio import read_json
+    from lyrics_gpt2.modeling import base_from_summary
+
+    _, model_dir = tiny_trained
+    for folder in (model_dir, model_dir / "untuned"):
+        for name in (
+            "config.json",
+            "model.safetensors",
+            "generation_config.json",
+            "tokenizer.json",
+        ):
+            assert (folder / name).is_file(), folder / name
+    summary = read_json(model_dir / "summary.json")
+    assert summary["base_model_kind"] == "scratch" and summary["steps"] == 80
+    assert base_from_summary(model_dir) == str((model_dir / "untuned").resolve())
+    assert GenerationConfig.from_pretrained(model_dir).do_sample
+    tuned = AutoModelForCausalLM.from_pretrained(model_dir).transformer.wte.weight
+    untuned = AutoModelForCausalLM.from_pretrained(model_dir / "untuned").transformer.wte.weight
+    assert tuned.shape == untuned.shape and not tuned.equal(untuned)
+
+
+def test_subprocess_env_puts_this_checkout_first(monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    from lyrics_gpt2.testing import REPO, subprocess_env
+
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    env = subprocess_env(EXTRA="1")
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(REPO), "/elsewhere"] and env["EXTRA"] == "1"
+    where = subprocess.run(
+        [sys.executable, "-c", "import lyrics_gpt2; print(lyrics_gpt2.__file__)"],
+        cwd="/",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert where.startswith(str(REPO))
+
+
+def test_exit_code_is_what_the_shell_would_see():
+    from lyrics_gpt2.cli import ArgumentParser, UsageError
+    from lyrics_gpt2.testing import exit_code
+
+    def main(argv):
+        args = ArgumentParser(prog="x").parse_args(argv) if argv != ["bad"] else None
+        if args is None:
+            raise UsageError("bad input")
+        return 0
+
+    assert exit_code(main, []) == 0
+    assert exit_code(main, ["bad"]) == 2
+    assert exit_code(main, ["--nope"]) == 2

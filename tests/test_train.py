@@ -6,10 +6,8 @@ on the tiny corpus of ``lyrics_gpt2.testing`` with the tiny preset shrunk furthe
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -20,7 +18,7 @@ import pytest
 import torch
 
 from lyrics_gpt2.cli import run
-from lyrics_gpt2.testing import write_tiny_dataset
+from lyrics_gpt2.testing import subprocess_env, write_tiny_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = str(REPO / "lyrics_gpt2" / "train.py")
@@ -38,9 +36,7 @@ SMALL = [
 
 
 def env() -> dict[str, str]:
-    e = dict(os.environ)
-    e.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", TQDM_DISABLE="1")
-    return e
+    return subprocess_env(OMP_NUM_THREADS="1", TQDM_DISABLE="1")
 
 
 def launch(*args: str, processes: int = 1, launcher: str = "accelerate"):
@@ -243,43 +239,6 @@ def test_epoch_shuffle_depends_only_on_seed_and_epoch():
     assert list(a) == list(b) and sorted(a) == list(range(50))
     a.set_epoch(2)
     assert list(a) != list(b)
-
-
-def test_lr_schedule_warms_up_then_decays_to_the_floor():
-    from lyrics_gpt2.train import lr_factor
-
-    kw = {"warmup": 10, "total": 110, "min_ratio": 0.1}
-    cos = [lr_factor(s, schedule="cosine", **kw) for s in range(110)]
-    assert cos[0] == pytest.approx(0.1) and cos[9] == pytest.approx(1.0)
-    assert all(x >= y for x, y in itertools.pairwise(cos[9:]))
-    assert lr_factor(110, schedule="cosine", **kw) == pytest.approx(0.1)
-    assert lr_factor(60, schedule="linear", **kw) == pytest.approx(0.55)
-    assert lr_factor(60, schedule="constant", **kw) == 1.0
-
-
-def test_new_token_rows_start_at_the_mean_embedding():
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    from lyrics_gpt2.modeling import resize_embeddings
-
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=30, n_positions=8, n_embd=8, n_layer=1, n_head=2))
-    old = model.get_input_embeddings().weight.detach().clone()
-    resize_embeddings(model, 33)
-    new = model.get_input_embeddings().weight.detach()
-    assert torch.equal(new[:30], old)
-    assert torch.allclose(new[30:], old.mean(0).expand(3, -1))
-    assert model.get_output_embeddings().weight.shape[0] == 33
-
-
-def test_exported_weights_drop_the_torch_compile_prefix():
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    from lyrics_gpt2.train import plain_state_dict
-
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=30, n_positions=8, n_embd=8, n_layer=1, n_head=2))
-    compiled = torch.compile(model)  # lazy: nothing is compiled until it is called
-    assert any(k.startswith("_orig_mod.") for k in compiled.state_dict())
-    assert plain_state_dict(compiled.state_dict()).keys() == model.state_dict().keys()
 
 
 def test_fine_tunes_a_local_model_lacking_the_genre_tokens(data_dir, tmp_path, capsys):

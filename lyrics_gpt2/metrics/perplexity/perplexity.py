@@ -16,7 +16,8 @@ import math
 import datasets
 import evaluate
 
-from lyrics_gpt2.inference import load_model, load_tokenizer, pick_device
+from lyrics_gpt2.inference import load_tokenizer
+from lyrics_gpt2.modeling import load_trained, pick_device
 from lyrics_gpt2.perplexity import score_texts
 
 _DESCRIPTION = __doc__
@@ -43,7 +44,7 @@ class Perplexity(evaluate.Metric):
 
     def _compute(self, predictions, model_id, genres=None, batch_size=16, device=None):
         tokenizer = load_tokenizer(model_id)
-        model = load_model(model_id, pick_device(device))
+        model = load_trained(model_id, pick_device(device))
         scores = score_texts(model, tokenizer, predictions, genres, batch_size)
         per_text = [math.exp(n / t) for n, t in zip(scores.nll, scores.tokens, strict=True)]
         return {

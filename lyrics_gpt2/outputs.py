@@ -1,0 +1,68 @@
+"""What a training run writes besides checkpoints: ``metrics.jsonl`` and the model folder.
+
+lyrics_gpt2/train.py appends one line per optimizer step and per validation to ``metrics.jsonl``
+(:class:`MetricsLog`; lyrics_gpt2.plots draws the loss curves from it) and exports the weights,
+config, generation defaults and tokenizer as a Hugging Face folder (:func:`save_hf_folder`) that
+``AutoModelForCausalLM.from_pretrained`` and lyrics_gpt2.modeling.load_trained read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from lyrics_gpt2.fileio import atomic_path
+from lyrics_gpt2.modeling import generation_defaults
+
+
+class MetricsLog:
+    """metrics.jsonl, one JSON object per line, written by the main process only."""
+
+    def __init__(self, path: Path, enabled: bool, keep_through_step: int | None):
+        self.path, self.enabled = path, enabled
+        if not enabled:
+            return
+        kept = []
+        if keep_through_step is not None and path.is_file():
+            with path.open() as f:
+                kept = [
+                    ln for ln in f if ln.strip() and json.loads(ln)["step"] <= keep_through_step
+                ]
+        with atomic_path(path) as tmp:
+            tmp.write_text("".join(kept))
+        self._file = path.open("a")
+
+    def write(self, record: dict) -> None:
+        if self.enabled:
+            self._file.write(json.dumps(record) + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self._file.close()
+
+
+def save_hf_folder(model, tokenizer, dest: Path, seq_len: int, state_dict=None) -> None:
+    """A folder ``from_pretrained`` and ``pipeline`` load: weights, config, generation defaults,
+    tokenizer. Files are written to a temporary folder and moved in one by one when complete."""
+    from transformers import GenerationConfig
+
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export.", dir=dest))
+    try:
+        model.generation_config = GenerationConfig(**generation_defaults(tokenizer, seq_len))
+        model.save_pretrained(tmp, state_dict=state_dict)
+        tokenizer.save_pretrained(tmp)
+        for item in sorted(tmp.iterdir()):
+            os.replace(item, dest / item.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def plain_state_dict(state_dict: dict) -> dict:
+    """Weights keyed as the bare model names them: torch.compile's wrapper adds ``_orig_mod.``,
+    which ``from_pretrained`` would not recognise (it would silently start from random weights)."""
+    return {k.replace("_orig_mod.", ""): v for k, v in state_dict.items()}

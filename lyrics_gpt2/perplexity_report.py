@@ -1,0 +1,114 @@
+"""The numbers and the table ``python -m lyrics_gpt2.perplexity`` reports from per-song scores.
+
+Token-weighted perplexity, bits per byte and a bootstrap 95% interval over songs, overall and per
+genre (:func:`breakdown`), and the plain-text table with the genre-swap matrix (:func:`render`).
+Scoring itself is lyrics_gpt2.perplexity's (and training's) job: lyrics_gpt2.evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lyrics_gpt2.evaluation import SongScores
+
+LN2 = math.log(2)
+
+
+def bootstrap_ppl(
+    scores: SongScores, n: int, rng: np.random.Generator
+) -> tuple[float, float] | None:
+    """95% percentile interval of the token-weighted perplexity, resampling songs."""
+    k = len(scores.nll)
+    if n <= 0 or k < 2:
+        return None
+    lo, hi = 0, n
+    draws = np.empty(n)
+    # Resample in blocks so memory stays at ~block x songs indices.
+    block = max(1, 2_000_000 // k)
+    while lo < hi:
+        m = min(block, hi - lo)
+        pick = rng.integers(0, k, size=(m, k))
+        draws[lo : lo + m] = scores.nll[pick].sum(1) / scores.tokens[pick].sum(1)
+        lo += m
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return math.exp(low), math.exp(high)
+
+
+def summarize(scores: SongScores, nbytes: np.ndarray, n_boot: int, seed: int) -> dict:
+    tokens = int(scores.tokens.sum())
+    nll = float(scores.nll.sum())
+    total_bytes = int(nbytes.sum())
+    ci = bootstrap_ppl(scores, n_boot, np.random.default_rng(seed))
+    return {
+        "songs": len(scores.nll),
+        "tokens": tokens,
+        "bytes": total_bytes,
+        "mean_nll": nll / tokens if tokens else float("nan"),
+        "perplexity": math.exp(nll / tokens) if tokens else float("nan"),
+        "bits_per_byte": nll / LN2 / total_bytes if total_bytes else float("nan"),
+        "ci95": list(ci) if ci else None,
+    }
+
+
+def breakdown(scores: SongScores, songs, nbytes: np.ndarray, n_boot: int, seed: int):
+    """{"all": ..., genre: ...} summaries; ``songs.genres`` holds each song's genre."""
+    out = {"all": summarize(scores, nbytes, n_boot, seed)}
+    for genre in sorted(set(songs.genres.tolist())):
+        mask = songs.genres == genre
+        out[genre] = summarize(scores.subset(mask), nbytes[mask], n_boot, seed)
+    return out
+
+
+def fmt_ppl(x: float) -> str:
+    return f"{x:,.2f}" if x < 1e5 else f"{x:.3g}"
+
+
+def fmt_ci(ci: list[float] | None) -> str:
+    return f"[{fmt_ppl(ci[0])}, {fmt_ppl(ci[1])}]" if ci else "-"
+
+
+def render(result: dict) -> str:
+    tuned, base = result["tuned"], result.get("base")
+    lines = [
+        f"Perplexity on {result['data_dir']} ({result['split']}, {result['songs']} songs)",
+        f"  scored: {result['targets']}",
+        f"  tuned:  {result['model']}",
+    ]
+    if base:
+        lines.append(f"  base:   {result['base_model']}  -- input: {result['base_input']}")
+    lines.append("")
+    head = f"{'genre':<10}{'songs':>6}{'tokens':>10}{'tuned ppl':>12}  {'95% CI':<22}{'bpb':>7}"
+    if base:
+        head += f"{'base ppl':>13}  {'95% CI':<24}{'bpb':>7}"
+    lines.append(head)
+    for genre, t in tuned.items():
+        line = (
+            f"{genre:<10}{t['songs']:>6}{t['tokens']:>10,}{fmt_ppl(t['perplexity']):>12}  "
+            f"{fmt_ci(t['ci95']):<22}{t['bits_per_byte']:>7.3f}"
+        )
+        if base:
+            b = base[genre]
+            line += (
+                f"{fmt_ppl(b['perplexity']):>13}  {fmt_ci(b['ci95']):<24}{b['bits_per_byte']:>7.3f}"
+            )
+        lines.append(line)
+    swap = result.get("genre_swap")
+    if swap and swap["rows"]:
+        g = swap["genres"]
+        lines += [
+            "",
+            "Genre swap (tuned model): perplexity of each genre's songs (rows) under each genre "
+            "token (columns); * = lowest in the row",
+            f"{'songs':<10}" + "".join(f"{'[' + c + ']':>14}" for c in g),
+        ]
+        for i, row in enumerate(swap["perplexity"]):
+            best = int(np.argmin(row))
+            cells = "".join(
+                f"{('*' if j == best else '') + fmt_ppl(v):>14}" for j, v in enumerate(row)
+            )
+            lines.append(f"{g[i]:<10}{cells}")
+        verdict = "conditioning works" if swap["diagonal_wins"] == swap["rows"] else "check"
+        lines.append(f"diagonal wins in {swap['diagonal_wins']}/{swap['rows']} rows ({verdict})")
+    return "\n".join(lines) + "\n"
