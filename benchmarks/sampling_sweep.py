@@ -31,8 +31,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lyrics_gpt2.generate import Sampling, generate_songs
-from lyrics_gpt2.inference import load_model, load_tokenizer, model_genres, quiet_transformers
+from lyrics_gpt2.inference import load_model, model_genres, quiet_transformers
 from lyrics_gpt2.perplexity import load_songs
+from lyrics_gpt2.tokenizer import load_tokenizer
 
 GRID = [
     ("original 2.5/0.8", Sampling(temperature=2.5, top_k=0, top_p=1.0, repetition_penalty=0.8)),

@@ -39,12 +39,12 @@ from lyrics_gpt2.fileio import atomic_path
 from lyrics_gpt2.inference import (
     DEFAULT_MODEL,
     load_model,
-    load_tokenizer,
     model_genres,
     pick_device,
     quiet_transformers,
     resolve_genres,
 )
+from lyrics_gpt2.tokenizer import load_tokenizer
 
 DEFAULT_MAX_LENGTH = 256
 

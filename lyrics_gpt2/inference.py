@@ -30,35 +30,12 @@ def pick_device(device: str | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer_config.json")
-
-
-def has_tokenizer(path: str | Path) -> bool:
-    """False for a local folder without tokenizer files (e.g. saved initial weights).
-
-    AutoTokenizer would otherwise build an empty tokenizer from such a folder's config.json.
-    """
-    local = Path(path)
-    return not local.is_dir() or any((local / f).is_file() for f in TOKENIZER_FILES)
-
-
 def quiet_transformers() -> None:
     """No weight-loading progress bars or once-per-run notes on a command's stderr."""
     from transformers.utils import logging
 
     logging.set_verbosity_error()
     logging.disable_progress_bar()
-
-
-def load_tokenizer(path: str | Path):
-    from transformers import AutoTokenizer
-
-    if not has_tokenizer(path):
-        raise UsageError(f"no tokenizer in {path}")
-    try:
-        return AutoTokenizer.from_pretrained(str(path))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot load a tokenizer from {path} ({first_line(exc)})") from None
 
 
 def load_model(path: str | Path, device: torch.device | None = None):

@@ -11,10 +11,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from lyrics_gpt2 import data
 from lyrics_gpt2.fileio import write_json
 from lyrics_gpt2.genres import GENRE_TOKENS
-
-EOS = "<|endoftext|>"
+from lyrics_gpt2.tokenizer import add_genre_tokens, train_bpe
 
 _BANKS = {
     "rap": "money block hustle flow crew grind mic beat street chain cash spit rhyme boss "
@@ -43,11 +43,8 @@ def tiny_songs(genre: str, n: int, rng: random.Random) -> list[str]:
 
 def train_tiny_tokenizer(texts: list[str], genres: list[str], vocab_size: int = 400):
     """The pipeline's byte-level BPE (``bpe:N``) trained on ``texts``, plus genre tokens."""
-    from pipeline import bpe
-
-    fast = bpe.train(texts, vocab_size)
-    fast.add_special_tokens({"additional_special_tokens": [GENRE_TOKENS[g] for g in genres]})
-    fast.pad_token = fast.eos_token
+    fast = train_bpe(texts, vocab_size)
+    add_genre_tokens(fast, genres)
     return fast
 
 
@@ -60,7 +57,7 @@ def write_tiny_dataset(
     seed: int = 0,
 ) -> Path:
     """Write DIR/tokenizer and DIR/tokenized for ``genres``; return DIR."""
-    from datasets import Dataset, DatasetDict, Features, Sequence, Value
+    from datasets import Dataset, DatasetDict
 
     data_dir = Path(data_dir)
     rng = random.Random(seed)
@@ -70,15 +67,7 @@ def write_tiny_dataset(
     genre_ids = {g: tokenizer.convert_tokens_to_ids(GENRE_TOKENS[g]) for g in genres}
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
 
-    features = Features(
-        {
-            "input_ids": Sequence(Value("uint16"), length=seq_len),
-            "length": Value("int32"),
-            "genre": Value("string"),
-            "id": Value("string"),
-            "artist": Value("string"),
-        }
-    )
+    features = data.features("uint16")
     dataset = {}
     for split in splits:
         rows = {name: [] for name in features}

@@ -15,6 +15,7 @@ import torch
 
 from lyrics_gpt2.data import collate, load_tokenized
 from lyrics_gpt2.fileio import write_json
+from lyrics_gpt2.tokenizer import load_tokenizer
 
 
 def train_tiny_model(
@@ -27,21 +28,21 @@ def train_tiny_model(
     lr: float = 3e-3,
     seed: int = 0,
 ) -> Path:
-    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+    from transformers import GPT2Config, GPT2LMHeadModel
 
     out = Path(out)
     dataset, manifest = load_tokenized(data_dir)
-    tokenizer = AutoTokenizer.from_pretrained(str(Path(data_dir) / "tokenizer"))
+    tokenizer = load_tokenizer(Path(data_dir) / "tokenizer")
     torch.manual_seed(seed)
     config = GPT2Config(
         vocab_size=len(tokenizer),
-        n_positions=int(manifest["seq_len"]),
+        n_positions=manifest.seq_len,
         n_embd=n_embd,
         n_layer=n_layer,
         n_head=2,
-        bos_token_id=manifest["eos_token_id"],
-        eos_token_id=manifest["eos_token_id"],
-        pad_token_id=manifest["pad_token_id"],
+        bos_token_id=manifest.eos_token_id,
+        eos_token_id=manifest.eos_token_id,
+        pad_token_id=manifest.pad_token_id,
     )
     model = GPT2LMHeadModel(config)
     model.save_pretrained(out / "untuned")
@@ -52,7 +53,7 @@ def train_tiny_model(
     model.train()
     for _ in range(steps):
         pick = torch.randint(len(rows), (batch_size,), generator=gen).tolist()
-        batch = collate([rows[i] for i in pick], int(manifest["pad_token_id"]))
+        batch = collate([rows[i] for i in pick], manifest.pad_token_id)
         loss = model(**batch).loss
         loss.backward()
         opt.step()

@@ -16,8 +16,9 @@ import math
 import datasets
 import evaluate
 
-from lyrics_gpt2.inference import load_model, load_tokenizer, pick_device
+from lyrics_gpt2.inference import load_model, pick_device
 from lyrics_gpt2.perplexity import score_texts
+from lyrics_gpt2.tokenizer import load_tokenizer
 
 _DESCRIPTION = __doc__
 _KWARGS = """
