@@ -13,8 +13,9 @@ import torch
 
 from lyrics_gpt2 import generate
 from lyrics_gpt2.cli import run
-from lyrics_gpt2.inference import load_model, load_tokenizer, model_genres
+from lyrics_gpt2.inference import load_model, model_genres
 from lyrics_gpt2.testing import _BANKS
+from lyrics_gpt2.tokenizer import load_tokenizer
 from tests.tiny_trained import tiny_trained
 
 REPO = Path(__file__).resolve().parent.parent

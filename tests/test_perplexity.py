@@ -20,8 +20,9 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from lyrics_gpt2 import perplexity
 from lyrics_gpt2.cli import run
 from lyrics_gpt2.fileio import read_json, write_json
-from lyrics_gpt2.inference import base_from_summary, load_model, load_tokenizer, model_genres
+from lyrics_gpt2.inference import base_from_summary, load_model, model_genres
 from lyrics_gpt2.testing import tiny_songs, train_tiny_tokenizer
+from lyrics_gpt2.tokenizer import load_tokenizer
 from tests.tiny_trained import tiny_trained
 
 REPO = Path(__file__).resolve().parent.parent
