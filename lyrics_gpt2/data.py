@@ -21,18 +21,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch.utils.data import Sampler
 
 from lyrics_gpt2.cli import UsageError
 from lyrics_gpt2.fileio import read_json
 
 # The columns of every split, in order (features() gives their types).
+if TYPE_CHECKING:
+    import torch
+
 COLUMNS = ("input_ids", "length", "genre", "id", "artist")
 IGNORE_INDEX = -100
+# torch is imported where batches are made, not here: stage tokenize and its worker processes
+# read the schema from this module, and importing torch would cost each of them seconds and
+# hundreds of MB.
 
 
 def features(dtype: str = "uint16"):
@@ -112,6 +116,8 @@ def collate(rows: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Te
     and IGNORE_INDEX on padding. The genre token sits at position 0, which a causal LM never
     predicts (labels are shifted inside the model), so it is given, not learned.
     """
+    import torch
+
     lengths = torch.tensor([int(r["length"]) for r in rows])
     width = int(lengths.max())
     ids = np.stack([np.asarray(r["input_ids"][:width], dtype=np.int64) for r in rows])
@@ -130,6 +136,8 @@ class Collator:
         self.pad_token_id, self.seq_len, self.multiple = pad_token_id, seq_len, multiple
 
     def __call__(self, rows):
+        import torch
+
         batch = collate(rows, self.pad_token_id)
         width = batch["input_ids"].shape[1]
         target = min(self.seq_len, -(-width // self.multiple) * self.multiple)
@@ -142,9 +150,13 @@ class Collator:
         return batch
 
 
-class EpochShuffle(Sampler[int]):
+class EpochShuffle:
     """A permutation that depends only on (seed, epoch): a resumed run replays the same order,
-    and every process draws the same one (accelerate then gives each process its share)."""
+    and every process draws the same one (accelerate then gives each process its share).
+
+    A torch sampler by protocol (``__iter__``, ``__len__``, ``set_epoch``), which is all
+    DataLoader and accelerate ask of one; not a subclass, so that this module needs no torch.
+    """
 
     def __init__(self, n: int, seed: int):
         self.n, self.seed, self.epoch = n, seed, 0
@@ -153,6 +165,8 @@ class EpochShuffle(Sampler[int]):
         self.epoch = epoch
 
     def __iter__(self):
+        import torch
+
         g = torch.Generator()
         g.manual_seed(self.seed * 100_003 + self.epoch)
         return iter(torch.randperm(self.n, generator=g).tolist())

@@ -31,6 +31,7 @@ def task_for(tmp_path: Path, tokenizer_dir: Path, **changes) -> ChunkTask:
         pad=50256,
         control_tokens=("[Genre: Pop]", "[Genre: Rap]", "<|endoftext|>"),
         dtype="uint16",
+        schema=data.features("uint16").arrow_schema.remove_metadata(),
         min_tokens=3,
         max_tokens=12,
         seq_len=8,

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from lyrics_gpt2 import data
 from lyrics_gpt2.cli import UsageError
 from pipeline.tokenize import source
 
@@ -127,6 +128,7 @@ def test_chunk_tasks_carry_the_settings_and_change_key_with_the_input(tmp_path):
     t = tasks[0]
     assert t.control_tokens == ("[Genre: Pop]", "[Genre: Rap]", "<|endoftext|>")
     assert (t.min_tokens, t.max_tokens, t.seq_len, t.seed, t.dtype) == (8, 60, 40, 0, "uint16")
+    assert t.schema == data.features("uint16").arrow_schema.remove_metadata()
     assert len({t.key for t in tasks}) == 2
     again = source.chunk_tasks(s, paths, tmp_path / "parts", tok_dir, info, ["pop", "rap"])
     assert [t.key for t in again] == [t.key for t in tasks]

@@ -8,6 +8,7 @@ import random
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lyrics_gpt2 import data
 from pipeline.tokenize import workers
 from pipeline.tokenize.chunk import ChunkTask
 
@@ -38,6 +39,7 @@ def tasks(tmp_path, tokenizer_dir, n_chunks: int = 3) -> list[ChunkTask]:
                 pad=50256,
                 control_tokens=("<|endoftext|>",),
                 dtype="uint16",
+                schema=data.features("uint16").arrow_schema.remove_metadata(),
                 min_tokens=3,
                 max_tokens=15,
                 seq_len=10,

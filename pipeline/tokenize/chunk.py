@@ -21,7 +21,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from lyrics_gpt2 import data
 from lyrics_gpt2.cli import UsageError
 from lyrics_gpt2.fileio import atomic_path
 
@@ -46,6 +45,7 @@ class ChunkTask:
     pad: int
     control_tokens: tuple[str, ...]  # dropped when found verbatim in lyrics
     dtype: str  # of input_ids
+    schema: pa.Schema  # of the part: lyrics_gpt2.data.features(dtype), made by the parent process
     min_tokens: int
     max_tokens: int
     seq_len: int
@@ -187,7 +187,7 @@ def count(
 def part_table(
     table: pa.Table, keep: np.ndarray, matrix: np.ndarray, lengths: np.ndarray, task
 ) -> pa.Table:
-    """The kept songs in the columns and types of ``lyrics_gpt2.data.features``."""
+    """The kept songs in the columns and types of ``lyrics_gpt2.data.features`` (``task.schema``)."""
     seq_len = task.seq_len
     offsets = pa.array(np.arange(0, (len(keep) + 1) * seq_len, seq_len, dtype=np.int32))
     idx = pa.array(keep, type=pa.int64())
@@ -198,10 +198,7 @@ def part_table(
         "id": pc.cast(table["id"], pa.string()).take(idx),
         "artist": pc.fill_null(table["artist"], "").take(idx),
     }
-    # The schema written is the contract's, without its metadata, so the bytes match the
-    # layout this stage has always written.
-    schema = data.features(task.dtype).arrow_schema.remove_metadata()
-    return pa.table([columns[name] for name in data.COLUMNS], schema=schema)
+    return pa.table([columns[name] for name in task.schema.names], schema=task.schema)
 
 
 def write_part(path: Path, out: pa.Table, key: str, stats: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lyrics_gpt2 import data
 from lyrics_gpt2 import tokenizer as tokenizers
 from lyrics_gpt2.cli import UsageError
 from lyrics_gpt2.fileio import atomic_path, params_digest, read_json, write_json
@@ -221,6 +222,9 @@ def chunk_tasks(
 ) -> list[ChunkTask]:
     """One task per chunk; its key changes with the chunk file, the tokenizer or a parameter."""
     tok_sha = file_sha(staged_tok / "tokenizer.json")
+    # Made here, not in the workers: datasets' import would cost each of them memory and time.
+    # Without its metadata, so the parts' bytes match the layout this stage has always written.
+    schema = data.features(info.dtype).arrow_schema.remove_metadata()
     tasks = []
     for path in chunk_paths:
         params = {
@@ -248,6 +252,7 @@ def chunk_tasks(
                 pad=info.pad_token_id,
                 control_tokens=(*(GENRE_TOKENS[g] for g in genres), info.eos_token),
                 dtype=info.dtype,
+                schema=schema,
                 min_tokens=settings.min_tokens,
                 max_tokens=settings.max_tokens,
                 seq_len=settings.seq_len,
