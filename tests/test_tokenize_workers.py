@@ -3,50 +3,37 @@ process gives, in chunk order, and parts of chunks that no longer exist are remo
 
 from __future__ import annotations
 
+import argparse
 import random
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lyrics_gpt2 import data
-from pipeline.tokenize import workers
+from pipeline.tokenize import source, workers
 from pipeline.tokenize.chunk import ChunkTask
 
 
 def tasks(tmp_path, tokenizer_dir, n_chunks: int = 3) -> list[ChunkTask]:
     rng = random.Random(0)
-    out = []
+    paths = []
     for c in range(n_chunks):
         tags = ["pop", "rap"] * 10
         lyrics = [" ".join(rng.choice(["la", "da", "yeah"]) for _ in range(rng.randint(2, 20)))
                   for _ in tags]  # fmt: skip
-        path = tmp_path / f"chunk-{c:02d}.parquet"
-        pq.write_table(
-            pa.table({"id": [f"{c}-{i}" for i in range(20)], "artist": ["a"] * 20, "tag": tags,
-                      "lyrics": lyrics}), path,
-        )  # fmt: skip
-        out.append(
-            ChunkTask(
-                chunk=path,
-                part=tmp_path / "parts" / f"chunk-{c:02d}.arrow",
-                index=c,
-                key="k",
-                force=False,
-                tokenizer_json=tokenizer_dir / "tokenizer.json",
-                genres=("pop", "rap"),
-                genre_ids={"pop": 50257, "rap": 50258},
-                eos=50256,
-                pad=50256,
-                control_tokens=("<|endoftext|>",),
-                dtype="uint16",
-                schema=data.features("uint16").arrow_schema.remove_metadata(),
-                min_tokens=3,
-                max_tokens=15,
-                seq_len=10,
-                seed=0,
-            )
-        )
-    return out
+        paths.append(tmp_path / f"chunk-{c:02d}.parquet")
+        ids = [f"{c}-{i}" for i in range(20)]
+        table = {"id": ids, "artist": ["a"] * 20, "tag": tags, "lyrics": lyrics}
+        pq.write_table(pa.table(table), paths[-1])
+    args = argparse.Namespace(
+        output_dir=tmp_path, tokenizer=str(tokenizer_dir), min_tokens=3, max_tokens=15,
+        seq_len=10, val_fraction=0.1, seed=0, workers=2, force=False,
+    )  # fmt: skip
+    info = source.TokenizerInfo(50259, 50256, 50256, "<|endoftext|>", {"pop": 50257, "rap": 50258},
+                                "uint16")  # fmt: skip
+    settings = source.Settings.from_args(args)
+    return source.chunk_tasks(
+        settings, paths, tmp_path / "parts", tokenizer_dir, info, ["pop", "rap"]
+    )
 
 
 def test_pool_equals_one_process_and_stale_parts_go(tmp_path, gpt2_tokenizer_dir):
