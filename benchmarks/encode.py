@@ -2,6 +2,9 @@
 
     python benchmarks/encode.py                                     # 100k songs, 8 chunks, GPT-2 BPE
     python benchmarks/encode.py --songs 200000 --chunks 16 --tokenizer bpe:8000
+    python benchmarks/encode.py --songs 20000 --chunks 4         # a quick before/after check
+
+Imports the installed package (``make setup`` installs it editable), never a path of its own.
 
 Writes ``--songs`` synthetic songs (~1.5 KB of lyrics each, pop and rap, stanzas and section
 headers) into chunk files shaped like stage 1's, once (cached under ``--work-dir``), then runs
@@ -16,18 +19,13 @@ Once ``python -m pipeline.synth`` exists, its chunks are the more realistic inpu
 
 from __future__ import annotations
 
-import os
-import sys
-
-if __name__ == "__main__" and not __package__:
-    # Run as a file, sys.path[0] is benchmarks/; the repository root is what we import from.
-    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import argparse
 import contextlib
 import json
+import os
 import random
 import resource
+import sys
 import threading
 import time
 from pathlib import Path

@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from lyrics_gpt2.genres import model_genres
-from lyrics_gpt2.inference import load_tokenizer
 from lyrics_gpt2.modeling import load_trained, quiet_transformers
 from lyrics_gpt2.perplexity import load_songs
 from lyrics_gpt2.sampling import Sampling, generate_songs
+from lyrics_gpt2.tokenizer import load_tokenizer
 
 GRID = [
     ("original 2.5/0.8", Sampling(temperature=2.5, top_k=0, top_p=1.0, repetition_penalty=0.8)),

@@ -35,13 +35,12 @@ from lyrics_gpt2.testing import REPO, subprocess_env
 
 def padding_shares(data_dir: Path, batch_size: int, seed: int = 42) -> tuple[float, float]:
     """Padding share of one epoch's batches: (stored width, trimmed to the longest song)."""
-    from lyrics_gpt2.data import load_tokenized
-    from lyrics_gpt2.train import EpochShuffle
+    from lyrics_gpt2.data import EpochShuffle, load_tokenized
 
     dataset, manifest = load_tokenized(data_dir)
     lengths = dataset["train"]["length"]
     order = list(EpochShuffle(len(lengths), seed))
-    seq_len = manifest["seq_len"]
+    seq_len = manifest.seq_len
     real = full = trimmed = 0
     for i in range(0, len(order), batch_size):
         batch = [int(lengths[j]) for j in order[i : i + batch_size]]
@@ -76,7 +75,7 @@ def cpu(args: argparse.Namespace, work: Path) -> None:
         )
     from lyrics_gpt2.data import load_tokenized
 
-    seq_len = load_tokenized(data_dir)[1]["seq_len"]
+    seq_len = load_tokenized(data_dir)[1].seq_len
     untrimmed_pad, trimmed_pad = padding_shares(data_dir, args.batch_size or 16)
     common = ["--preset", "tiny", "--max-steps", str(args.steps), "--eval-every", "0"]
     common += ["--checkpoint-every", "0", "--eval-max-songs", "32", "--epochs", "100"]
@@ -104,10 +103,11 @@ def cpu(args: argparse.Namespace, work: Path) -> None:
 def synthetic_gpt2_corpus(out: Path, songs: int, seq_len: int = 300) -> Path:
     """Full-length songs over a GPT-2-sized vocabulary, in the training-data contract."""
     import numpy as np
-    from datasets import Dataset, DatasetDict, Features, Sequence, Value
+    from datasets import Dataset, DatasetDict
     from tokenizers import Tokenizer, models
     from transformers import PreTrainedTokenizerFast
 
+    from lyrics_gpt2.data import features
     from lyrics_gpt2.fileio import write_json
     from lyrics_gpt2.genres import GENRE_TOKENS
 
@@ -120,15 +120,6 @@ def synthetic_gpt2_corpus(out: Path, songs: int, seq_len: int = 300) -> Path:
     tok.add_special_tokens({"additional_special_tokens": list(GENRE_TOKENS.values())})
     genre_ids = {g: tok.convert_tokens_to_ids(t) for g, t in GENRE_TOKENS.items()}
     rng = np.random.default_rng(0)
-    features = Features(
-        {
-            "input_ids": Sequence(Value("int32"), length=seq_len),
-            "length": Value("int32"),
-            "genre": Value("string"),
-            "id": Value("string"),
-            "artist": Value("string"),
-        }
-    )
     splits = {}
     for split, n in (("train", songs), ("validation", 256)):
         ids = rng.integers(0, 50_256, size=(n, seq_len), dtype=np.int32)
@@ -142,7 +133,7 @@ def synthetic_gpt2_corpus(out: Path, songs: int, seq_len: int = 300) -> Path:
                 "id": [f"{split}-{i}" for i in range(n)],
                 "artist": ["a"] * n,
             },
-            features=features,
+            features=features("int32"),
         )
     tok.save_pretrained(out / "tokenizer")
     DatasetDict(splits).save_to_disk(str(out / "tokenized"))

@@ -1,7 +1,9 @@
-"""The tokenized-data contract between preprocessing and training, and the batch collator.
+"""The tokenized-data contract between preprocessing and training, in code: the columns, the
+manifest, loading, the batch collator and the training sampler.
 
-``DIR/tokenized`` (written by ``pipeline/encode.py``) is a ``datasets.DatasetDict`` with splits
-``train`` and ``validation``. Each row is one song:
+``DIR/tokenized`` (written by stage ``tokenize``, ``python -m pipeline.preprocess``) is a
+``datasets.DatasetDict`` with splits ``train`` and ``validation`` whose columns are ``features``:
+one row per song,
 
 - ``input_ids``: ``seq_len`` token ids (uint16 when the vocabulary fits), ``[Genre: X]`` first,
   then the lyrics, then end-of-text, then padding.
@@ -9,31 +11,96 @@
   The attention mask is derived from it, never from token ids, because pad and eos may share an id.
 - ``genre`` (Genius tag), ``id``, ``artist``.
 
-``DIR/tokenized/manifest.json`` records ``seq_len``, ``eos_token_id``, ``pad_token_id``,
-``genre_token_ids`` ({tag: id}) and the filter counts. ``DIR/tokenizer`` holds the tokenizer.
+``DIR/tokenized/manifest.json`` records (``Manifest``) ``seq_len``, ``eos_token_id``,
+``pad_token_id``, ``vocab_size``, ``genre_token_ids`` ({tag: id}), ``genre_tokens`` and the filter
+counts. ``DIR/tokenizer`` holds the tokenizer. Training (lyrics_gpt2/train.py), perplexity and
+lyrics_gpt2.testing read and write through this module.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from lyrics_gpt2.cli import UsageError
 from lyrics_gpt2.fileio import read_json
 
+# The columns of every split, in order (features() gives their types).
+if TYPE_CHECKING:
+    import torch
+
 COLUMNS = ("input_ids", "length", "genre", "id", "artist")
 IGNORE_INDEX = -100
+# torch is imported where batches are made, not here: stage tokenize and its worker processes
+# read the schema from this module, and importing torch would cost each of them seconds and
+# hundreds of MB.
+
+
+def features(dtype: str = "uint16"):
+    """The ``datasets.Features`` of a tokenized split whose ids are stored as ``dtype``.
+
+    ``input_ids`` is a variable-length list (Arrow ``list<uint16>``) even though every row holds
+    ``seq_len`` ids: that is the type stage ``tokenize`` has always written.
+    """
+    from datasets import Features, Sequence, Value
+
+    types = {
+        "input_ids": Sequence(Value(dtype)),
+        "length": Value("int32"),
+        "genre": Value("string"),
+        "id": Value("string"),
+        "artist": Value("string"),
+    }
+    return Features({name: types[name] for name in COLUMNS})
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What readers of ``DIR/tokenized/manifest.json`` rely on; the file holds more (counts,
+    statistics, timings), kept whole in ``raw``."""
+
+    seq_len: int
+    pad_token_id: int
+    eos_token_id: int
+    vocab_size: int | None = None
+    genre_token_ids: dict[str, int] = field(default_factory=dict)
+    genre_tokens: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    REQUIRED = ("seq_len", "pad_token_id", "eos_token_id")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str | Path = "manifest.json") -> Manifest:
+        missing = [k for k in cls.REQUIRED if k not in data]
+        if missing:
+            raise UsageError(f"{where} lacks {', '.join(missing)}")
+        vocab = data.get("vocab_size")
+        return cls(
+            seq_len=int(data["seq_len"]),
+            pad_token_id=int(data["pad_token_id"]),
+            eos_token_id=int(data["eos_token_id"]),
+            vocab_size=None if vocab is None else int(vocab),
+            genre_token_ids={g: int(i) for g, i in (data.get("genre_token_ids") or {}).items()},
+            genre_tokens=dict(data.get("genre_tokens") or {}),
+            raw=data,
+        )
+
+    @classmethod
+    def read(cls, path: str | Path) -> Manifest | None:
+        """The manifest at ``path``; None when there is no such file."""
+        data = read_json(Path(path))
+        return None if data is None else cls.from_dict(data, path)
 
 
 def load_tokenized(data_dir: str | Path):
-    """Open ``data_dir/tokenized`` and its manifest; a clear UsageError when they are missing."""
+    """Open ``data_dir/tokenized`` and its ``Manifest``; a clear UsageError when missing."""
     from datasets import load_from_disk
 
     path = Path(data_dir) / "tokenized"
-    manifest = read_json(path / "manifest.json")
+    manifest = Manifest.read(path / "manifest.json")
     if manifest is None or not (path / "dataset_dict.json").is_file():
         raise UsageError(
             f"no tokenized data in {path}; run 'python -m pipeline.preprocess "
@@ -49,6 +116,8 @@ def collate(rows: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Te
     and IGNORE_INDEX on padding. The genre token sits at position 0, which a causal LM never
     predicts (labels are shifted inside the model), so it is given, not learned.
     """
+    import torch
+
     lengths = torch.tensor([int(r["length"]) for r in rows])
     width = int(lengths.max())
     ids = np.stack([np.asarray(r["input_ids"][:width], dtype=np.int64) for r in rows])
@@ -57,3 +126,50 @@ def collate(rows: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Te
     input_ids = input_ids.masked_fill(~mask, pad_token_id)
     labels = input_ids.masked_fill(~mask, IGNORE_INDEX)
     return {"input_ids": input_ids, "attention_mask": mask.long(), "labels": labels}
+
+
+class Collator:
+    """``collate`` (trim to the longest song, labels -100 on padding), then optionally widen
+    to a multiple of ``multiple`` (stable shapes for GPU kernels and torch.compile)."""
+
+    def __init__(self, pad_token_id: int, seq_len: int, multiple: int = 1):
+        self.pad_token_id, self.seq_len, self.multiple = pad_token_id, seq_len, multiple
+
+    def __call__(self, rows):
+        import torch
+
+        batch = collate(rows, self.pad_token_id)
+        width = batch["input_ids"].shape[1]
+        target = min(self.seq_len, -(-width // self.multiple) * self.multiple)
+        extra = target - width
+        if extra > 0:
+            pad = torch.nn.functional.pad
+            batch["input_ids"] = pad(batch["input_ids"], (0, extra), value=self.pad_token_id)
+            batch["attention_mask"] = pad(batch["attention_mask"], (0, extra), value=0)
+            batch["labels"] = pad(batch["labels"], (0, extra), value=IGNORE_INDEX)
+        return batch
+
+
+class EpochShuffle:
+    """A permutation that depends only on (seed, epoch): a resumed run replays the same order,
+    and every process draws the same one (accelerate then gives each process its share).
+
+    A torch sampler by protocol (``__iter__``, ``__len__``, ``set_epoch``), which is all
+    DataLoader and accelerate ask of one; not a subclass, so that this module needs no torch.
+    """
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        import torch
+
+        g = torch.Generator()
+        g.manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+    def __len__(self) -> int:
+        return self.n

@@ -35,7 +35,6 @@ from pathlib import Path
 from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
 from lyrics_gpt2.fileio import atomic_path
 from lyrics_gpt2.genres import model_genres, resolve_genres
-from lyrics_gpt2.inference import load_tokenizer
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
     add_device_flag,
@@ -44,6 +43,7 @@ from lyrics_gpt2.modeling import (
     quiet_transformers,
 )
 from lyrics_gpt2.sampling import DEFAULT_MAX_LENGTH, Sampling, Song, generate_songs, prompt_ids
+from lyrics_gpt2.tokenizer import load_tokenizer
 
 
 def render(songs: list[Song], fmt: str, settings: dict) -> str:

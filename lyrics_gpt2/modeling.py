@@ -27,6 +27,7 @@ from lyrics_gpt2.cli import UsageError, first_line
 from lyrics_gpt2.config import architecture
 from lyrics_gpt2.fileio import read_json
 from lyrics_gpt2.sampling import Sampling
+from lyrics_gpt2.tokenizer import check_vocab_prefix
 
 DEFAULT_MODEL = Path("artifacts/model")
 
@@ -93,7 +94,7 @@ def build_model(
                     "without network access pass a local model folder with --model DIR"
                 ) from None
             raise UsageError(f"{name} is not a loadable model folder: {first_line(exc)}") from None
-        check_vocab_prefix(source, tokenizer)
+        check_vocab_prefix(source.ref, tokenizer)
     positions = getattr(model.config, "n_positions", None) or getattr(
         model.config, "max_position_embeddings", None
     )
@@ -110,28 +111,6 @@ def build_model(
     if dropout is not None:
         set_dropout(model, dropout)
     return model, source
-
-
-def check_vocab_prefix(source: ModelSource, tokenizer) -> None:
-    """The model's own tokenizer (when it has one) must agree with the data's on shared ids.
-
-    Data tokenized with another vocabulary (e.g. a small BPE) would otherwise train silently on
-    meaningless embeddings.
-    """
-    from transformers import AutoTokenizer
-
-    try:
-        own = AutoTokenizer.from_pretrained(source.ref)
-    except Exception:  # no tokenizer saved with the model: nothing to compare against
-        return
-    data_vocab = tokenizer.get_vocab()
-    clashes = [t for t, i in own.get_vocab().items() if data_vocab.get(t) != i]
-    if clashes:
-        raise UsageError(
-            f"the data was tokenized with another vocabulary than model {source.ref!r} "
-            f"({len(clashes)} of its tokens differ, e.g. {clashes[0]!r}); re-run preprocessing "
-            f"with --tokenizer {source.ref}"
-        )
 
 
 def resize_embeddings(model, vocab: int, name: str = "model") -> None:

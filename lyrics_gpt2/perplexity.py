@@ -39,7 +39,6 @@ from lyrics_gpt2.data import collate, load_tokenized
 from lyrics_gpt2.evaluation import SongScores, score_songs
 from lyrics_gpt2.fileio import write_json
 from lyrics_gpt2.genres import model_genres
-from lyrics_gpt2.inference import has_tokenizer, load_tokenizer
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
     add_device_flag,
@@ -49,6 +48,7 @@ from lyrics_gpt2.modeling import (
     quiet_transformers,
 )
 from lyrics_gpt2.perplexity_report import breakdown, render
+from lyrics_gpt2.tokenizer import has_tokenizer, load_tokenizer, mismatched_tokens
 
 
 @dataclass
@@ -90,8 +90,8 @@ def load_songs(data_dir: str | Path, split: str = "validation", max_songs: int |
         ids=np.asarray(cols["input_ids"]).astype(np.int64),
         lengths=np.asarray(cols["length"]).astype(np.int64),
         genres=np.asarray(ds["genre"]),
-        pad_id=int(manifest["pad_token_id"]),
-        eos_id=int(manifest["eos_token_id"]),
+        pad_id=manifest.pad_token_id,
+        eos_id=manifest.eos_token_id,
     )
     return songs, manifest
 
@@ -167,9 +167,8 @@ def base_input(base_tok, tuned_tok, genre_ids: dict[str, int], base_vocab: int):
     Refuses a base whose tokenizer numbers the lyric tokens differently: its scores would be of
     other target tokens.
     """
-    tuned_vocab = tuned_tok.get_vocab()
     if base_tok is not None:
-        mismatched = [t for t, i in base_tok.get_vocab().items() if tuned_vocab.get(t, i) != i]
+        mismatched = mismatched_tokens(base_tok, tuned_tok, missing_ok=True)
         if mismatched:
             raise UsageError(
                 f"the base model's tokenizer numbers {len(mismatched)} tokens differently from "
@@ -234,7 +233,7 @@ def evaluate_models(
     songs, manifest = load_songs(data_dir, split, max_songs)
     tokenizer = load_tokenizer(model_dir)
     genre_ids = model_genres(tokenizer)
-    data_genre_ids = {g: int(i) for g, i in manifest.get("genre_token_ids", {}).items()}
+    data_genre_ids = manifest.genre_token_ids
     clash = {g for g, i in data_genre_ids.items() if genre_ids.get(g, i) != i}
     if clash:
         raise UsageError(

@@ -1,6 +1,6 @@
 """The batched sampler behind ``python -m lyrics_gpt2.generate``, with no command line of its own.
 
-    from lyrics_gpt2.inference import load_tokenizer
+    from lyrics_gpt2.tokenizer import load_tokenizer
     from lyrics_gpt2.modeling import load_trained
     from lyrics_gpt2.sampling import Sampling, generate_songs
 

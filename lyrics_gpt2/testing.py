@@ -20,9 +20,11 @@ import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from lyrics_gpt2 import data
 from lyrics_gpt2.cli import run
 from lyrics_gpt2.fileio import write_json
 from lyrics_gpt2.genres import GENRE_TOKENS
+from lyrics_gpt2.tokenizer import add_genre_tokens, load_tokenizer, train_bpe
 
 EOS = "<|endoftext|>"
 REPO = Path(__file__).resolve().parent.parent
@@ -71,11 +73,8 @@ def tiny_songs(genre: str, n: int, rng: random.Random) -> list[str]:
 
 def train_tiny_tokenizer(texts: list[str], genres: list[str], vocab_size: int = 400):
     """The pipeline's byte-level BPE (``bpe:N``) trained on ``texts``, plus genre tokens."""
-    from pipeline import bpe
-
-    fast = bpe.train(texts, vocab_size)
-    fast.add_special_tokens({"additional_special_tokens": [GENRE_TOKENS[g] for g in genres]})
-    fast.pad_token = fast.eos_token
+    fast = train_bpe(texts, vocab_size)
+    add_genre_tokens(fast, genres)
     return fast
 
 
@@ -88,7 +87,7 @@ def write_tiny_dataset(
     seed: int = 0,
 ) -> Path:
     """Write DIR/tokenizer and DIR/tokenized for ``genres``; return DIR."""
-    from datasets import Dataset, DatasetDict, Features, Sequence, Value
+    from datasets import Dataset, DatasetDict
 
     data_dir = Path(data_dir)
     rng = random.Random(seed)
@@ -98,15 +97,7 @@ def write_tiny_dataset(
     genre_ids = {g: tokenizer.convert_tokens_to_ids(GENRE_TOKENS[g]) for g in genres}
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
 
-    features = Features(
-        {
-            "input_ids": Sequence(Value("uint16"), length=seq_len),
-            "length": Value("int32"),
-            "genre": Value("string"),
-            "id": Value("string"),
-            "artist": Value("string"),
-        }
-    )
+    features = data.features("uint16")
     dataset = {}
     for split in splits:
         rows = {name: [] for name in features}
@@ -163,7 +154,6 @@ def train_tiny_model(
 
     from lyrics_gpt2.config import TrainArgs
     from lyrics_gpt2.data import collate, load_tokenized
-    from lyrics_gpt2.inference import load_tokenizer
     from lyrics_gpt2.modeling import build_model
     from lyrics_gpt2.optim import build_optimizer
     from lyrics_gpt2.outputs import save_hf_folder
@@ -171,7 +161,7 @@ def train_tiny_model(
     out = Path(out)
     dataset, manifest = load_tokenized(data_dir)
     tokenizer = load_tokenizer(Path(data_dir) / "tokenizer")
-    seq_len = int(manifest["seq_len"])
+    seq_len = manifest.seq_len
     torch.manual_seed(seed)
     arch = {"n_positions": seq_len, "n_embd": n_embd, "n_layer": n_layer, "n_head": 2}
     model, _ = build_model("tiny", tokenizer, model_config=arch, seq_len=seq_len)
@@ -183,7 +173,7 @@ def train_tiny_model(
     model.train()
     for _ in range(steps):
         pick = torch.randint(len(rows), (batch_size,), generator=gen).tolist()
-        batch = collate([rows[i] for i in pick], int(manifest["pad_token_id"]))
+        batch = collate([rows[i] for i in pick], manifest.pad_token_id)
         loss = model(**batch).loss
         loss.backward()
         opt.step()

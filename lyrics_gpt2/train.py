@@ -37,7 +37,7 @@ if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import torch
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader
 
 from lyrics_gpt2.checkpoints import (
     TrainState,
@@ -48,13 +48,13 @@ from lyrics_gpt2.checkpoints import (
 )
 from lyrics_gpt2.cli import UsageError, run
 from lyrics_gpt2.config import TrainArgs, parse_train_args
-from lyrics_gpt2.data import IGNORE_INDEX, collate, load_tokenized
+from lyrics_gpt2.data import IGNORE_INDEX, Collator, EpochShuffle, Manifest, load_tokenized
 from lyrics_gpt2.evaluation import SongScores, score_songs
 from lyrics_gpt2.fileio import read_json, write_json
-from lyrics_gpt2.inference import load_tokenizer
 from lyrics_gpt2.modeling import build_model
 from lyrics_gpt2.optim import build_optimizer, get_lr_scheduler
 from lyrics_gpt2.outputs import MetricsLog, plain_state_dict, save_hf_folder
+from lyrics_gpt2.tokenizer import check_data_vocab, load_tokenizer
 
 PROG = "accelerate launch lyrics_gpt2/train.py"
 
@@ -64,16 +64,16 @@ PROG = "accelerate launch lyrics_gpt2/train.py"
 class TrainData:
     train: object  # datasets.Dataset: input_ids, length
     validation: object
-    manifest: dict
+    manifest: Manifest
     tokenizer: object
 
     @property
     def seq_len(self) -> int:
-        return int(self.manifest["seq_len"])
+        return self.manifest.seq_len
 
     @property
     def pad_token_id(self) -> int:
-        return int(self.manifest["pad_token_id"])
+        return self.manifest.pad_token_id
 
 
 def load_data(data_dir: str | Path, eval_max_songs: int | None = None) -> TrainData:
@@ -100,23 +100,9 @@ def load_data(data_dir: str | Path, eval_max_songs: int | None = None) -> TrainD
     if not tok_dir.is_dir():
         raise UsageError(f"no tokenizer in {tok_dir}; re-run preprocessing (stage tokenize)")
     tokenizer = load_tokenizer(tok_dir)
-    missing = [k for k in ("seq_len", "pad_token_id", "eos_token_id") if k not in manifest]
-    if missing:
-        raise UsageError(f"{data_dir}/tokenized/manifest.json lacks {', '.join(missing)}")
-    vocab = manifest.get("vocab_size")
-    if vocab is not None and int(vocab) != len(tokenizer):
-        raise UsageError(
-            f"vocabulary mismatch: the data was tokenized with {vocab} tokens but {tok_dir} "
-            f"holds {len(tokenizer)}; re-run preprocessing so both come from the same tokenizer"
-        )
-    for tag, token_id in (manifest.get("genre_token_ids") or {}).items():
-        token = (manifest.get("genre_tokens") or {}).get(tag)
-        found = tokenizer.convert_ids_to_tokens(int(token_id))
-        if token is not None and found != token:
-            raise UsageError(
-                f"vocabulary mismatch: genre {tag} is id {token_id} in the data but that id is "
-                f"{found!r} in {tok_dir}, not {token!r}; re-run preprocessing"
-            )
+    check_data_vocab(
+        tokenizer, manifest.vocab_size, manifest.genre_token_ids, manifest.genre_tokens, tok_dir
+    )
     splits = {}
     for name in ("train", "validation"):
         if name not in dataset or len(dataset[name]) == 0:
@@ -126,45 +112,6 @@ def load_data(data_dir: str | Path, eval_max_songs: int | None = None) -> TrainD
     if eval_max_songs is not None and eval_max_songs < len(splits["validation"]):
         splits["validation"] = splits["validation"].select(range(eval_max_songs))
     return TrainData(splits["train"], splits["validation"], manifest, tokenizer)
-
-
-class EpochShuffle(Sampler[int]):
-    """A permutation that depends only on (seed, epoch): a resumed run replays the same order,
-    and every process draws the same one (accelerate then gives each process its share)."""
-
-    def __init__(self, n: int, seed: int):
-        self.n, self.seed, self.epoch = n, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __iter__(self):
-        g = torch.Generator()
-        g.manual_seed(self.seed * 100_003 + self.epoch)
-        return iter(torch.randperm(self.n, generator=g).tolist())
-
-    def __len__(self) -> int:
-        return self.n
-
-
-class Collator:
-    """``data.collate`` (trim to the longest song, labels -100 on padding), then optionally widen
-    to a multiple of ``multiple`` (stable shapes for GPU kernels and torch.compile)."""
-
-    def __init__(self, pad_token_id: int, seq_len: int, multiple: int = 1):
-        self.pad_token_id, self.seq_len, self.multiple = pad_token_id, seq_len, multiple
-
-    def __call__(self, rows):
-        batch = collate(rows, self.pad_token_id)
-        width = batch["input_ids"].shape[1]
-        target = min(self.seq_len, -(-width // self.multiple) * self.multiple)
-        extra = target - width
-        if extra > 0:
-            pad = torch.nn.functional.pad
-            batch["input_ids"] = pad(batch["input_ids"], (0, extra), value=self.pad_token_id)
-            batch["attention_mask"] = pad(batch["attention_mask"], (0, extra), value=0)
-            batch["labels"] = pad(batch["labels"], (0, extra), value=IGNORE_INDEX)
-        return batch
 
 
 def get_dataloaders(

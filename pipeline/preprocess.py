@@ -9,7 +9,7 @@ parameters did not change and finishes what a killed run left):
 
 1. ``chunks``   (pipeline/chunks.py): stream the CSV, clean, drop, shard into Parquet chunks
                  -> DIR/chunks/chunk-NN.parquet + manifest.json
-2. ``tokenize`` (pipeline/encode.py): genre tokens, 20-400 token window, balance, split, pad
+2. ``tokenize`` (pipeline/tokenize/): genre tokens, 20-400 token window, balance, split, pad
                  -> DIR/tokenizer/, DIR/tokenized/ (datasets DatasetDict) + manifest.json
 """
 
@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lyrics_gpt2.cli import ArgumentParser, run
-from pipeline import chunks, encode
+from pipeline import chunks
+from pipeline.tokenize import stage as tokenize
 
-STAGES = {"chunks": chunks, "tokenize": encode}
+STAGES = {"chunks": chunks, "tokenize": tokenize}
 
 
 def build_parser() -> ArgumentParser:

@@ -7,7 +7,6 @@ import torch
 
 from lyrics_gpt2.cli import UsageError
 from lyrics_gpt2.fileio import write_json
-from lyrics_gpt2.inference import load_tokenizer
 from lyrics_gpt2.modeling import (
     base_from_summary,
     build_model,
@@ -16,6 +15,7 @@ from lyrics_gpt2.modeling import (
     resolve_model,
 )
 from lyrics_gpt2.sampling import Sampling
+from lyrics_gpt2.tokenizer import load_tokenizer
 
 
 def test_new_token_rows_start_at_the_mean_embedding():

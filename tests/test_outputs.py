@@ -38,8 +38,8 @@ def test_metrics_log_keeps_lines_through_the_resumed_step(tmp_path):
 def test_saved_folder_loads_with_generation_defaults(tiny_trained, tmp_path):
     from transformers import AutoModelForCausalLM, GenerationConfig
 
-    from lyrics_gpt2.inference import load_tokenizer
     from lyrics_gpt2.sampling import Sampling
+    from lyrics_gpt2.tokenizer import load_tokenizer
 
     _, model_dir = tiny_trained
     model = AutoModelForCausalLM.from_pretrained(model_dir)

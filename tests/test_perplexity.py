@@ -18,9 +18,9 @@ from lyrics_gpt2 import perplexity
 from lyrics_gpt2.cli import run
 from lyrics_gpt2.fileio import read_json, write_json
 from lyrics_gpt2.genres import model_genres
-from lyrics_gpt2.inference import load_tokenizer
 from lyrics_gpt2.modeling import load_trained
 from lyrics_gpt2.testing import REPO, exit_code, tiny_songs, train_tiny_tokenizer
+from lyrics_gpt2.tokenizer import load_tokenizer
 
 
 @pytest.fixture(scope="module")

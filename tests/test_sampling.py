@@ -7,8 +7,8 @@ import torch
 
 from lyrics_gpt2 import sampling
 from lyrics_gpt2.genres import model_genres
-from lyrics_gpt2.inference import load_tokenizer
 from lyrics_gpt2.modeling import load_trained
+from lyrics_gpt2.tokenizer import load_tokenizer
 
 
 @pytest.fixture(scope="module")

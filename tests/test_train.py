@@ -177,8 +177,7 @@ def test_logged_training_loss_counts_real_tokens_and_eos_only(trained, data_dir)
     taken alone (no padding anywhere), end-of-text included, from the saved untrained weights."""
     from transformers import AutoModelForCausalLM
 
-    from lyrics_gpt2.data import load_tokenized
-    from lyrics_gpt2.train import EpochShuffle
+    from lyrics_gpt2.data import EpochShuffle, load_tokenized
 
     model = AutoModelForCausalLM.from_pretrained(trained / "untuned").eval()
     dataset, manifest = load_tokenized(data_dir)
@@ -189,7 +188,7 @@ def test_logged_training_loss_counts_real_tokens_and_eos_only(trained, data_dir)
         for i in first_batch:
             row = dataset["train"][i]
             song = row["input_ids"][: row["length"]]
-            ends += song[-1] == manifest["eos_token_id"]
+            ends += song[-1] == manifest.eos_token_id
             logp = torch.log_softmax(model(torch.tensor([song])).logits[0].double(), dim=-1)
             nll -= sum(float(logp[t, song[t + 1]]) for t in range(len(song) - 1))
             count += len(song) - 1
@@ -197,48 +196,6 @@ def test_logged_training_loss_counts_real_tokens_and_eos_only(trained, data_dir)
     lengths = [dataset["train"][i]["length"] for i in first_batch]
     assert len(set(lengths)) > 1  # so the batch was padded
     assert losses(trained)[1] == pytest.approx(nll / count, rel=1e-5)
-
-
-def test_padding_ids_never_matter_but_the_eos_target_does():
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    from lyrics_gpt2.train import Collator
-
-    torch.manual_seed(0)
-    model = GPT2LMHeadModel(
-        GPT2Config(vocab_size=40, n_positions=32, n_embd=16, n_layer=1, n_head=2)
-    )
-    model.eval()
-    eos = 3
-    songs = [[30, 5, 6, 7, eos], [31, 8, 9, 10, 11, 12, 13, eos]]
-
-    def rows(pad, last=eos):
-        return [
-            {"input_ids": [*s[:-1], last] + [pad] * (16 - len(s)), "length": len(s)} for s in songs
-        ]
-
-    def loss(batch):
-        with torch.no_grad():
-            return float(model(**batch).loss)
-
-    base = loss(Collator(eos, 16)(rows(eos)))
-    assert loss(Collator(0, 16)(rows(eos))) == pytest.approx(base, abs=1e-6)
-    assert loss(Collator(eos, 16, multiple=16)(rows(17))) == pytest.approx(base, abs=1e-6)
-    assert loss(Collator(eos, 16)(rows(eos, last=25))) != pytest.approx(base, abs=1e-4)
-    batch = Collator(eos, 16, multiple=8)(rows(eos))
-    assert batch["input_ids"].shape[1] == 8 and int((batch["labels"] == 3).sum()) == 2
-
-
-def test_epoch_shuffle_depends_only_on_seed_and_epoch():
-    from lyrics_gpt2.train import EpochShuffle
-
-    a, b = EpochShuffle(50, seed=1), EpochShuffle(50, seed=1)
-    b.set_epoch(3)
-    b.set_epoch(1)
-    a.set_epoch(1)
-    assert list(a) == list(b) and sorted(a) == list(range(50))
-    a.set_epoch(2)
-    assert list(a) != list(b)
 
 
 def test_fine_tunes_a_local_model_lacking_the_genre_tokens(data_dir, tmp_path, capsys):

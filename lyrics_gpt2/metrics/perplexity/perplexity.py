@@ -16,9 +16,9 @@ import math
 import datasets
 import evaluate
 
-from lyrics_gpt2.inference import load_tokenizer
 from lyrics_gpt2.modeling import load_trained, pick_device
 from lyrics_gpt2.perplexity import score_texts
+from lyrics_gpt2.tokenizer import load_tokenizer
 
 _DESCRIPTION = __doc__
 _KWARGS = """

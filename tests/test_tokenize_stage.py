@@ -1,6 +1,6 @@
-"""Stage tokenize (pipeline/encode.py) on small hand-made chunks, with the real GPT-2 BPE and with a
-from-scratch byte-level BPE: the data contract of lyrics_gpt2/data.py, filters, balance, split,
-determinism, skipping and resuming, and bad input."""
+"""Stage tokenize (pipeline/tokenize/stage.py) end to end on small hand-made chunks, with the real
+GPT-2 BPE and with a from-scratch byte-level BPE: the data contract of lyrics_gpt2/data.py, filters,
+balance, split, determinism, skipping and resuming, and bad input."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 from lyrics_gpt2 import data as contract
 from lyrics_gpt2.cli import UsageError
 from lyrics_gpt2.genres import GENRE_TOKENS
-from pipeline import encode, preprocess, split
+from pipeline import preprocess
 
 REPO = Path(__file__).resolve().parent.parent
 WORDS = [
@@ -238,17 +238,6 @@ def test_bpe_contract_and_trained_on_train_split(tmp_path, chunks):
     assert tok.convert_ids_to_tokens(manifest["eos_token_id"]) == "<|endoftext|>"
 
 
-def test_bpe_sees_training_songs_only(tmp_path, chunks):
-    paths = sorted(write_chunks(tmp_path, chunks).glob("chunk-*.parquet"))
-    val = {"pop artist 3", "crossover 1"}
-    texts = list(encode._training_texts(paths, val))
-    expected = [r["lyrics"] for rows in chunks for r in rows if r["artist"] not in val]
-    assert texts == expected
-    capped = list(encode._training_texts(paths, val, max_chars=500))
-    assert capped == expected[: len(capped)]
-    assert sum(map(len, capped[:-1])) < 500 <= sum(map(len, capped))
-
-
 def test_default_window_exact_at_boundaries(tmp_path, gpt2_tokenizer_dir):
     # "a a a ..." is one GPT-2 token per word, so k words give n = k + 2.
     sizes = {18: "drop", 19: "keep", 397: "keep", 398: "drop", 298: "keep", 299: "keep", 60: "keep"}
@@ -436,45 +425,6 @@ def test_command_line_one_line_error_and_run(tmp_path, gpt2_tokenizer_dir, chunk
     assert proc.returncode == 0, proc.stderr
     assert "train" in proc.stdout and "[Genre: Rap]" in proc.stdout
     check_contract(tmp_path, chunks, 8, 60, 40)
-
-
-# ---------------------------------------------------------------------------------------------
-# The split on its own.
-
-
-def test_split_is_artist_disjoint_stratified_and_stable():
-    rng = random.Random(3)
-    counts = Counter()
-    for _ in range(5000):
-        genre = rng.choice(["pop", "pop", "pop", "rap", "rock"])
-        counts[(f"artist {rng.randrange(400)}", genre)] += 1
-    val = split.choose_validation_artists(counts, 0.05, seed=1)
-    assert val == split.choose_validation_artists(dict(reversed(counts.items())), 0.05, seed=1)
-    assert val != split.choose_validation_artists(counts, 0.05, seed=2)
-    totals, in_val = Counter(), Counter()
-    for (artist, genre), n in counts.items():
-        totals[genre] += n
-        if artist in val:
-            in_val[genre] += n
-    for genre in totals:
-        assert 0.03 < in_val[genre] / totals[genre] < 0.1
-    # A tiny genre still gets one validation song.
-    counts[("solo", "country")] = 1
-    counts[("duo", "country")] = 1
-    val = split.choose_validation_artists(counts, 0.05, seed=1)
-    assert len({"solo", "duo"} & val) == 1
-
-
-def test_split_refuses_single_artist_genre():
-    with pytest.raises(UsageError, match="at least two"):
-        split.choose_validation_artists({("x", "pop"): 5, ("y", "pop"): 5, ("z", "rap"): 3}, 0.1, 0)
-
-
-def test_fix_up_after_filtering_moves_smallest_artist():
-    kept = {("a", "pop"): 5, ("b", "pop"): 1, ("c", "pop"): 3, ("d", "rap"): 2, ("e", "rap"): 2}
-    chosen = {"d"}
-    assert split.ensure_validation_per_genre(kept, chosen, seed=0) == ["b"]
-    assert chosen == {"b", "d"}
 
 
 @pytest.mark.parametrize("kind", ["gpt2", "bpe"])

@@ -1,0 +1,373 @@
+"""Stage 2 (``tokenize``): clean chunks -> genre-token-prefixed, length-filtered, balanced,
+padded token ids that training reads as they are.
+
+    python -m pipeline.preprocess --stages tokenize                     # GPT-2 BPE from the hub
+    python -m pipeline.preprocess --stages tokenize --tokenizer artifacts/gpt2-tokenizer
+    python -m pipeline.preprocess --stages tokenize --tokenizer bpe:8000   # trained from scratch
+
+Reads ``DIR/chunks/chunk-NN.parquet`` (columns id, title, artist, tag, lyrics) and writes
+
+- ``DIR/tokenizer/``: the tokenizer plus one added special token per genre present in the chunks
+  (``[Genre: Rap]``, ...); pad = eos when the tokenizer has no pad token.
+- ``DIR/tokenized/``: a ``datasets.DatasetDict`` (train, validation) in the format that
+  ``lyrics_gpt2/data.py`` defines, and ``manifest.json`` with the counts through every filter
+  per genre and per chunk, token-length statistics, parameters and timings.
+- ``DIR/tokenized.parts/``: per-chunk results, kept so that a killed or changed run redoes only
+  the chunks whose input or parameters changed. Safe to delete.
+
+Each song becomes ``[Genre: X]`` + lyrics + end-of-text. Its token count ``n`` is that whole
+sequence (genre token and eos included); songs with ``min_tokens < n < max_tokens`` are kept,
+then cut or padded to ``seq_len``. ``length = min(n, seq_len)`` marks the real tokens: a song
+of at most ``seq_len`` tokens keeps its eos at ``length - 1``, so the model learns to stop; pad
+positions are masked by ``length`` even when pad and eos share an id. Songs whose lyrics contain a
+control token (a genre token or the eos string) verbatim are dropped: the tokenizer would read it
+as the control token itself.
+
+Per chunk, after the length filter, every genre is downsampled (seeded) to the smallest genre's
+count. The validation split takes whole artists (see ``pipeline/split.py``), decided on the chunk
+rows before tokenizing so that ``bpe:N`` learns its merges from training songs only. Should every
+validation song of a genre be filtered out, the artist with the fewest kept songs of that genre
+moves to validation afterwards (listed in the manifest under split.moved_after_filtering).
+
+The pieces: source.py (settings, chunks, tokenizer, cache keys), workers.py (processes),
+chunk.py (one chunk), stats.py (counts and lengths); this module runs them and publishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lyrics_gpt2 import tokenizer as tokenizers
+from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.fileio import atomic_path, read_json, write_json
+from lyrics_gpt2.genres import GENRE_TOKENS
+from pipeline import split
+from pipeline.tokenize import source, stats, workers
+from pipeline.tokenize.chunk import BATCH_SIZE, file_sha
+from pipeline.tokenize.source import Settings, TokenizerInfo, say
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("stage tokenize")
+    group.add_argument(
+        "--tokenizer",
+        default="gpt2",
+        help="hub id, local tokenizer folder, or bpe:N for a byte-level BPE of N "
+        "tokens trained on the training split (default: %(default)s)",
+    )
+    group.add_argument(
+        "--min-tokens",
+        type=int,
+        default=20,
+        help="keep songs of MORE than this many tokens, genre token and eos included "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--max-tokens",
+        type=int,
+        default=400,
+        help="keep songs of FEWER than this many tokens (default: %(default)s)",
+    )
+    group.add_argument(
+        "--seq-len",
+        type=int,
+        default=300,
+        help="pad or cut every song to this many tokens (default: %(default)s)",
+    )
+    group.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.005,
+        help="share of songs for validation, whole artists, at least one song per genre "
+        "(default: %(default)s)",
+    )
+
+
+def check_settings(s: Settings) -> None:
+    """Every problem with the flags, in one UsageError."""
+    problems = []
+    if s.min_tokens < 0:
+        problems.append(f"--min-tokens must be >= 0 (got {s.min_tokens})")
+    if s.min_tokens >= s.max_tokens:
+        problems.append(
+            f"--min-tokens ({s.min_tokens}) must be smaller than --max-tokens "
+            f"({s.max_tokens}): songs of more than min and fewer than max tokens are kept"
+        )
+    if s.seq_len < 2:
+        problems.append(f"--seq-len must be at least 2 (got {s.seq_len})")
+    if not 0.0 < s.val_fraction < 1.0:
+        problems.append(f"--val-fraction must be between 0 and 1 (got {s.val_fraction})")
+    if s.workers < 0:
+        problems.append(f"--workers must be >= 0 (got {s.workers})")
+    size = s.bpe_size
+    if s.tokenizer.strip().startswith("bpe:") and size is None:
+        problems.append(f"--tokenizer {s.tokenizer!r}: write bpe:N with N a number, e.g. bpe:8000")
+    if size is not None and size < tokenizers.MIN_VOCAB:
+        problems.append(f"--tokenizer bpe:{size}: N must be at least {tokenizers.MIN_VOCAB}")
+    if problems:
+        raise UsageError("; ".join(problems))
+
+
+# --------------------------------------------------------------------------------------------
+# The stage
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Run the stage (or skip it when up to date); return the manifest."""
+    clock = Stopwatch()
+    settings = Settings.from_args(args)
+    check_settings(settings)
+    out_dir = settings.output_dir
+    chunk_paths, chunks_fp = source.find_chunks(out_dir)
+    stage_key = source.stage_key(settings, chunks_fp)
+    tokenized_dir = out_dir / "tokenized"
+    old = read_json(tokenized_dir / "manifest.json")
+    if (
+        not settings.force
+        and old is not None
+        and old.get("stage_key") == stage_key
+        and (tokenized_dir / "dataset_dict.json").is_file()
+        and file_sha(out_dir / "tokenizer" / "tokenizer.json") == old.get("tokenizer_sha")
+    ):
+        say(settings.quiet, f"tokenize: {tokenized_dir} is up to date (use --force to redo it)")
+        return old
+
+    # Start the worker processes now: they import while this one scans and builds the tokenizer.
+    pool = workers.start_pool(settings.workers, len(chunk_paths))
+    try:
+        with clock.lap("scan_and_split_s"):
+            genres, artist_genre_counts = source.scan_chunks(chunk_paths)
+            val_artists = split.choose_validation_artists(
+                artist_genre_counts, settings.val_fraction, settings.seed, genres
+            )
+        parts_dir = out_dir / "tokenized.parts"
+        with clock.lap("tokenizer_s"):
+            staged_tok, info = source.stage_tokenizer(
+                settings, genres, chunk_paths, chunks_fp, val_artists, parts_dir
+            )
+        with clock.lap("encode_s"):
+            tasks = source.chunk_tasks(settings, chunk_paths, parts_dir, staged_tok, info, genres)
+            results = workers.encode_chunks(tasks, parts_dir, pool, settings.quiet)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+    counts = stats.merge_counts(results, genres)
+    problem = stats.nothing_left(counts, genres)
+    if problem:
+        raise UsageError(problem)
+
+    clock.begin("assemble_s")
+    dataset, split_info = split_parts([r["part"] for r in results], val_artists, settings.seed)
+    manifest = build_manifest(
+        settings=settings,
+        stage_key=stage_key,
+        inputs={"chunks": len(chunk_paths), "chunks_fingerprint": chunks_fp},
+        info=info,
+        tokenizer_sha=file_sha(staged_tok / "tokenizer.json"),
+        results=results,
+        counts=counts,
+        split_info=split_info,
+    )
+    manifest = publish(dataset, manifest, staged_tok, out_dir, settings.quiet, clock)
+    _summary(settings.quiet, manifest)
+    return manifest
+
+
+class Stopwatch:
+    """Named laps of the stage; ``timings()`` closes the open lap and adds ``total_s``."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.laps: dict[str, float] = {}
+        self._open: tuple[str, float] | None = None
+
+    @contextlib.contextmanager
+    def lap(self, name: str) -> Iterator[None]:
+        t = time.perf_counter()
+        yield
+        self.laps[name] = time.perf_counter() - t
+
+    def begin(self, name: str) -> None:
+        self._open = (name, time.perf_counter())
+
+    def timings(self) -> dict[str, float]:
+        now = time.perf_counter()
+        laps = dict(self.laps)
+        if self._open is not None:
+            laps[self._open[0]] = now - self._open[1]
+        return {**laps, "total_s": now - self.start}
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+
+
+def split_parts(
+    part_paths: list[str], val_artists: set[str], seed: int
+) -> tuple[Any, dict[str, Any]]:
+    """The parts as a DatasetDict (train, validation) and what the split did.
+
+    The parts are memory-mapped, never loaded whole, so memory stays bounded by a chunk.
+    ``val_artists`` is not changed; artists moved to validation after filtering are added to
+    a copy.
+    """
+    from datasets import Dataset, DatasetDict, concatenate_datasets
+
+    parts = [Dataset.from_file(p, in_memory=False) for p in part_paths]
+    parts = [p for p in parts if len(p)]
+    kept_counts: Counter[tuple[str, str]] = Counter()
+    for p in parts:
+        kept_counts.update(
+            zip(p.data["artist"].to_pylist(), p.data["genre"].to_pylist(), strict=True)
+        )
+    val_artists = set(val_artists)
+    moved = split.ensure_validation_per_genre(kept_counts, val_artists, seed)
+    values = pa.array(sorted(val_artists), type=pa.string())
+    train, val = [], []
+    split_counts: dict[str, Counter[str]] = {"train": Counter(), "validation": Counter()}
+    val_artists_kept: set[str] = set()
+    for p in parts:
+        is_val = pc.is_in(p.data["artist"], value_set=values).to_numpy(zero_copy_only=False)
+        genre = np.asarray(p.data["genre"].to_pylist(), dtype=object)
+        split_counts["train"].update(genre[~is_val].tolist())
+        split_counts["validation"].update(genre[is_val].tolist())
+        val_artists_kept.update(pc.filter(p.data["artist"], pa.array(is_val)).to_pylist())
+        train.append(p.select(np.flatnonzero(~is_val), keep_in_memory=True))
+        val.append(p.select(np.flatnonzero(is_val), keep_in_memory=True))
+    dd = DatasetDict(train=concatenate_datasets(train), validation=concatenate_datasets(val))
+    info = {
+        "per_genre": split_counts,
+        "moved": moved,
+        "validation_artists": len(val_artists_kept),
+        "splits": {name: len(ds) for name, ds in dd.items()},
+    }
+    return dd, info
+
+
+def build_manifest(
+    *,
+    settings: Settings,
+    stage_key: str,
+    inputs: dict[str, Any],
+    info: TokenizerInfo,
+    tokenizer_sha: str | None,
+    results: list[dict[str, Any]],
+    counts: dict[str, Any],
+    split_info: dict[str, Any],
+) -> dict[str, Any]:
+    """DIR/tokenized/manifest.json but the timings (publish adds them); its inputs unchanged."""
+    genres = list(counts["per_genre"])
+    per_genre = {
+        g: {**c, **{name: n.get(g, 0) for name, n in split_info["per_genre"].items()}}
+        for g, c in counts["per_genre"].items()
+    }
+    fresh = [r for r in results if not r["reused"]]
+    return {
+        "stage": "tokenize",
+        "stage_key": stage_key,
+        "tokenizer": settings.tokenizer,
+        "vocab_size": info.vocab_size,
+        "seq_len": settings.seq_len,
+        "eos_token_id": info.eos_token_id,
+        "pad_token_id": info.pad_token_id,
+        "genre_token_ids": info.genre_token_ids,
+        "genre_tokens": {g: GENRE_TOKENS[g] for g in genres},
+        "dtype": info.dtype,
+        "length_rule": "min_tokens < n < max_tokens, n = genre token + lyrics + eos",
+        "parameters": {
+            **settings.params(),
+            "workers": settings.workers,
+            "batch_size": BATCH_SIZE,
+            **({"bpe_max_chars": source.BPE_MAX_CHARS} if settings.bpe_size is not None else {}),
+        },
+        "inputs": inputs,
+        "tokenizer_sha": tokenizer_sha,
+        "counts": {**counts, "per_genre": per_genre},
+        "token_lengths": stats.length_stats(results, settings.seq_len),
+        "throughput": {
+            # Lyrics tokens tokenized in this run (chunks reused from a previous run excluded).
+            "tokens_tokenized": sum(r["tokens"] for r in fresh),
+            "chunks_reused": len(results) - len(fresh),
+        },
+        "splits": split_info["splits"],
+        "split": {
+            "rule": "whole artists, hash of seed and artist name, per genre (pipeline/split.py)",
+            "val_fraction": settings.val_fraction,
+            "validation_artists": split_info["validation_artists"],
+            "moved_after_filtering": split_info["moved"],
+        },
+    }
+
+
+def publish(
+    dataset, manifest: dict[str, Any], staged_tok: Path, out_dir: Path, quiet: bool, clock
+) -> dict[str, Any]:
+    """Write DIR/tokenized (``dataset`` + the manifest, completed with timings and throughput)
+    and DIR/tokenizer (from ``staged_tok``); return the manifest as written."""
+    tokens = manifest["throughput"]["tokens_tokenized"]
+    tokenized_dir = out_dir / "tokenized"
+    with atomic_path(tokenized_dir, is_dir=True) as tmp:
+        with _datasets_progress(not quiet):
+            dataset.save_to_disk(str(tmp))
+        timings = clock.timings()
+        final = {
+            **manifest,
+            "throughput": {
+                **manifest["throughput"],
+                "tokens_per_s_encode": round(tokens / max(timings["encode_s"], 1e-9)),
+                "tokens_per_s_stage": round(tokens / timings["total_s"]),
+            },
+            "timings": {k: round(v, 3) for k, v in timings.items()},
+        }
+        write_json(tmp / "manifest.json", final)
+        # Invalidate the old dataset first, then swap the tokenizer, then (on leaving this block)
+        # the dataset: a kill anywhere in between leaves "no tokenized data", never a mismatch.
+        (tokenized_dir / "manifest.json").unlink(missing_ok=True)
+        with atomic_path(out_dir / "tokenizer", is_dir=True) as tok_tmp:
+            shutil.copytree(staged_tok, tok_tmp, dirs_exist_ok=True)
+    return final
+
+
+@contextlib.contextmanager
+def _datasets_progress(enabled: bool) -> Iterator[None]:
+    from datasets.utils import logging as ds_logging
+
+    was = ds_logging.is_progress_bar_enabled()
+    if not enabled:
+        ds_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was and not enabled:
+            ds_logging.enable_progress_bar()
+
+
+def _summary(quiet: bool, manifest: dict[str, Any]) -> None:
+    if quiet:
+        return
+    lengths = manifest["token_lengths"]
+    print(
+        f"tokenize: {manifest['splits']['train']} train / {manifest['splits']['validation']} "
+        f"validation songs, vocab {manifest['vocab_size']}, "
+        f"median {lengths.get('median')} tokens, "
+        f"{100 * lengths.get('share_padding_at_seq_len', 0):.1f}% padding at "
+        f"{manifest['seq_len']}, {manifest['timings']['total_s']:.1f}s"
+    )
+    for g, c in manifest["counts"]["per_genre"].items():
+        print(
+            f"  {GENRE_TOKENS[g]:<18} read {c['read']:>8}  length ok {c['kept_length']:>8}  "
+            f"balanced {c['kept']:>8}  train {c.get('train', 0):>8}  "
+            f"validation {c.get('validation', 0):>6}"
+        )
