@@ -14,6 +14,7 @@ just the first (litgpt's ``validate_args``)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -64,6 +65,33 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this worker process exit quietly as soon as ``parent_pid`` is gone (``kill -9`` of
+    the command): no orphan keeps computing, nor prints BrokenPipeError tracebacks when it
+    sends its result. Call it first thing in a pool initializer, with the parent's pid taken
+    before the pool started. Linux: the kernel sends SIGKILL (PR_SET_PDEATHSIG); elsewhere a
+    daemon thread polls the parent pid."""
+    import os
+    import signal
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.2)
+        os._exit(0)
+
+    if os.getppid() != parent_pid:  # died before the prctl above: nothing to wait for
+        os._exit(0)
+    threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
 
 
 def first_line(exc: BaseException) -> str:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -175,6 +176,9 @@ def atomic_path(dest: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Pa
     with output_errors(shown):
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    # Held while this run writes: remove_stale_tmp of a concurrent run leaves the folder alone.
+    lock_fd = os.open(tmp, os.O_RDONLY)
+    fcntl.flock(lock_fd, fcntl.LOCK_EX)
     target = tmp if is_dir else tmp / dest.name
     try:
         with output_errors(shown):
@@ -186,8 +190,51 @@ def atomic_path(dest: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Pa
             else:
                 os.replace(target, dest)
     finally:
+        os.close(lock_fd)
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_stale_tmp(dest: str | os.PathLike) -> None:
+    """Delete what killed runs left beside ``dest`` (atomic_path's ``.NAME.*.tmp``), except
+    the temporary folder of a run still alive (atomic_path holds a lock on it)."""
+    dest = Path(dest)
+    if not dest.parent.is_dir():
+        return
+    for stale in dest.parent.glob(f".{dest.name}.*.tmp"):
+        try:
+            fd = os.open(stale, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # held: another run is writing it
+        finally:
+            os.close(fd)  # closing drops our lock again
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def listing(folder: str | os.PathLike, skip: tuple[str, ...] = ("manifest.json",)) -> list[dict]:
+    """Every file under ``folder`` with its size, for a manifest; :func:`intact` checks it."""
+    folder = Path(folder)
+    return [
+        {"file": p.relative_to(folder).as_posix(), "bytes": p.stat().st_size}
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name not in skip
+    ]
+
+
+def intact(folder: str | os.PathLike, files: Any) -> bool:
+    """True when every file a manifest lists is there with its recorded size (a truncated or
+    deleted file means the output must be rebuilt, not reported up to date)."""
+    folder = Path(folder)
+    if not isinstance(files, list) or not files:
+        return False
+    try:
+        return all((folder / f["file"]).stat().st_size == f["bytes"] for f in files)
+    except (OSError, KeyError, TypeError):
+        return False
 
 
 def write_json(dest: str | os.PathLike, data: Any) -> None:
