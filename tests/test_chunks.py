@@ -263,7 +263,9 @@ def test_unwritable_output_dir(tmp_path, capsys):
     blocker.write_text("not a folder")
     assert preprocess(FIXTURES / "genius.csv", blocker / "out") == 2
     # refused before any work (fileio.check_output), naming the file in the way
-    assert capsys.readouterr().err.startswith(f"error: --output-dir {blocker / 'out'}: {blocker} is a file")
+    assert capsys.readouterr().err.startswith(
+        f"error: --output-dir {blocker / 'out'}: {blocker} is a file"
+    )
 
 
 def test_bad_run_keeps_previous_good_chunks(tmp_path):
