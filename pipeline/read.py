@@ -104,7 +104,7 @@ def _sniff(path: Path) -> str:
             f"iconv -f UTF-16 -t UTF-8 {path} > {path.stem}.utf8.csv"
         )
     # Stray NUL bytes are removed from lyrics by cleaning; a file full of them is no CSV.
-    if head.count(0) > len(head) // 100:
+    if head.count(0) > max(16, len(head) // 100):
         raise UsageError(f"input {path} is a binary file, not a CSV; pass a lyrics CSV")
     # The head may end in the middle of a multi-byte character: only the tail may be cut.
     text = head.decode("utf-8", errors="ignore")
