@@ -64,6 +64,8 @@ WRITE_ERRNOS = {
 # Paths the kernel makes up: nothing can be created there, and links through them (/dev/stdout
 # -> /proc/self/fd/1 -> the shell's redirect target) must be written through, not replaced.
 _VIRTUAL = ("/proc/", "/dev/", "/sys/")
+# Where no file can be created at all (/dev/shm, a tmpfs, is a fine place for outputs).
+_SYSTEM = ("/proc/", "/sys/")
 
 
 class OutputError(UsageError):
@@ -126,7 +128,7 @@ def check_output(path: str | os.PathLike, *, flag: str = "--output", is_dir: boo
         raise OutputError(f"{where} is a file, not a folder; name a folder")
     if not is_dir and path.is_dir():
         raise OutputError(f"{where} is a folder; name a file (e.g. {path / 'out'})")
-    if os.path.abspath(path).startswith(_VIRTUAL):
+    if os.path.abspath(path).startswith(_SYSTEM):
         raise OutputError(f"{where} is inside a system folder; write elsewhere")
     # The nearest existing ancestor decides: it must be a writable folder on a writable disk.
     parent = Path(os.path.abspath(path if is_dir and path.exists() else path.parent))
@@ -165,7 +167,7 @@ def atomic_path(dest: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Pa
                 shutil.copyfileobj(src, out)
         return
     shown = dest
-    if os.path.abspath(dest).startswith(_VIRTUAL):
+    if os.path.abspath(dest).startswith(_SYSTEM):
         raise OutputError(f"cannot write {shown}: it is inside a system folder; write elsewhere")
     if dest.is_symlink():
         dest = Path(os.path.realpath(dest))
