@@ -14,6 +14,7 @@ just the first (litgpt's ``validate_args``)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -66,6 +67,33 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def die_with_parent(parent_pid: int) -> None:
+    """Make this worker process exit quietly as soon as ``parent_pid`` is gone (``kill -9`` of
+    the command): no orphan keeps computing, nor prints BrokenPipeError tracebacks when it
+    sends its result. Call it first thing in a pool initializer, with the parent's pid taken
+    before the pool started. Linux: the kernel sends SIGKILL (PR_SET_PDEATHSIG); elsewhere a
+    daemon thread polls the parent pid."""
+    import os
+    import signal
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.2)
+        os._exit(0)
+
+    if os.getppid() != parent_pid:  # died before the prctl above: nothing to wait for
+        os._exit(0)
+    threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (library errors can span a screen)."""
     text = str(exc).strip().splitlines()
@@ -75,11 +103,20 @@ def first_line(exc: BaseException) -> str:
 def run(
     main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None
 ) -> int:
-    """Call ``main(argv)``; map UsageError to one stderr line and exit code 2."""
+    """Call ``main(argv)``; map UsageError, and an OSError that could not write an output
+    (disk full, read-only, no permission: lyrics_gpt2.fileio.WRITE_ERRNOS), to one stderr line
+    and exit code 2."""
+    from lyrics_gpt2.fileio import WRITE_ERRNOS, describe_os_error  # fileio imports this module
+
     try:
         return main(argv) or 0
     except UsageError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        print(f"error: {' '.join(describe_os_error(exc).split())}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

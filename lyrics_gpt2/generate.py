@@ -33,7 +33,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
-from lyrics_gpt2.fileio import atomic_path
+from lyrics_gpt2.fileio import atomic_path, check_output
 from lyrics_gpt2.genres import model_genres, resolve_genres
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
@@ -118,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             top_p=args.top_p,
             repetition_penalty=args.repetition_penalty,
         ).check(problems)
+    if args.output:
+        check_output(args.output)  # a folder, a read-only place: said now, not after sampling
     if not (args.model / "config.json").is_file():
         raise UsageError(
             f"no trained model in {args.model}; run training first "

@@ -37,7 +37,7 @@ import torch
 from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, first_line, run
 from lyrics_gpt2.data import collate, load_tokenized
 from lyrics_gpt2.evaluation import SongScores, score_songs
-from lyrics_gpt2.fileio import write_json
+from lyrics_gpt2.fileio import check_output, write_json
 from lyrics_gpt2.genres import model_genres
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
@@ -315,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             (args.model / "config.json").is_file(),
             f"no trained model in {args.model}; run training first or pass --model DIR",
         )
+    if args.json:
+        check_output(args.json, flag="--json")  # a folder, a read-only place: said before scoring
     base = args.base
     if base is None:
         base = base_from_summary(args.model)

@@ -50,7 +50,7 @@ from lyrics_gpt2.cli import UsageError, run
 from lyrics_gpt2.config import TrainArgs, parse_train_args
 from lyrics_gpt2.data import IGNORE_INDEX, Collator, EpochShuffle, Manifest, load_tokenized
 from lyrics_gpt2.evaluation import SongScores, score_songs
-from lyrics_gpt2.fileio import read_json, write_json
+from lyrics_gpt2.fileio import check_output, read_json, write_json
 from lyrics_gpt2.modeling import build_model
 from lyrics_gpt2.optim import build_optimizer, get_lr_scheduler
 from lyrics_gpt2.outputs import MetricsLog, plain_state_dict, save_hf_folder
@@ -332,6 +332,7 @@ def main(argv=None) -> int:
     # 1. accelerator, logging quiet on other processes
     accelerator = make_accelerator(args)
     out = Path(args.output_dir)
+    check_output(out, flag="--output-dir", is_dir=True)  # a file, /proc, read-only: before work
     if not accelerator.is_main_process:
         import transformers
 

@@ -42,15 +42,24 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from lyrics_gpt2.cli import UsageError
-from lyrics_gpt2.fileio import atomic_path, file_fingerprint, params_digest, read_json, write_json
+from lyrics_gpt2.cli import UsageError, die_with_parent
+from lyrics_gpt2.fileio import (
+    atomic_path,
+    describe_os_error,
+    file_fingerprint,
+    intact,
+    params_digest,
+    read_json,
+    remove_stale_tmp,
+    write_json,
+)
 from lyrics_gpt2.genres import TAGS
 from pipeline import clean, langid
 from pipeline.read import Reader, detect_layout
 from pipeline.shards import COLUMNS, Staging, chunk_of, finalize_all, text_hash
 
 # Bump when a rule changes what is kept, so old chunks are rebuilt rather than skipped.
-RULES_VERSION = 1
+RULES_VERSION = 2  # 2: control characters (NUL) removed from lyrics
 
 REASONS = (
     "malformed",  # unparsable row (wrong field count) or no id
@@ -139,8 +148,12 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if args.repeat_threshold < 0 or args.repeat_threshold == 1:
         problems.append(f"--repeat-threshold must be 0 (off) or >= 2, not {args.repeat_threshold}")
     language = args.language.strip().lower()
-    if language != "any" and not (language.isalpha() and 2 <= len(language) <= 3):
-        problems.append(f"--language must be an ISO code such as en, or any; not {language!r}")
+    language = langid.normalize_code(language) or language  # "English" -> "en"
+    if language != "any" and language not in langid.KNOWN_CODES:
+        problems.append(
+            f"--language {language!r} is not a language code the detector knows; use an ISO "
+            "code such as en, es, fr, pt, de (see pipeline/langid.py KNOWN_CODES), or any"
+        )
     if args.workers is not None and args.workers < 0:
         problems.append(f"--workers must be >= 0, not {args.workers}")
     if problems:
@@ -161,7 +174,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(cfg: Config) -> None:
+def _init_worker(cfg: Config, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:
+        die_with_parent(parent_pid)  # kill -9 of preprocess: no orphan, no traceback
     _WORKER["cfg"] = cfg
     _WORKER["genres"] = frozenset(cfg.genres)
     _WORKER["detector"] = None
@@ -229,7 +244,7 @@ def _ordered_map(
     # fork: workers start at once and share the imported modules; the parent has opened no
     # pyarrow threads or files yet when the pool is created.
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with mp.get_context(method).Pool(workers, _init_worker, (cfg,)) as pool:
+    with mp.get_context(method).Pool(workers, _init_worker, (cfg, os.getpid())) as pool:
         pending: deque = deque()
         for item in items:
             pending.append(pool.apply_async(fn, (item,)))
@@ -247,18 +262,7 @@ def _up_to_date(manifest: Any, out: Path, fingerprint: str, digest: str) -> bool
         return False
     if manifest.get("input_fingerprint") != fingerprint or manifest.get("params_digest") != digest:
         return False
-    files = manifest.get("chunks", [])
-    return bool(files) and all(
-        (out / f["file"]).is_file() and (out / f["file"]).stat().st_size == f["bytes"]
-        for f in files
-    )
-
-
-def _remove_stale_tmp(parent: Path) -> None:
-    """Temporary folders of killed runs (atomic_path names them .chunks.*.tmp)."""
-    if parent.is_dir():
-        for stale in parent.glob(".chunks.*.tmp"):
-            shutil.rmtree(stale, ignore_errors=True)
+    return intact(out, manifest.get("chunks"))  # a truncated or missing chunk: rebuild
 
 
 def _default_workers(path: Path) -> int:
@@ -276,12 +280,13 @@ def run(args: argparse.Namespace) -> dict:
     params = asdict(cfg)
     digest = params_digest({**params, "input_fingerprint": fingerprint})
     out = Path(args.output_dir) / "chunks"
+    # Before the up-to-date check: a killed --force run's leftovers go even when nothing is redone.
+    remove_stale_tmp(out)
     manifest = read_json(out / "manifest.json")
     if not args.force and _up_to_date(manifest, out, fingerprint, digest):
         if not args.quiet:
             print(f"chunks: {out} is up to date with {path} (use --force to rebuild)")
         return manifest
-    _remove_stale_tmp(out.parent)
     workers = _default_workers(path) if args.workers is None else args.workers
 
     t0 = time.perf_counter()
@@ -298,7 +303,7 @@ def run(args: argparse.Namespace) -> dict:
             shutil.rmtree(tmp / ".staging")
             write_json(tmp / "manifest.json", manifest)
     except OSError as exc:  # reading errors are UsageErrors already: this is the output side
-        raise UsageError(f"cannot write chunks to {out}: {exc}") from None
+        raise UsageError(describe_os_error(exc, out)) from None
     if not args.quiet:
         print_summary(manifest, out)
     return manifest

@@ -76,6 +76,11 @@ def _kinds(kinds: Iterable[str]) -> tuple[str, ...]:
     return tuple(k for k in BRACKET_KINDS if k in wanted)
 
 
+# C0 control characters but tab and newline (CR is a newline by then), and DEL: a NUL byte
+# anywhere in a CSV field (seen in damaged dumps) must not reach the tokenizer.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def normalize_newlines(text: str) -> str:
     """CRLF and lone CR -> LF."""
     if "\r" in text:
@@ -84,7 +89,10 @@ def normalize_newlines(text: str) -> str:
 
 
 def normalize_chars(text: str) -> str:
-    """Drop invisible characters; curly/typographic quotes -> ' and "."""
+    """Drop invisible characters (NUL and other control characters too); curly/typographic
+    quotes -> ' and "."""
+    if _CONTROL.search(text):
+        text = _CONTROL.sub("", text)
     if not text.isascii():
         for char, replacement in _CHAR_MAP:
             if char in text:

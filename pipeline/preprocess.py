@@ -19,7 +19,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lyrics_gpt2.cli import ArgumentParser, run
+from lyrics_gpt2.cli import ArgumentParser, Problems, run
+from lyrics_gpt2.fileio import check_output
 from pipeline import chunks
 from pipeline.tokenize import stage as tokenize
 
@@ -71,6 +72,10 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with Problems() as problems:
+        # numpy's generators take seeds in [0, 2**32): a bad one would fail in every worker.
+        problems.require(0 <= args.seed < 2**32, f"--seed must be in [0, 2**32) (got {args.seed})")
+    check_output(args.output_dir, flag="--output-dir", is_dir=True)  # before any work
     for name in STAGES:
         if name in args.stages:
             STAGES[name].run(args)

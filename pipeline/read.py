@@ -95,7 +95,16 @@ def _sniff(path: Path) -> str:
         raise UsageError(f"cannot read {path}: {exc}") from None
     if not head.strip():
         raise UsageError(f"input {path} is empty; pass a lyrics CSV with a header row")
-    if b"\x00" in head:
+    if (
+        head.startswith((b"\xff\xfe", b"\xfe\xff"))
+        or max(head[0:200:2].count(0), head[1:200:2].count(0)) > 50
+    ):
+        raise UsageError(
+            f"input {path} is UTF-16 text, not UTF-8; re-encode it, e.g. "
+            f"iconv -f UTF-16 -t UTF-8 {path} > {path.stem}.utf8.csv"
+        )
+    # Stray NUL bytes are removed from lyrics by cleaning; a file full of them is no CSV.
+    if head.count(0) > max(16, len(head) // 100):
         raise UsageError(f"input {path} is a binary file, not a CSV; pass a lyrics CSV")
     # The head may end in the middle of a multi-byte character: only the tail may be cut.
     text = head.decode("utf-8", errors="ignore")
@@ -108,12 +117,26 @@ def detect_layout(path: Path) -> Layout:
     """The layout whose required columns the header of ``path`` holds, else UsageError."""
     header_line = _sniff(path)
     header = next(csv.reader([header_line]), [])
-    names = {h.strip() for h in header}
+    stripped = [h.strip() for h in header]
+    names = set(stripped)
+    # pandas would rename a second "lyrics" to "lyrics.1" and read the (maybe empty) first one.
+    known = {c for lay in LAYOUTS for c in lay.required}
+    twice = sorted({c for c in stripped if c in known and stripped.count(c) > 1})
+    if twice:
+        raise UsageError(
+            f"input {path} has the column(s) {', '.join(twice)} more than once in its header; "
+            "keep one of each (rename or delete the others)"
+        )
     for layout in LAYOUTS:
         if set(layout.required) <= names:
             return layout
     # Name what is missing for the layout the header resembles most.
-    best = max(LAYOUTS, key=lambda lay: len(set(lay.required) & names))
+    # (most columns in common, then fewest missing: a Genius header without lyrics is told
+    # about lyrics, not also about the optional language column of the derivative)
+    best = max(
+        LAYOUTS,
+        key=lambda lay: (len(set(lay.required) & names), -len(set(lay.required) - names)),
+    )
     missing = [c for c in best.required if c not in names]
     raise UsageError(
         f"input {path} lacks the column(s) {', '.join(missing)} of a {best.name} CSV "
@@ -148,6 +171,23 @@ class Reader:
         self.bytes_read = 0
 
     def __iter__(self) -> Iterator[dict[str, list[str]]]:
+        try:
+            yield from self._read(skip_first_row=False)
+        except _FirstRowTooLong:
+            # pandas takes a first data row with more fields than the header as "the first
+            # columns are an index": every later row would then be malformed. Skip that row
+            # (malformed, like any later row with too many fields) and read again; nothing was
+            # yielded yet, the check runs on the first batch.
+            self.rows_in, self.malformed = 1, 1
+            try:
+                yield from self._read(skip_first_row=True)
+            except _FirstRowTooLong:
+                raise UsageError(
+                    f"input {self.path}: its first two data rows have more fields than its "
+                    "header; check the header row and the delimiter (a comma is expected)"
+                ) from None
+
+    def _read(self, skip_first_row: bool) -> Iterator[dict[str, list[str]]]:
         # No usecols: with it, pandas silently accepts rows with too many fields.
         raw = open_text_bytes(self.path)
         counted = _CountingReader(raw)
@@ -165,8 +205,11 @@ class Reader:
                     na_values=[],
                     chunksize=self.batch_rows,
                     on_bad_lines="warn",
+                    skiprows=[1] if skip_first_row else None,
                 )
                 for frame in frames:
+                    if not isinstance(frame.index, pd.RangeIndex):
+                        raise _FirstRowTooLong
                     frame.columns = [c.strip() for c in frame.columns]
                     self._count_skipped(caught)
                     self.rows_in += len(frame)
@@ -222,6 +265,10 @@ class Reader:
             self.malformed += n - len(keep)
             batch = {k: [v[i] for i in keep] for k, v in batch.items()}
         return batch
+
+
+class _FirstRowTooLong(Exception):
+    """The first data row has more fields than the header (see Reader.__iter__)."""
 
 
 class _CountingReader(io.RawIOBase):

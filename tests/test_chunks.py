@@ -262,7 +262,10 @@ def test_unwritable_output_dir(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     assert preprocess(FIXTURES / "genius.csv", blocker / "out") == 2
-    assert capsys.readouterr().err.startswith("error: cannot write chunks")
+    # refused before any work (fileio.check_output), naming the file in the way
+    assert capsys.readouterr().err.startswith(
+        f"error: --output-dir {blocker / 'out'}: {blocker} is a file"
+    )
 
 
 def test_bad_run_keeps_previous_good_chunks(tmp_path):

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from lyrics_gpt2.fileio import atomic_path, file_fingerprint, params_digest, read_json, write_json
+from lyrics_gpt2.fileio import (
+    OutputError,
+    atomic_path,
+    check_output,
+    file_fingerprint,
+    intact,
+    listing,
+    params_digest,
+    read_json,
+    write_json,
+)
 
 
 def test_atomic_path_leaves_nothing_behind_on_failure(tmp_path):
@@ -42,3 +54,30 @@ def test_fingerprints_change_with_content_and_params(tmp_path):
     assert file_fingerprint(f) != first
     assert params_digest({"a": 1, "b": 2}) == params_digest({"b": 2, "a": 1})
     assert params_digest({"a": 1}) != params_digest({"a": 2})
+
+
+def test_a_redirected_stdout_is_appended_to_not_replaced(tmp_path):
+    # `--json /dev/stdout > log`: /dev/fd/N -> /proc/self/fd/N -> log. Replacing log by rename
+    # would orphan the shell's file; opening it with "w" would truncate what is already there.
+    log = tmp_path / "log"
+    log.write_text("before\n")
+    with log.open("a") as f:
+        inode = os.fstat(f.fileno()).st_ino
+        write_json(f"/dev/fd/{f.fileno()}", {"k": 1})
+    assert log.read_text() == 'before\n{\n  "k": 1\n}\n' and log.stat().st_ino == inode
+
+
+def test_dev_shm_is_a_place_proc_is_not(tmp_path):
+    check_output("/dev/shm/lyrics-gpt2-test.json")
+    with pytest.raises(OutputError, match="system folder"):
+        check_output("/proc/x.json")
+
+
+def test_listing_and_intact_notice_a_truncated_file(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "f.arrow").write_bytes(b"x" * 10)
+    (tmp_path / "manifest.json").write_text("{}")
+    files = listing(tmp_path)
+    assert files == [{"file": "a/f.arrow", "bytes": 10}] and intact(tmp_path, files)
+    (tmp_path / "a" / "f.arrow").write_bytes(b"x" * 9)
+    assert not intact(tmp_path, files) and not intact(tmp_path, None)

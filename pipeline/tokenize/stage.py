@@ -50,7 +50,7 @@ import pyarrow.compute as pc
 
 from lyrics_gpt2 import tokenizer as tokenizers
 from lyrics_gpt2.cli import UsageError
-from lyrics_gpt2.fileio import atomic_path, read_json, write_json
+from lyrics_gpt2.fileio import atomic_path, intact, listing, read_json, remove_stale_tmp, write_json
 from lyrics_gpt2.genres import GENRE_TOKENS
 from pipeline import split
 from pipeline.tokenize import source, stats, workers
@@ -132,12 +132,14 @@ def run(args: argparse.Namespace) -> dict:
     chunk_paths, chunks_fp = source.find_chunks(out_dir)
     stage_key = source.stage_key(settings, chunks_fp)
     tokenized_dir = out_dir / "tokenized"
+    for leftover in (tokenized_dir, out_dir / "tokenizer"):  # of killed runs, even if up to date
+        remove_stale_tmp(leftover)
     old = read_json(tokenized_dir / "manifest.json")
     if (
         not settings.force
-        and old is not None
+        and isinstance(old, dict)
         and old.get("stage_key") == stage_key
-        and (tokenized_dir / "dataset_dict.json").is_file()
+        and intact(tokenized_dir, old.get("files"))  # a truncated .arrow file: rebuild
         and file_sha(out_dir / "tokenizer" / "tokenizer.json") == old.get("tokenizer_sha")
     ):
         say(settings.quiet, f"tokenize: {tokenized_dir} is up to date (use --force to redo it)")
@@ -330,6 +332,7 @@ def publish(
                 "tokens_per_s_stage": round(tokens / timings["total_s"]),
             },
             "timings": {k: round(v, 3) for k, v in timings.items()},
+            "files": listing(tmp),
         }
         write_json(tmp / "manifest.json", final)
         # Invalidate the old dataset first, then swap the tokenizer, then (on leaving this block)

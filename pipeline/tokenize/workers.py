@@ -13,6 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+from lyrics_gpt2.cli import die_with_parent
 from pipeline.tokenize.chunk import ChunkTask, encode_chunk
 from pipeline.tokenize.source import say
 
@@ -24,13 +25,16 @@ def start_pool(workers: int, n_chunks: int) -> ProcessPoolExecutor | None:
         return None
     # spawn, not fork: a forked Rust tokenizer thread pool can deadlock.
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+    pool = ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+    )
     for _ in range(workers):
         pool.submit(_warm_up)
     return pool
 
 
-def _worker_init() -> None:
+def _worker_init(parent_pid: int) -> None:
+    die_with_parent(parent_pid)  # kill -9 of preprocess: no orphan, no traceback
     # One process per core already; the tokenizer's own thread pool would only oversubscribe.
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
