@@ -75,11 +75,20 @@ def first_line(exc: BaseException) -> str:
 def run(
     main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None
 ) -> int:
-    """Call ``main(argv)``; map UsageError to one stderr line and exit code 2."""
+    """Call ``main(argv)``; map UsageError, and an OSError that could not write an output
+    (disk full, read-only, no permission: lyrics_gpt2.fileio.WRITE_ERRNOS), to one stderr line
+    and exit code 2."""
+    from lyrics_gpt2.fileio import WRITE_ERRNOS, describe_os_error  # fileio imports this module
+
     try:
         return main(argv) or 0
     except UsageError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        print(f"error: {' '.join(describe_os_error(exc).split())}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

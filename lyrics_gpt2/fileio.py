@@ -1,20 +1,147 @@
-"""Atomic file writes and input fingerprints.
+"""Safe output writes, one-line messages for failed writes, and input fingerprints.
 
-Every artifact is written under a temporary name next to its destination and renamed into place
-only when complete, so a killed run never leaves a file (or folder) that looks finished.
+Every command writes its outputs through this module (generate --output, perplexity --json,
+train's output folder, preprocess's chunks and tokenized folders); run it via any command, e.g.
+``python -m lyrics_gpt2.generate --output songs.txt``.
+
+API (what a command calls)::
+
+    check_output(path, flag="--output")          # BEFORE any work: refuses a folder given for a
+    check_output(out_dir, flag="--output-dir",   # file, a file given for a folder, a parent that
+                 is_dir=True)                    # is a file, an unwritable/read-only place, /proc
+    with atomic_path(dest) as tmp:               # write tmp; renamed onto dest only on success
+        tmp.write_text(text)
+    write_json(dest, data)                       # the same, for JSON
+    with output_errors(dest):                    # any other write: OSError -> OutputError
+        save_checkpoint(dest)
+
+Rules for what ``dest`` is:
+
+- missing or a regular file: written under a temporary name beside it, renamed on success
+  (a killed run leaves the old file or nothing, never half a file);
+- a symlink to a regular file (or to nothing): the file it points at is replaced the same
+  atomic way, and the link itself stays;
+- a device, FIFO or socket (``/dev/null``, ``/dev/stdout`` -- also through symlinks, and any
+  link through ``/proc`` or ``/dev``): never replaced; the finished output is written through
+  it in one piece, in append mode (``--json /dev/stdout > log`` does not truncate ``log``);
+- a folder where a file is expected (or a file where a folder is expected): OutputError.
+
+:class:`OutputError` is a :class:`~lyrics_gpt2.cli.UsageError`: ``cli.run`` prints it as one line
+with exit code 2. ``cli.run`` also turns an OSError that escaped with a write errno (ENOSPC, EROFS,
+EACCES, EPERM, ENOTDIR, EISDIR, EDQUOT, EFBIG) into the same kind of line via
+:func:`describe_os_error`, so a command that forgot ``output_errors`` still prints no traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from lyrics_gpt2.cli import UsageError
+
+# errnos that mean "this place cannot take the output": the user fixes the place, not the code.
+WRITE_ERRNOS = {
+    errno.ENOSPC: "no space left on the device; free some space or write elsewhere",
+    errno.EDQUOT: "disk quota exceeded; free some space or write elsewhere",
+    errno.EFBIG: "file too large for this file system; write elsewhere",
+    errno.EROFS: "read-only file system; write elsewhere",
+    errno.EACCES: "permission denied; write elsewhere or fix the permissions",
+    errno.EPERM: "operation not permitted; write elsewhere or fix the permissions",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another path",
+    errno.EISDIR: "it is a folder; name a file inside it instead",
+    errno.ENAMETOOLONG: "the name is too long; choose a shorter path",
+}
+# Paths the kernel makes up: nothing can be created there, and links through them (/dev/stdout
+# -> /proc/self/fd/1 -> the shell's redirect target) must be written through, not replaced.
+_VIRTUAL = ("/proc/", "/dev/", "/sys/")
+
+
+class OutputError(UsageError):
+    """An output that cannot be written where the user asked; printed as one line, exit code 2."""
+
+
+def describe_os_error(exc: OSError, path: str | os.PathLike | None = None) -> str:
+    """One line naming the path, what went wrong and what to do."""
+    where = path if path is not None else (exc.filename or "the output")
+    reason = WRITE_ERRNOS.get(exc.errno or 0) or (exc.strerror or type(exc).__name__)
+    return f"cannot write {where}: {reason}"
+
+
+@contextlib.contextmanager
+def output_errors(path: str | os.PathLike | None = None) -> Iterator[None]:
+    """Turn an OSError with a write errno raised inside the block into an :class:`OutputError`."""
+    try:
+        yield
+    except OutputError:
+        raise
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        raise OutputError(describe_os_error(exc, path)) from None
+
+
+def _link_chain(path: Path) -> list[str]:
+    """``path`` and every symlink target on the way to the real file (at most 40 hops)."""
+    chain = [os.path.abspath(path)]
+    current = chain[0]
+    for _ in range(40):
+        if not os.path.islink(current):
+            break
+        target = os.readlink(current)
+        current = os.path.normpath(os.path.join(os.path.dirname(current), target))
+        chain.append(current)
+    return chain
+
+
+def _is_stream(path: Path) -> bool:
+    """True when ``path`` must be written in place: a device, FIFO or socket, or a link that
+    passes through /proc or /dev (``/dev/stdout`` whatever it currently points at)."""
+    try:
+        st = os.stat(path)  # follows links
+    except OSError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        return True
+    chain = _link_chain(path)
+    return len(chain) > 1 and any(p.startswith(_VIRTUAL) for p in chain)
+
+
+def check_output(path: str | os.PathLike, *, flag: str = "--output", is_dir: bool = False) -> None:
+    """Refuse an output that cannot work, before any work is done (one line, exit code 2)."""
+    path = Path(path)
+    if not is_dir and _is_stream(path):
+        return  # written in place: its parent need not be writable
+    where = f"{flag} {path}"
+    if is_dir and path.exists() and not path.is_dir():
+        raise OutputError(f"{where} is a file, not a folder; name a folder")
+    if not is_dir and path.is_dir():
+        raise OutputError(f"{where} is a folder; name a file (e.g. {path / 'out'})")
+    if os.path.abspath(path).startswith(_VIRTUAL):
+        raise OutputError(f"{where} is inside a system folder; write elsewhere")
+    # The nearest existing ancestor decides: it must be a writable folder on a writable disk.
+    parent = Path(os.path.abspath(path if is_dir and path.exists() else path.parent))
+    while not parent.exists() and parent != parent.parent:
+        if parent.is_symlink():  # a dangling link in the path
+            break
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{where}: {parent} is a file, not a folder; choose another path")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        try:
+            ro = os.statvfs(parent).f_flag & os.ST_RDONLY
+        except OSError:
+            ro = False
+        reason = "is on a read-only file system" if ro else "is not writable"
+        raise OutputError(f"{where}: {parent} {reason}; write elsewhere")
 
 
 @contextlib.contextmanager
@@ -22,26 +149,49 @@ def atomic_path(dest: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Pa
     """Yield a temporary path beside ``dest``; on success rename it onto ``dest``.
 
     On an exception the temporary file or folder is removed and ``dest`` is left untouched.
+    A device/FIFO/``/dev/stdout`` is yielded as itself (written through), a symlink is followed
+    (its target replaced, the link kept); see the module docstring. OSErrors with a write errno
+    come out as :class:`OutputError`.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    if not is_dir and _is_stream(dest):
+        # Written whole at the end, in append mode: opening /dev/stdout with "w" would truncate
+        # the file the shell redirected stdout to, and a FIFO reader gets the text in one piece.
+        with tempfile.TemporaryDirectory(prefix=".stream.") as tmp_dir, output_errors(dest):
+            target = Path(tmp_dir) / dest.name
+            yield target
+            with target.open("rb") as src, open(dest, "ab") as out:
+                shutil.copyfileobj(src, out)
+        return
+    shown = dest
+    if os.path.abspath(dest).startswith(_VIRTUAL):
+        raise OutputError(f"cannot write {shown}: it is inside a system folder; write elsewhere")
+    if dest.is_symlink():
+        dest = Path(os.path.realpath(dest))
+    if is_dir and dest.exists() and not dest.is_dir():
+        raise OutputError(f"cannot write {shown}: it is a file, not a folder; name a folder")
+    if not is_dir and dest.is_dir():
+        raise OutputError(f"cannot write {shown}: {WRITE_ERRNOS[errno.EISDIR]}")
+    with output_errors(shown):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     target = tmp if is_dir else tmp / dest.name
     try:
-        yield target
-        if is_dir:
-            if dest.exists():
-                shutil.rmtree(dest)
-            os.replace(tmp, dest)
-        else:
-            os.replace(target, dest)
+        with output_errors(shown):
+            yield target
+            if is_dir:
+                if dest.exists():
+                    shutil.rmtree(dest)
+                os.replace(tmp, dest)
+            else:
+                os.replace(target, dest)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_json(dest: str | os.PathLike, data: Any) -> None:
-    """Write ``data`` as indented JSON, atomically."""
+    """Write ``data`` as indented JSON, atomically (or through a device; see atomic_path)."""
     with atomic_path(dest) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
