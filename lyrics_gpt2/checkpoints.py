@@ -107,7 +107,8 @@ def read_resumable(path: Path, settings: dict[str, Any]) -> dict[str, Any]:
     if differ:
         raise UsageError(
             f"cannot resume {path}: it was made with other settings ({'; '.join(differ)}); "
-            "use the same flags and number of processes"
+            "use the same flags and number of processes (the optimizer and learning-rate "
+            "schedule come back from the checkpoint), or start afresh with --overwrite"
         )
     return saved
 

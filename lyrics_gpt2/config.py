@@ -320,9 +320,9 @@ def parse_train_args(
     own = preset.get("gpt2_config") or {}
     model = values.get("model", TrainArgs.model)
     base = values.get("model_config", {})
-    if own and model == preset.get("model") and isinstance(base, dict):
-        if not isinstance(model, str) or architecture(model) != own:
-            values["model_config"] = {**own, **base}
+    same_model = own and model == preset.get("model") and isinstance(base, dict)
+    if same_model and (not isinstance(model, str) or architecture(model) != own):
+        values["model_config"] = {**own, **base}
     if flag_config is not None:
         base = values.get("model_config")
         values["model_config"] = {**(base if isinstance(base, dict) else {}), **flag_config}

@@ -184,12 +184,13 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     backend = getattr(torch, dev.type, None)
     available = getattr(backend, "is_available", lambda: False)()
     if not available:
-        raise UsageError(f"--device {device}: no {dev.type} device on this machine; use --device cpu")
+        raise UsageError(
+            f"--device {device}: no {dev.type} device on this machine; use --device cpu"
+        )
     count = getattr(backend, "device_count", lambda: 1)()
     if dev.index is not None and dev.index >= count:
         raise UsageError(
-            f"--device {device}: this machine has {count} {dev.type} device(s) "
-            f"(0..{count - 1})"
+            f"--device {device}: this machine has {count} {dev.type} device(s) (0..{count - 1})"
         )
     return dev
 
@@ -253,10 +254,8 @@ def check_weights(folder: str | Path) -> None:
                         problem = "its header runs past the end of the file"
                     else:
                         header = json.loads(f.read(n))
-                        end = max(
-                            (t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"),
-                            default=0,
-                        )
+                        tensors = [t for k, t in header.items() if k != "__metadata__"]
+                        end = max((t["data_offsets"][1] for t in tensors), default=0)
                         if 8 + n + end > size:
                             problem = f"{size} bytes but its tensors need {8 + n + end}"
         except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:

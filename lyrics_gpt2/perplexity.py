@@ -324,8 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"no trained model in {args.model}; run training first or pass --model DIR",
         )
     pick_device(args.device)  # a bad --device is named now, not after the data is read
-    if args.json:
-        check_output(args.json, flag="--json")  # a folder or unwritable place is refused before the scoring
+    if args.json:  # a folder or an unwritable place is refused before the scoring, not after
+        check_output(args.json, flag="--json")
     base = args.base
     if base is None:
         base = base_from_summary(args.model)

@@ -336,25 +336,18 @@ def die_with_launcher() -> None:
     to us when our parent exits (PR_SET_PDEATHSIG); run by hand (``python train.py``) nothing
     changes, so closing a shell's parent does not end a run started with nohup.
     """
-    launched = any(k.startswith("ACCELERATE_") for k in os.environ) or "TORCHELASTIC_RUN_ID" in (
-        os.environ
-    )
+    # What the launchers put in the environment of the process they start (accelerate's
+    # launch prepares ACCELERATE_MIXED_PRECISION; torchrun sets TORCHELASTIC_RUN_ID).
+    launched = any(k in os.environ for k in ("ACCELERATE_MIXED_PRECISION", "TORCHELASTIC_RUN_ID"))
     if not launched or not sys.platform.startswith("linux"):
         return
-    parent = os.getppid()
     pr_set_pdeathsig = 1
     try:
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):
         return
-    if os.getppid() != parent or parent == 1:  # the launcher died before the request was made
+    if os.getppid() == 1:  # the launcher died before the request was made: init adopted us
         raise SystemExit(1)
-
-
-def check_output_dir(out: Path) -> None:
-    """Refuse, before data or model load, an --output-dir that cannot hold the run: a file,
-    a folder under /proc, a read-only disk."""
-    check_output(out, flag="--output-dir", is_dir=True)
 
 
 def main(argv=None) -> int:
@@ -362,7 +355,8 @@ def main(argv=None) -> int:
     args = parse_train_args(argv, prog=PROG, description=__doc__)
     from accelerate.utils import set_seed
 
-    check_output_dir(Path(args.output_dir))
+    # Before data and model load: a file, a folder under /proc, a read-only disk are refused now.
+    check_output(args.output_dir, flag="--output-dir", is_dir=True)
     # 1. accelerator, logging quiet on other processes
     accelerator = make_accelerator(args)
     out = Path(args.output_dir)
