@@ -22,6 +22,18 @@ STATE_FILE = "train_state.json"
 _NAME = re.compile(r"^step-(\d+)$")
 # Settings a resumed run must share with the checkpoint, or the data position means nothing.
 RESUME_KEYS = ("batch_size", "grad_accum", "seed", "num_processes", "train_songs", "total_steps")
+# Settings the optimizer and schedule bring back from the checkpoint (their state holds the
+# rates), so a resumed run could not apply a new value: refused rather than recorded but ignored.
+# Compared only when the checkpoint recorded them (checkpoints made before they were saved).
+FIXED_ON_RESUME = (
+    "lr",
+    "warmup_steps",
+    "lr_schedule",
+    "min_lr_ratio",
+    "weight_decay",
+    "model",
+    "model_config",
+)
 
 
 @dataclass
@@ -87,12 +99,35 @@ def read_resumable(path: Path, settings: dict[str, Any]) -> dict[str, Any]:
     differ = [
         f"{k} {before.get(k)} -> {settings[k]}" for k in RESUME_KEYS if before.get(k) != settings[k]
     ]
+    differ += [
+        f"--{k.replace('_', '-')} {before[k]} -> {settings[k]}"
+        for k in FIXED_ON_RESUME
+        if k in before and k in settings and before[k] != settings[k]
+    ]
     if differ:
         raise UsageError(
             f"cannot resume {path}: it was made with other settings ({'; '.join(differ)}); "
-            "use the same flags and number of processes"
+            "use the same flags and number of processes (the optimizer and learning-rate "
+            "schedule come back from the checkpoint), or start afresh with --overwrite"
         )
     return saved
+
+
+def check_checkpoint_files(path: Path) -> None:
+    """UsageError naming the file when a checkpoint's weights or optimizer state are damaged
+    (torch's ``.bin``/``.pt`` files are zip archives: a truncated one has no central directory;
+    safetensors headers are checked against the file size)."""
+    import zipfile
+
+    from lyrics_gpt2.modeling import check_weights
+
+    check_weights(path)
+    for f in sorted(path.glob("*.bin")) + sorted(path.glob("*.pt")) + sorted(path.glob("*.pth")):
+        if not zipfile.is_zipfile(f):
+            raise UsageError(
+                f"checkpoint file {f} is damaged or truncated; resume from an older checkpoint "
+                f"(--resume {path.parent}/step-...) or start afresh with --overwrite"
+            )
 
 
 def save_checkpoint(
@@ -106,14 +141,23 @@ def save_checkpoint(
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        write_json(tmp / STATE_FILE, state)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-        for old in list_checkpoints(output_dir)[:-keep]:
-            shutil.rmtree(old, ignore_errors=True)
+    try:
+        accelerator.save_state(str(tmp))
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            write_json(tmp / STATE_FILE, state)
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+            for old in list_checkpoints(output_dir)[:-keep]:
+                shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        # A full disk mid-save: the half-written folder goes (it has a hidden name, so it would
+        # never be resumed, but it holds the space), the earlier checkpoints stay.
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UsageError(
+            f"cannot write checkpoint {final} ({exc.strerror or exc}); free space in {root} "
+            "and continue with --resume latest"
+        ) from None
     accelerator.wait_for_everyone()
     return final

@@ -108,8 +108,94 @@ class TrainArgs:
         need(bool(self.model.strip()), "--model must not be empty")
         problems.raise_if_any()
 
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> TrainArgs:
+        """Build from a preset's and the flags' merged values, refusing every value of the wrong
+        type in one UsageError (a preset is JSON: ``"batch_size": "abc"`` must not reach training,
+        where it would fail as a traceback or, worse, compare as a string)."""
+        problems = Problems()
+        for f in dataclasses.fields(cls):
+            if f.name in values:
+                problems.require(
+                    _type_ok(values[f.name], f.type),
+                    f"{_flag(f.name)} must be {_TYPE_WORDS.get(f.type, f.type)} "
+                    f"(got {values[f.name]!r})",
+                )
+        problems.raise_if_any()
+        args = cls(**values)
+        check_model_config(args.model_config)
+        args.validate()
+        return args
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+# The annotation strings of TrainArgs' fields -> the JSON values each accepts.
+_TYPE_WORDS = {
+    "int": "an integer",
+    "int | None": "an integer or null",
+    "float": "a number",
+    "float | None": "a number or null",
+    "bool": "true or false",
+    "str": "a string",
+    "str | None": "a string or null",
+    "dict": "an object of KEY: VALUE",
+}
+
+
+def _type_ok(value: Any, annotation: str) -> bool:
+    if annotation.endswith(" | None") and value is None:
+        return True
+    kind = annotation.removesuffix(" | None")
+    if kind == "bool":
+        return isinstance(value, bool)
+    if isinstance(value, bool):  # JSON true is not the integer 1 here
+        return False
+    if kind == "int":
+        return isinstance(value, int)
+    if kind == "float":
+        return isinstance(value, (int, float))
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "dict":
+        return isinstance(value, dict)
+    return True
+
+
+def gpt2_config_defaults() -> dict[str, Any]:
+    """Every key a GPT2Config takes, with its default value (which gives its type)."""
+    from transformers import GPT2Config
+
+    return GPT2Config().to_dict()
+
+
+def check_model_config(overrides: dict[str, Any], where: str = "--model-config") -> None:
+    """Refuse unknown GPT2Config keys (a typo such as ``n_layers`` would be ignored otherwise)
+    and values of the wrong type, naming the valid keys; one UsageError for all of them."""
+    if not overrides:
+        return
+    defaults = gpt2_config_defaults()
+    problems = Problems()
+    unknown = sorted(k for k in overrides if k not in defaults)
+    if unknown:
+        valid = sorted(k for k, v in defaults.items() if isinstance(v, (int, float, str)))
+        problems.add(
+            f"{where}: unknown GPT2Config key(s) {', '.join(unknown)}; valid keys: "
+            f"{', '.join(valid)}"
+        )
+    for key, value in overrides.items():
+        default = defaults.get(key)
+        if key in unknown or default is None:
+            continue
+        kind = type(default).__name__
+        if kind == "float":
+            kind = "float | None"  # an integer is a fine float
+        problems.require(
+            _type_ok(value, kind.removesuffix(" | None") if kind == "bool" else kind),
+            f"{where}: {key} must be {_TYPE_WORDS.get(kind, kind)} (got {value!r})",
+        )
+    problems.raise_if_any()
 
 
 def _flag(name: str) -> str:
@@ -140,6 +226,15 @@ def load_preset(name: str) -> dict[str, Any]:
         data = json.loads(path.read_text())
     except ValueError as exc:
         raise UsageError(f"preset {path} is not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read preset {path}: {exc.strerror or exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(
+            f"preset {path} must be a JSON object of settings, not a {type(data).__name__}"
+        )
+    arch = data.get("gpt2_config")
+    if arch is not None and not isinstance(arch, dict):
+        raise UsageError(f"preset {path}: gpt2_config must be an object of GPT2Config keys")
     known = {f.name for f in dataclasses.fields(TrainArgs)} | set(PRESET_META)
     unknown = sorted(set(data) - known)
     if unknown:
@@ -213,10 +308,22 @@ def parse_train_args(
     """Defaults, then the preset (if any), then the flags; validated."""
     given = vars(build_parser(prog, description).parse_args(argv))
     values: dict[str, Any] = {}
+    preset: dict[str, Any] = {}
     if given.get("preset"):
         preset = load_preset(given["preset"])
         values.update({k: v for k, v in preset.items() if k not in PRESET_META})
+    flag_config = given.pop("model_config", None)
     values.update(given)
-    args = TrainArgs(**values)
-    args.validate()
-    return args
+    # A preset's own architecture is honoured when its "model" names another preset (my.json
+    # with "model": "tiny" and a gpt2_config): it overrides that preset's architecture, and
+    # --model-config overrides both. With --model changed by a flag it no longer applies.
+    own = preset.get("gpt2_config") or {}
+    model = values.get("model", TrainArgs.model)
+    base = values.get("model_config", {})
+    same_model = own and model == preset.get("model") and isinstance(base, dict)
+    if same_model and (not isinstance(model, str) or architecture(model) != own):
+        values["model_config"] = {**own, **base}
+    if flag_config is not None:
+        base = values.get("model_config")
+        values["model_config"] = {**(base if isinstance(base, dict) else {}), **flag_config}
+    return TrainArgs.from_values(values)

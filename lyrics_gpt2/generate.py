@@ -8,6 +8,8 @@
 Each song starts from its genre token (``[Genre: Rap]``) and, with ``--prompt``, a first line to
 continue. Songs are sampled in batches (left-padded, with an attention mask and the KV cache) and
 each stops at end-of-song or after ``--max-length`` new tokens. Special tokens are stripped.
+A prompt is plain text: one holding a control token's text (``[Genre: Pop]``, ``<|endoftext|>``)
+is refused with a one-line message, never obeyed.
 The same seed with the same flags gives the same songs. This module is the command (flags, output
 formats); the sampler it runs is lyrics_gpt2.sampling.
 
@@ -33,7 +35,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
-from lyrics_gpt2.fileio import atomic_path, check_output
+from lyrics_gpt2.fileio import atomic_path, check_output, output_errors
 from lyrics_gpt2.genres import model_genres, resolve_genres
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
@@ -42,7 +44,14 @@ from lyrics_gpt2.modeling import (
     pick_device,
     quiet_transformers,
 )
-from lyrics_gpt2.sampling import DEFAULT_MAX_LENGTH, Sampling, Song, generate_songs, prompt_ids
+from lyrics_gpt2.sampling import (
+    DEFAULT_MAX_LENGTH,
+    Sampling,
+    Song,
+    check_prompt,
+    generate_songs,
+    prompt_ids,
+)
 from lyrics_gpt2.tokenizer import load_tokenizer
 
 
@@ -112,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         problems.require(args.num_songs >= 1, f"--num-songs must be >= 1 (got {args.num_songs})")
         problems.require(args.batch_size >= 1, f"--batch-size must be >= 1 (got {args.batch_size})")
         Sampling(
-            max_new_tokens=args.max_length or DEFAULT_MAX_LENGTH,
+            max_new_tokens=DEFAULT_MAX_LENGTH if args.max_length is None else args.max_length,
             temperature=args.temperature,
             top_k=args.top_k,
             top_p=args.top_p,
@@ -125,9 +134,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"no trained model in {args.model}; run training first "
             "('accelerate launch lyrics_gpt2/train.py') or pass --model DIR"
         )
+    device = pick_device(args.device)
+    if args.output:
+        check_output(args.output)  # before the work: a folder or unwritable place is refused now
     tokenizer = load_tokenizer(args.model)
     genres = resolve_genres(args.genre, model_genres(tokenizer))
-    model = load_trained(args.model, pick_device(args.device))
+    check_prompt(tokenizer, args.prompt)
+    model = load_trained(args.model, device)
     prompt_len = len(prompt_ids(tokenizer, 0, args.prompt))
     context = getattr(model.config, "n_positions", None) or getattr(
         model.config, "max_position_embeddings", 1 << 30
@@ -181,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     text = render(songs, args.format, settings)
     if args.output:
-        with atomic_path(args.output) as tmp:
+        with output_errors(args.output), atomic_path(args.output) as tmp:
             tmp.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)

@@ -17,6 +17,7 @@ started from (:func:`base_from_summary`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,8 @@ def build_model(
             raise UsageError(
                 f"--model-config only applies to from-scratch presets, not {source.kind} model {name!r}"
             )
+        if source.kind == "local":
+            check_weights(source.ref)
         try:
             model = AutoModelForCausalLM.from_pretrained(source.ref)
         except (OSError, ValueError) as exc:
@@ -168,9 +171,28 @@ def generation_defaults(tokenizer, seq_len: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- trained models
 def pick_device(device: str | torch.device | None = None) -> torch.device:
-    if device:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """``device`` as a torch.device (default: cuda when available, else cpu); UsageError for a
+    name torch does not know or a device this machine does not have (``--device cuda`` on CPU)."""
+    if not device:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise UsageError(f"--device {device}: not a device name; use cpu, cuda or cuda:N") from None
+    if dev.type == "cpu":
+        return dev
+    backend = getattr(torch, dev.type, None)
+    available = getattr(backend, "is_available", lambda: False)()
+    if not available:
+        raise UsageError(
+            f"--device {device}: no {dev.type} device on this machine; use --device cpu"
+        )
+    count = getattr(backend, "device_count", lambda: 1)()
+    if dev.index is not None and dev.index >= count:
+        raise UsageError(
+            f"--device {device}: this machine has {count} {dev.type} device(s) (0..{count - 1})"
+        )
+    return dev
 
 
 def add_device_flag(parser) -> None:
@@ -195,6 +217,9 @@ def load_trained(path: str | Path, device: torch.device | str | None = None):
     local = Path(path)
     if not local.exists() and (local.is_absolute() or str(path).startswith(".")):
         raise UsageError(f"no model at {path}; train one first or pass --model DIR")
+    dev = pick_device(device)
+    if local.is_dir():
+        check_weights(local)
     try:
         model = AutoModelForCausalLM.from_pretrained(str(path))
     except (OSError, ValueError) as exc:
@@ -204,26 +229,103 @@ def load_trained(path: str | Path, device: torch.device | str | None = None):
             else "a hub id needs the network (or a local copy: pass its folder)"
         )
         raise UsageError(f"cannot load a model from {path} ({first_line(exc)}); {hint}") from None
-    return model.to(pick_device(device)).eval()
+    return model.to(dev).eval()
 
 
-# Training's summary.json names the untuned starting point under "base_model" (a hub id or an
-# absolute folder) and, for a from-scratch run, the same folder again under "untuned_model".
+def check_weights(folder: str | Path) -> None:
+    """UsageError naming the file when a model folder's weights are damaged (a truncated copy,
+    a disk that filled up): safetensors reads only the header when it opens a file, so the
+    header's byte ranges are checked against the file's size here, before a load crashes with a
+    traceback halfway through."""
+    import json
+    import struct
+
+    for weights in sorted(Path(folder).glob("*.safetensors")):
+        size = weights.stat().st_size
+        problem = None
+        try:
+            with weights.open("rb") as f:
+                head = f.read(8)
+                if len(head) < 8:
+                    problem = f"{size} bytes, shorter than a safetensors header"
+                else:
+                    (n,) = struct.unpack("<Q", head)
+                    if 8 + n > size:
+                        problem = "its header runs past the end of the file"
+                    else:
+                        header = json.loads(f.read(n))
+                        tensors = [t for k, t in header.items() if k != "__metadata__"]
+                        end = max((t["data_offsets"][1] for t in tensors), default=0)
+                        if 8 + n + end > size:
+                            problem = f"{size} bytes but its tensors need {8 + n + end}"
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            problem = f"unreadable ({first_line(exc)})"
+        if problem:
+            raise UsageError(
+                f"{weights} is damaged or truncated ({problem}); copy it again or retrain"
+            )
+
+
+# Training's summary.json names the untuned starting point under "base_model": a hub id as is, or
+# a folder relative to the model folder ("untuned" for a from-scratch run), so the two can move
+# together; "base_model_fingerprint" tells whether the folder found there is still that model.
+# Older summaries held an absolute folder, also under "untuned_model".
 SUMMARY_BASE_KEYS = ("untuned_model", "base_model")
+
+
+def model_fingerprint(folder: str | Path) -> str | None:
+    """A cheap identity of a model folder: its config and the size, head and tail of its weights
+    (not mtimes, so a copied or moved folder keeps it). None when the folder has no weights."""
+    import hashlib
+
+    folder = Path(folder)
+    files = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("pytorch_model*.bin"))
+    if not files or not (folder / "config.json").is_file():
+        return None
+    h = hashlib.blake2b(digest_size=12)
+    h.update((folder / "config.json").read_bytes())
+    for f in files:
+        size = f.stat().st_size
+        h.update(f"{f.name}:{size}".encode())
+        with f.open("rb") as fh:
+            h.update(fh.read(1 << 16))
+            fh.seek(max(0, size - (1 << 16)))
+            h.update(fh.read(1 << 16))
+    return h.hexdigest()
+
+
+def summary_base(model_dir: str | Path, base: str, kind: str) -> dict[str, Any]:
+    """What summary.json records of the base model: a folder relative to ``model_dir`` (hub ids
+    as they are) and the folder's fingerprint."""
+    if kind == "hub":
+        return {"base_model": base, "base_model_fingerprint": None}
+    rel = os.path.relpath(Path(base).resolve(), Path(model_dir).resolve())
+    return {"base_model": rel, "base_model_fingerprint": model_fingerprint(base)}
 
 
 def base_from_summary(model_dir: str | Path) -> str | None:
     """The untuned starting point training recorded, as a loadable path or hub id.
 
     A relative folder is looked up beside the model first, then from the current directory, so
-    a model folder that was moved together with its ``untuned/`` still finds it. None when the
-    summary names none.
+    a model folder that was moved together with its base still finds it. When the folder found
+    there is another model than the one training recorded (its fingerprint differs), a
+    UsageError says so rather than silently comparing against it. None when the summary names
+    none.
     """
     summary = read_json(Path(model_dir) / "summary.json") or {}
     value = next((summary[k] for k in SUMMARY_BASE_KEYS if summary.get(k)), None)
     if not isinstance(value, str):
         return None
-    for candidate in (Path(model_dir) / value, Path(value)):
-        if candidate.exists():
-            return str(candidate)
-    return value
+    found = next(
+        (c for c in (Path(model_dir) / value, Path(value)) if c.exists()),
+        None,
+    )
+    if found is None:
+        return value
+    recorded = summary.get("base_model_fingerprint")
+    if recorded and model_fingerprint(found) != recorded:
+        raise UsageError(
+            f"the base model at {found} is not the one {model_dir} was trained from (its "
+            "weights or config changed); pass the original with --base DIR, or --base none"
+        )
+    return str(found)

@@ -62,6 +62,43 @@ def save_hf_folder(model, tokenizer, dest: Path, seq_len: int, state_dict=None) 
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# What a training run writes into --output-dir, the mark of a finished run first.
+RUN_OUTPUTS = (
+    "summary.json",
+    "model.safetensors",
+    "pytorch_model.bin",
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.json",
+    "merges.txt",
+    "chat_template.jinja",
+    "metrics.jsonl",
+    "train_loss.png",
+    "val_loss.png",
+    "val_loss_late.png",
+    "untuned",
+    "checkpoints",
+)
+
+
+def clear_run_outputs(out: Path) -> None:
+    """Remove an earlier run's outputs from ``out`` (only the names training writes, summary.json
+    first), so a new run killed midway cannot leave a folder that looks finished but mixes two
+    runs: the new run's final files appear only at its end."""
+    for name in RUN_OUTPUTS:
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    for leftover in out.glob(".export.*"):  # a killed export's temporary folder
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
 def plain_state_dict(state_dict: dict) -> dict:
     """Weights keyed as the bare model names them: torch.compile's wrapper adds ``_orig_mod.``,
     which ``from_pretrained`` would not recognise (it would silently start from random weights)."""

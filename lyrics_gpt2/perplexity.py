@@ -37,7 +37,7 @@ import torch
 from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, first_line, run
 from lyrics_gpt2.data import collate, load_tokenized
 from lyrics_gpt2.evaluation import SongScores, score_songs
-from lyrics_gpt2.fileio import check_output, write_json
+from lyrics_gpt2.fileio import check_output, output_errors, read_json, write_json
 from lyrics_gpt2.genres import model_genres
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
@@ -77,6 +77,14 @@ class Songs:
 
 
 def load_songs(data_dir: str | Path, split: str = "validation", max_songs: int | None = None):
+    # datasets cannot open a split saved with no rows (zero shards), so look first (as training
+    # does): an empty split is one line, not an IndexError from the bootstrap.
+    state = read_json(Path(data_dir) / "tokenized" / split / "state.json")
+    if isinstance(state, dict) and not state.get("_data_files"):
+        raise UsageError(
+            f"split {split!r} in {data_dir}/tokenized has no songs; re-run preprocessing with "
+            "more data or pass --split train"
+        )
     dataset, manifest = load_tokenized(data_dir)
     if split not in dataset:
         raise UsageError(f"no split {split!r} in {data_dir}; available: {', '.join(dataset)}")
@@ -315,8 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             (args.model / "config.json").is_file(),
             f"no trained model in {args.model}; run training first or pass --model DIR",
         )
-    if args.json:
-        check_output(args.json, flag="--json")  # a folder, a read-only place: said before scoring
+    pick_device(args.device)  # a bad --device is named now, not after the data is read
+    if args.json:  # a folder or an unwritable place is refused before the scoring, not after
+        check_output(args.json, flag="--json")
     base = args.base
     if base is None:
         base = base_from_summary(args.model)
@@ -345,7 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UsageError(f"out of memory ({first_line(exc)}); lower --batch-size") from None
     sys.stdout.write(render(result))
     if args.json:
-        write_json(args.json, result)
+        with output_errors(args.json):
+            write_json(args.json, result)
         print(f"results written to {args.json}", file=sys.stderr)
     return 0
 

@@ -67,7 +67,34 @@ class Song:
     index: int  # position among this genre's songs
 
 
+def control_tokens(tokenizer) -> list[str]:
+    """The texts the tokenizer turns into one control token (``[Genre: Rap]``, ``<|endoftext|>``,
+    any added or special token), longest first."""
+    found = set(tokenizer.all_special_tokens)
+    found |= {t.content for t in getattr(tokenizer, "added_tokens_decoder", {}).values()}
+    return sorted((t for t in found if t), key=len, reverse=True)
+
+
+def check_prompt(tokenizer, prompt: str | None) -> None:
+    """A prompt is text, never control: UsageError when it holds a control token's text.
+
+    The tokenizer would turn ``[Genre: Rap]`` or ``<|endoftext|>`` inside a prompt into the
+    control token itself (a pop song conditioned on rap, an end of song mid-prompt), and the
+    output strips special tokens, so the effect would be invisible. Refusing is plainer than
+    encoding such text in pieces the model never saw in training.
+    """
+    if not prompt:
+        return
+    inside = [t for t in control_tokens(tokenizer) if t in prompt]
+    if inside:
+        raise UsageError(
+            f"--prompt contains control-token text {', '.join(map(repr, inside))}; a prompt is "
+            "plain lyrics: choose the genre with --genre and leave such markers out"
+        )
+
+
 def prompt_ids(tokenizer, genre_id: int, prompt: str | None) -> list[int]:
+    check_prompt(tokenizer, prompt)
     ids = [genre_id]
     if prompt:
         ids += tokenizer(prompt, add_special_tokens=False)["input_ids"]

@@ -154,7 +154,7 @@ def train_tiny_model(
 
     from lyrics_gpt2.config import TrainArgs
     from lyrics_gpt2.data import collate, load_tokenized
-    from lyrics_gpt2.modeling import build_model
+    from lyrics_gpt2.modeling import build_model, summary_base
     from lyrics_gpt2.optim import build_optimizer
     from lyrics_gpt2.outputs import save_hf_folder
 
@@ -180,13 +180,13 @@ def train_tiny_model(
         opt.zero_grad()
     model.eval()
     save_hf_folder(model, tokenizer, out, seq_len)
-    untuned = str((out / "untuned").resolve())
+    base = summary_base(out, str(out / "untuned"), "scratch")
     write_json(
         out / "summary.json",
         {
-            "base_model": untuned,
+            **base,
             "base_model_kind": "scratch",
-            "untuned_model": untuned,
+            "untuned_model": base["base_model"],
             "steps": steps,
             "final_train_loss": float(loss.detach()),
         },

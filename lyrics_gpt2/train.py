@@ -23,9 +23,10 @@ trained from scratch, its untrained weights in ``untuned/``.
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
-import shutil
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -40,7 +41,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from lyrics_gpt2.checkpoints import (
+    FIXED_ON_RESUME,
     TrainState,
+    check_checkpoint_files,
     list_checkpoints,
     read_resumable,
     resolve_resume,
@@ -50,10 +53,10 @@ from lyrics_gpt2.cli import UsageError, run
 from lyrics_gpt2.config import TrainArgs, parse_train_args
 from lyrics_gpt2.data import IGNORE_INDEX, Collator, EpochShuffle, Manifest, load_tokenized
 from lyrics_gpt2.evaluation import SongScores, score_songs
-from lyrics_gpt2.fileio import check_output, read_json, write_json
-from lyrics_gpt2.modeling import build_model
+from lyrics_gpt2.fileio import check_output, output_errors, read_json, write_json
+from lyrics_gpt2.modeling import build_model, summary_base
 from lyrics_gpt2.optim import build_optimizer, get_lr_scheduler
-from lyrics_gpt2.outputs import MetricsLog, plain_state_dict, save_hf_folder
+from lyrics_gpt2.outputs import MetricsLog, clear_run_outputs, plain_state_dict, save_hf_folder
 from lyrics_gpt2.tokenizer import check_data_vocab, load_tokenizer
 
 PROG = "accelerate launch lyrics_gpt2/train.py"
@@ -325,10 +328,35 @@ def make_accelerator(args: TrainArgs):
     )
 
 
+def die_with_launcher() -> None:
+    """Under ``accelerate launch`` (or torchrun), end this process when the launcher dies.
+
+    ``kill -9`` of the launcher cannot forward a signal, and the training process would go on
+    writing checkpoints and metrics into a folder the user believes idle. Linux delivers SIGTERM
+    to us when our parent exits (PR_SET_PDEATHSIG); run by hand (``python train.py``) nothing
+    changes, so closing a shell's parent does not end a run started with nohup.
+    """
+    # What the launchers put in the environment of the process they start (accelerate's
+    # launch prepares ACCELERATE_MIXED_PRECISION; torchrun sets TORCHELASTIC_RUN_ID).
+    launched = any(k in os.environ for k in ("ACCELERATE_MIXED_PRECISION", "TORCHELASTIC_RUN_ID"))
+    if not launched or not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the launcher died before the request was made: init adopted us
+        raise SystemExit(1)
+
+
 def main(argv=None) -> int:
+    die_with_launcher()
     args = parse_train_args(argv, prog=PROG, description=__doc__)
     from accelerate.utils import set_seed
 
+    # Before data and model load: a file, a folder under /proc, a read-only disk are refused now.
+    check_output(args.output_dir, flag="--output-dir", is_dir=True)
     # 1. accelerator, logging quiet on other processes
     accelerator = make_accelerator(args)
     out = Path(args.output_dir)
@@ -347,6 +375,14 @@ def main(argv=None) -> int:
             f"{out} holds checkpoints of an earlier run; pass --resume latest to continue it, "
             "--overwrite to start afresh, or another --output-dir"
         )
+    if resume_from is not None:
+        check_checkpoint_files(resume_from)
+    elif accelerator.is_main_process:
+        # A fresh run removes the earlier run's outputs before writing any of its own (summary
+        # first: it marks a finished run), so a run killed midway leaves a folder that is plainly
+        # unfinished (no summary.json, no model.safetensors), never one that mixes two runs.
+        clear_run_outputs(out)
+    accelerator.wait_for_everyone()
 
     # 3. model (same seed on every process, so every replica starts equal)
     set_seed(args.seed)
@@ -361,7 +397,8 @@ def main(argv=None) -> int:
     if source.kind == "scratch":
         base_model = str(untuned.resolve())
         if accelerator.is_main_process and (resume_from is None or not untuned.is_dir()):
-            save_hf_folder(model, data.tokenizer, untuned, data.seq_len)
+            with output_errors(untuned):
+                save_hf_folder(model, data.tokenizer, untuned, data.seq_len)
     else:
         base_model = source.ref
     n_params = sum(p.numel() for p in model.parameters())
@@ -387,15 +424,21 @@ def main(argv=None) -> int:
         "num_processes": accelerator.num_processes,
         "train_songs": len(data.train),
         "total_steps": total_steps,
+        **{k: getattr(args, k) for k in FIXED_ON_RESUME},
     }
     state = TrainState(settings=settings)
     if resume_from is not None:
         saved = read_resumable(resume_from, settings)
-        accelerator.load_state(str(resume_from))
+        try:
+            accelerator.load_state(str(resume_from))
+        except (OSError, RuntimeError, ValueError, EOFError) as exc:
+            raise UsageError(
+                f"cannot load checkpoint {resume_from} ({type(exc).__name__}: "
+                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); resume from "
+                "an older checkpoint or start afresh with --overwrite"
+            ) from None
         state = TrainState(**saved)
         accelerator.print(f"resumed from {resume_from} at step {state.step}")
-    elif accelerator.is_main_process and args.overwrite:
-        shutil.rmtree(out / "checkpoints", ignore_errors=True)
     accelerator.wait_for_everyone()
     metrics = MetricsLog(
         out / "metrics.jsonl",
@@ -425,14 +468,16 @@ def main(argv=None) -> int:
         from lyrics_gpt2.plots import plot_losses, read_metrics
 
         unwrapped = accelerator.unwrap_model(model)
-        save_hf_folder(unwrapped, data.tokenizer, out, data.seq_len, state_dict=state_dict)
-        plots = plot_losses(read_metrics(out / "metrics.jsonl"), out)
+        with output_errors(out):
+            save_hf_folder(unwrapped, data.tokenizer, out, data.seq_len, state_dict=state_dict)
+            plots = plot_losses(read_metrics(out / "metrics.jsonl"), out)
         seq_positions = state.positions_seen
+        base = summary_base(out, base_model, source.kind)
         summary = {
-            "base_model": base_model,
+            **base,
             "base_model_kind": source.kind,
             "model_arg": args.model,
-            "untuned_model": base_model if source.kind == "scratch" else None,
+            "untuned_model": base["base_model"] if source.kind == "scratch" else None,
             "parameters": n_params,
             "data_dir": str(Path(args.data_dir).resolve()),
             "output_dir": str(out.resolve()),
@@ -457,7 +502,8 @@ def main(argv=None) -> int:
             "plots": [p.name for p in plots],
             "args": args.to_dict(),
         }
-        write_json(out / "summary.json", summary)
+        with output_errors(out / "summary.json"):
+            write_json(out / "summary.json", summary)
         print(
             f"saved {out}: validation loss {summary['final_val_loss']:.4f} "
             f"(perplexity {summary['final_val_perplexity']:.2f}) after {state.step} steps"

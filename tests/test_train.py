@@ -96,7 +96,9 @@ def test_loss_falls_and_outputs_are_complete(trained):
     assert summary["final_val_loss"] == pytest.approx(val[40])
     assert summary["final_val_perplexity"] == pytest.approx(math.exp(val[40]))
     assert summary["base_model_kind"] == "scratch"
-    assert Path(summary["base_model"]) == (trained / "untuned").resolve()
+    # Relative to the model folder (issue 10, item 17), so the two can move together.
+    assert summary["base_model"] == "untuned" and summary["base_model_fingerprint"]
+    assert (trained / summary["base_model"]).resolve() == (trained / "untuned").resolve()
     assert summary["tokens_seen"] == sum(r["tokens"] for r in metrics(trained) if "tokens" in r)
     assert 0 < summary["padding_share"] < 1
     for name in ("train_loss.png", "val_loss.png", "val_loss_late.png"):
@@ -214,7 +216,8 @@ def test_fine_tunes_a_local_model_lacking_the_genre_tokens(data_dir, tmp_path, c
     )  # fmt: skip
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["base_model"] == str(base.resolve()) and summary["base_model_kind"] == "local"
+    assert summary["base_model"] == "../base" and summary["base_model_kind"] == "local"
+    assert (out / summary["base_model"]).resolve() == base.resolve()
     assert summary["untuned_model"] is None and not (out / "untuned").exists()
     assert json.loads((out / "config.json").read_text())["vocab_size"] == len(tokenizer)
 
