@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from lyrics_gpt2 import data
-from lyrics_gpt2.tokenizer import Encoder
 from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.tokenizer import Encoder
 from pipeline.tokenize import chunk
 from pipeline.tokenize.chunk import ChunkTask
 
@@ -165,12 +165,18 @@ def test_cut_points_prefer_stanzas_then_lines_then_tokens_and_never_leave_a_shor
     assert chunk.cut_points(10, none, none, every, 10, 3) == [0, 7, 10]
 
 
-LONG_SONG = "\n\n".join(
-    "[Verse {}]\n".format(v) + "\n".join(
-        f"line {v}.{i} of the song, caf\u00e9 d\u00e9j\u00e0 vu \U0001f525 with more words here"
-        for i in range(6))
-    for v in range(1, 7)
-) + "\n\n" + "x" * 900  # a stanza with no line break inside: cut at a token boundary
+LONG_SONG = (
+    "\n\n".join(
+        f"[Verse {v}]\n"
+        + "\n".join(
+            f"line {v}.{i} of the song, caf\u00e9 d\u00e9j\u00e0 vu \U0001f525 with more words here"
+            for i in range(6)
+        )
+        for v in range(1, 7)
+    )
+    + "\n\n"
+    + "x" * 900
+)  # a stanza with no line break inside: cut at a token boundary
 
 
 def test_a_long_song_cut_into_pieces_rebuilds_its_lyrics(tmp_path, gpt2_tokenizer_dir):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import time
 from collections.abc import Mapping
@@ -222,7 +223,7 @@ def tokenize_and_pad(
                 n[k] - 2, *line_starts(batch[k], encoded[k], token_bytes), seq_len, lo
             )
             last = len(cuts) - 2
-            spans.extend((k, a, b, i == last) for i, (a, b) in enumerate(zip(cuts, cuts[1:])))
+            spans.extend((k, a, b, i == last) for i, (a, b) in enumerate(itertools.pairwise(cuts)))
         block = np.full((len(spans), seq_len), pad, dtype=dtype)
         piece = np.zeros(len(spans), dtype=np.int32)
         length = np.zeros(len(spans), dtype=np.int32)
