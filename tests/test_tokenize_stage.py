@@ -526,3 +526,27 @@ def test_all_six_genres(tmp_path, gpt2_tokenizer_dir, kind):
     assert list(manifest["genre_token_ids"]) == list(TAGS)
     assert len(set(manifest["genre_token_ids"].values())) == 6
     check_contract(tmp_path, six, 8, 60, 40)
+
+
+def test_chunks_that_keep_nothing_or_lack_a_genre_run_through(tmp_path, gpt2_tokenizer_dir):
+    # Stage 1 with many chunks and few songs writes chunks like these: one with no rap song (it
+    # keeps nothing after balancing; its empty length histogram used to crash the statistics),
+    # one with no rows at all, and enough mixed ones to train.
+    rng = random.Random(3)
+    mixed = random_chunks(seed=4, n_chunks=2, per_chunk=30)
+    only_pop = [
+        {"id": f"p-{i}", "title": "t", "artist": f"pop artist {i}", "tag": "pop",
+         "lyrics": make_lyrics(rng, 30)}
+        for i in range(3)
+    ]  # fmt: skip
+    chunks = [mixed[0], only_pop, [], mixed[1]]
+    chunk_dir = write_chunks(tmp_path, [c or only_pop[:1] for c in chunks])
+    empty = pa.table({k: pa.array([], type=pa.string()) for k in ("id", "title", "artist", "tag",
+                                                                    "lyrics")})  # fmt: skip
+    pq.write_table(empty, chunk_dir / "chunk-02.parquet")
+    manifest = run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL)
+    per_chunk = manifest["counts"]["per_chunk"]
+    assert per_chunk["chunk-01.parquet"]["pop"]["kept"] == 0
+    assert per_chunk["chunk-02.parquet"]["pop"]["read"] == 0
+    assert manifest["token_lengths"]["songs"] > 0
+    assert sum(manifest["splits"].values()) == manifest["token_lengths"]["rows"]
