@@ -4,6 +4,7 @@ padded token ids that training reads as they are.
     python -m pipeline.preprocess --stages tokenize                     # GPT-2 BPE from the hub
     python -m pipeline.preprocess --stages tokenize --tokenizer artifacts/gpt2-tokenizer
     python -m pipeline.preprocess --stages tokenize --tokenizer bpe:8000   # trained from scratch
+    python -m pipeline.preprocess --stages tokenize --long-songs drop    # the original 20-400 rule
 
 Reads ``DIR/chunks/chunk-NN.parquet`` (columns id, title, artist, tag, lyrics) and writes
 
@@ -16,15 +17,19 @@ Reads ``DIR/chunks/chunk-NN.parquet`` (columns id, title, artist, tag, lyrics) a
   the chunks whose input or parameters changed. Safe to delete.
 
 Each song becomes ``[Genre: X]`` + lyrics + end-of-text. Its token count ``n`` is that whole
-sequence (genre token and eos included); songs with ``min_tokens < n < max_tokens`` are kept,
-then cut or padded to ``seq_len``. ``length = min(n, seq_len)`` marks the real tokens: a song
-of at most ``seq_len`` tokens keeps its eos at ``length - 1``, so the model learns to stop; pad
-positions are masked by ``length`` even when pad and eos share an id. Songs whose lyrics contain a
+sequence (genre token and eos included). ``--long-songs split`` (default): songs with
+``min_tokens < n < max_song_tokens`` are kept; one longer than ``seq_len`` becomes several rows
+(column ``piece``), cut at stanza, line or token boundaries (chunk.cut_points), each starting with
+the genre token, only the last ending with eos. ``--long-songs drop`` is the original rule: songs
+with ``min_tokens < n < max_tokens``, one row each, cut at ``seq_len``. ``length`` marks the real
+tokens of a row: a song's last row keeps its eos at ``length - 1`` (unless drop mode cut it), so
+the model learns to stop; pad positions are masked by ``length`` even when pad and eos share an id. Songs whose lyrics contain a
 control token (a genre token or the eos string) verbatim are dropped: the tokenizer would read it
 as the control token itself.
 
 Per chunk, after the length filter, every genre is downsampled (seeded) to the smallest genre's
-count. The validation split takes whole artists (see ``pipeline/split.py``), decided on the chunk
+count of songs; a kept song keeps all its rows, and a song's rows share its artist, so they
+always fall in the same split. The validation split takes whole artists (see ``pipeline/split.py``), decided on the chunk
 rows before tokenizing so that ``bpe:N`` learns its merges from training songs only. Should every
 validation song of a genre be filtered out, the artist with the fewest kept songs of that genre
 moves to validation afterwards (listed in the manifest under split.moved_after_filtering).
@@ -410,7 +415,8 @@ def _summary(quiet: bool, manifest: dict[str, Any]) -> None:
     lengths = manifest["token_lengths"]
     print(
         f"tokenize: {manifest['splits']['train']} train / {manifest['splits']['validation']} "
-        f"validation songs, vocab {manifest['vocab_size']}, "
+        f"validation rows ({lengths.get('songs', 0)} songs, "
+        f"{lengths.get('songs_whole', 0)} in one row), vocab {manifest['vocab_size']}, "
         f"median {lengths.get('median')} tokens, "
         f"{100 * lengths.get('share_padding_at_seq_len', 0):.1f}% padding at "
         f"{manifest['seq_len']}, {manifest['timings']['total_s']:.1f}s"
@@ -418,6 +424,6 @@ def _summary(quiet: bool, manifest: dict[str, Any]) -> None:
     for g, c in manifest["counts"]["per_genre"].items():
         print(
             f"  {GENRE_TOKENS[g]:<18} read {c['read']:>8}  length ok {c['kept_length']:>8}  "
-            f"balanced {c['kept']:>8}  train {c.get('train', 0):>8}  "
-            f"validation {c.get('validation', 0):>6}"
+            f"balanced {c['kept']:>8}  rows {c.get('rows', 0):>8}  train {c.get('train', 0):>8}  "
+            f"validation {c.get('validation', 0):>6}  tokens kept {c.get('token_share_kept', 0):.0%}"
         )
