@@ -3,13 +3,15 @@ manifest, loading, the batch collator and the training sampler.
 
 ``DIR/tokenized`` (written by stage ``tokenize``, ``python -m pipeline.preprocess``) is a
 ``datasets.DatasetDict`` with splits ``train`` and ``validation`` whose columns are ``features``:
-one row per song,
+one row per song, or per piece of a song longer than ``seq_len``,
 
 - ``input_ids``: ``seq_len`` token ids (uint16 when the vocabulary fits), ``[Genre: X]`` first,
-  then the lyrics, then end-of-text, then padding.
+  then the lyrics (or the piece's part of them), then end-of-text on the song's last row only,
+  then padding.
 - ``length``: how many leading ids are real (genre token + lyrics + eos, at most ``seq_len``).
   The attention mask is derived from it, never from token ids, because pad and eos may share an id.
-- ``genre`` (Genius tag), ``id``, ``artist``.
+- ``genre`` (Genius tag), ``id`` (the song's), ``piece`` (0, 1, ... in song order; the rows of one
+  song share ``id`` and ``artist``, so they always fall in the same split), ``artist``.
 
 ``DIR/tokenized/manifest.json`` records (``Manifest``) ``seq_len``, ``eos_token_id``,
 ``pad_token_id``, ``vocab_size``, ``genre_token_ids`` ({tag: id}), ``genre_tokens`` and the filter
@@ -32,7 +34,7 @@ from lyrics_gpt2.fileio import read_json
 if TYPE_CHECKING:
     import torch
 
-COLUMNS = ("input_ids", "length", "genre", "id", "artist")
+COLUMNS = ("input_ids", "length", "genre", "id", "piece", "artist")
 IGNORE_INDEX = -100
 # torch is imported where batches are made, not here: stage tokenize and its worker processes
 # read the schema from this module, and importing torch would cost each of them seconds and
@@ -52,6 +54,8 @@ def features(dtype: str = "uint16"):
         "length": Value("int32"),
         "genre": Value("string"),
         "id": Value("string"),
+        # 0, 1, ... : the row's place in its song (a song longer than seq_len is several rows).
+        "piece": Value("int32"),
         "artist": Value("string"),
     }
     return Features({name: types[name] for name in COLUMNS})

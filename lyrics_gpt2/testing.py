@@ -108,6 +108,7 @@ def write_tiny_dataset(
                 rows["length"].append(len(ids))
                 rows["genre"].append(g)
                 rows["id"].append(f"{split}-{g}-{i}")
+                rows["piece"].append(0)
                 # Artists never cross splits, as in the real pipeline.
                 rows["artist"].append(f"{split}-{g}-artist-{i % 5}")
         dataset[split] = Dataset.from_dict(rows, features=features)

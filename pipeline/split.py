@@ -106,7 +106,8 @@ def ensure_validation_per_genre(
         if len(artists) < 2:
             raise UsageError(
                 f"genre {genre!r} has songs by only one artist after filtering; an artist-disjoint "
-                "validation split needs at least two: add data or relax --min-tokens/--max-tokens"
+                "validation split needs at least two: add data or relax --min-tokens and "
+                "--max-tokens (--max-song-tokens with --long-songs split)"
             )
         artist = min(artists, key=lambda a: (artists[a], artist_rank(a, seed)))
         chosen.add(artist)

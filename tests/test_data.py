@@ -40,10 +40,12 @@ def test_features_are_the_columns_in_order_with_the_stored_types():
     schema = f.arrow_schema
     assert str(schema.field("input_ids").type) == "list<item: uint16>"
     assert str(features("int32").arrow_schema.field("input_ids").type) == "list<item: int32>"
+    assert COLUMNS == ("input_ids", "length", "genre", "id", "piece", "artist")
     assert [str(schema.field(c).type) for c in COLUMNS[1:]] == [
         "int32",
         "string",
         "string",
+        "int32",
         "string",
     ]
 

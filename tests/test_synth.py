@@ -21,11 +21,12 @@ from lyrics_gpt2.cli import run
 from pipeline import synth
 from pipeline.synth import JUNK_RATES, LAYOUTS, SynthConfig, generate
 from pipeline.synth import banks as B
+from pipeline.synth.config import FLAG_RATES, SCRAPE_FLAGS
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample.csv.gz"
 # The command in data/README.md that made the bundled sample.
-SAMPLE_ARGS = dict(rows=10_000, seed=2029)
+SAMPLE_ARGS = dict(rows=10_000, seed=2080)
 NO_JUNK = dict.fromkeys(JUNK_RATES, 0.0)
 
 
@@ -335,6 +336,47 @@ def test_mean_lengths_match_the_dump(tmp_path):
     # rap lengths spread: some rap fits a 400-token window, much does not
     rap = length[clean & (df.tag == "rap")]
     assert (rap < 1400).mean() > 0.1 and (rap > 2500).mean() > 0.15
+    # ... shaped after real songs: a quarter or more of rap songs as long as popular real ones,
+    # and short fragments in every genre.
+    assert (rap >= 3000).mean() >= 0.25
+    for tag in ("rap", "pop", "rock"):
+        assert (length[clean & (df.tag == tag)] < 400).mean() > 0.05
+
+
+SCRAPE_CHECKS = {
+    "ymal_line": lambda t, r: re.search(r"^You might also like$", t, re.M),
+    "ymal_glued": lambda t, r: re.search(r"\SYou might also like|You might also like\S", t),
+    "tickets": lambda t, r: re.search(
+        rf"^See {re.escape(r.artist)} LiveGet tickets as low as \$\d+$", t, re.M
+    ),
+    "lyrics_line": lambda t, r: re.search(r"^Lyrics$", t, re.M),
+    "hyphen_header": lambda t, r: re.search(r"^[A-Z][A-Za-z-]*( \d)?-$", t, re.M),
+    "embed": lambda t, r: re.search(r"\S\d*Embed$", t),
+    "contributors": lambda t, r: re.match(r"\d+ Contributors.* Lyrics\n", t),
+    "translations": lambda t, r: t.startswith("Translations\n"),
+    "page_header": lambda t, r: re.match(r"\[(Letra de|Songtext zu|Paroles de) ", t),
+    "unbalanced_header": lambda t, r: re.search(r"^\[[^\]\n]*[})]$", t, re.M),
+    "foreign_intro": lambda t, r: t.startswith("[Intro]\n") and "\n\n" in t,
+}
+
+
+def test_scrape_junk_is_written_where_the_truth_says(tmp_path):
+    rates = dict.fromkeys(SCRAPE_FLAGS, 0.02)
+    flags = {**FLAG_RATES, **rates}
+    path, truth_path = tmp_path / "s.csv", tmp_path / "t.csv"
+    generate(SynthConfig(rows=3000, seed=5, flags=flags, rates=NO_JUNK), path, truth=truth_path)
+    df = aligned(read(path, on_bad_lines="skip"), truth_of(truth_path))
+    english = df[(df.t_kind == "clean") & (df.tag != "misc")]
+    for flag, check in SCRAPE_CHECKS.items():
+        rows = english[english.t_flags.str.split().apply(lambda f, flag=flag: flag in f)]
+        assert len(rows) > 10, flag
+        assert all(check(r.lyrics, r) for r in rows.itertuples()), flag
+        assert (rows.t_language == "en").all()
+    # None of it in songs without the flag (ymal and tickets text is never a lyric line).
+    plain = english[~english.t_flags.str.split().apply(lambda f: bool(set(f) & set(SCRAPE_FLAGS)))]
+    assert not plain.lyrics.str.contains("You might also like|LiveGet tickets|Contributors").any()
+    # At the default rates, about 2% of the songs carry some.
+    assert 0.015 < sum(FLAG_RATES[f] for f in SCRAPE_FLAGS) < 0.03
 
 
 def test_tag_shares(corpus):

@@ -96,11 +96,15 @@ def test_settings_and_keys(tmp_path):
     s = settings(tmp_path)
     assert s.workers == source.DEFAULT_WORKERS and s.bpe_size == 300 and not s.quiet
     assert list(s.params()) == [
-        "tokenizer", "min_tokens", "max_tokens", "seq_len", "val_fraction", "seed",
+        "tokenizer", "min_tokens", "max_tokens", "seq_len", "long_songs", "max_song_tokens",
+        "val_fraction", "seed",
     ]  # fmt: skip
+    assert (s.long_songs, s.max_song_tokens) == ("split", 4000)
     key = source.stage_key(s, "fp")
     assert key == source.stage_key(settings(tmp_path), "fp")
     assert key != source.stage_key(settings(tmp_path, seq_len=41), "fp")
+    assert key != source.stage_key(settings(tmp_path, long_songs="drop"), "fp")
+    assert key != source.stage_key(settings(tmp_path, max_song_tokens=999), "fp")
     assert key != source.stage_key(s, "other chunks")
     # A trained BPE depends on which artists are validation artists; a pretrained one does not.
     assert source.tokenizer_key(s, ["pop"], "fp", {"a"}) != source.tokenizer_key(

@@ -124,7 +124,8 @@ def source_rows(chunks) -> dict[str, dict]:
 
 
 def check_contract(out_dir: Path, chunks, min_tokens: int, max_tokens: int, seq_len: int):
-    """Everything training relies on, checked row by row against the input songs."""
+    """Everything training relies on, checked row by row against the input songs, in the mode the
+    manifest names: split (pieces that rebuild the song) or drop (the original rule)."""
     dd, tok = load(out_dir)
     manifest = json.loads((out_dir / "tokenized" / "manifest.json").read_text())
     src = source_rows(chunks)
@@ -143,10 +144,14 @@ def check_contract(out_dir: Path, chunks, min_tokens: int, max_tokens: int, seq_
     assert set(dd) == {"train", "validation"}
 
     # Which songs should be kept by the length rule, from the published tokenizer itself.
+    split_mode = manifest["parameters"]["long_songs"] == "split"
+    if split_mode:
+        max_tokens = manifest["parameters"]["max_song_tokens"]
     n_of = {i: len(tok.encode(r["lyrics"], add_special_tokens=False)) + 2 for i, r in src.items()}
     passed = {i for i, n in n_of.items() if min_tokens < n < max_tokens}
 
     seen = set()
+    pieces: dict[str, list] = {}
     for split_name in ("train", "validation"):
         for row in dd[split_name]:
             seen.add(row["id"])
@@ -155,8 +160,13 @@ def check_contract(out_dir: Path, chunks, min_tokens: int, max_tokens: int, seq_
             assert row["genre"] == song["tag"] and row["artist"] == song["artist"]
             assert len(ids) == seq_len
             assert ids[0] == manifest["genre_token_ids"][row["genre"]]
+            assert all(i == pad for i in ids[length:])
             lyric_ids = tok.encode(song["lyrics"], add_special_tokens=False)
             n = len(lyric_ids) + 2
+            if split_mode:
+                pieces.setdefault(row["id"], []).append((split_name, row["piece"], ids[:length]))
+                continue
+            assert row["piece"] == 0
             assert length == min(n, seq_len)
             if n <= seq_len:
                 assert ids[1 : length - 1] == lyric_ids
@@ -164,13 +174,26 @@ def check_contract(out_dir: Path, chunks, min_tokens: int, max_tokens: int, seq_
                 assert tok.decode(ids[1 : length - 1]) == song["lyrics"]
             else:
                 assert ids[1:] == lyric_ids[: seq_len - 1]
-            assert all(i == pad for i in ids[length:])
     assert seen <= passed
+    for song_id, rows in pieces.items():
+        # One split per song, pieces 0..k-1 in order, only the last ending with eos, no piece
+        # of min_tokens or fewer, and the pieces joined are the song's ids and its lyrics.
+        assert len({split_name for split_name, _, _ in rows}) == 1
+        assert [p for _, p, _ in rows] == list(range(len(rows)))
+        assert all(r[-1] != eos for _, _, r in rows[:-1]) and rows[-1][2][-1] == eos
+        assert all(len(r) > min_tokens for _, _, r in rows) or len(rows) == 1
+        body = [t for _, _, r in rows[:-1] for t in r[1:]] + rows[-1][2][1:-1]
+        assert body == tok.encode(src[song_id]["lyrics"], add_special_tokens=False)
+        assert (
+            "".join(tok.decode(r[1:]) for _, _, r in rows[:-1]) + tok.decode(rows[-1][2][1:-1])
+            == src[song_id]["lyrics"]
+        )
 
     # Balance: per chunk, every genre exactly as many songs as the smallest one.
     per_chunk = Counter()
     for split_name in ("train", "validation"):
-        for i, g in zip(dd[split_name]["id"], dd[split_name]["genre"], strict=True):
+        first = dd[split_name].filter(lambda r: r["piece"] == 0)
+        for i, g in zip(first["id"], first["genre"], strict=True):
             per_chunk[(i.split("-")[0], g)] += 1
     for c, rows in enumerate(chunks):
         avail = Counter(r["tag"] for r in rows if r["id"] in passed)
@@ -204,8 +227,28 @@ def test_gpt2_contract(tmp_path, gpt2_tokenizer_dir, chunks):
     assert manifest["genre_token_ids"] == {"pop": 50257, "rap": 50258}
     assert manifest["tokenizer"] == str(gpt2_tokenizer_dir)
     lengths = manifest["token_lengths"]
-    assert 8 < lengths["median"] <= lengths["p95"] < 60
+    # Split mode keeps songs longer than one row (n up to --max-song-tokens).
+    assert 8 < lengths["median"] <= lengths["p95"] < 4000 and lengths["max"] > 60
+    assert 0 < lengths["share_cut_at_seq_len"] < 1 and lengths["rows"] > lengths["songs"]
     assert 0 < lengths["share_padding_at_seq_len"] < 1
+
+
+def test_gpt2_contract_drop_mode_is_the_original_rule(tmp_path, gpt2_tokenizer_dir, chunks):
+    write_chunks(tmp_path, chunks)
+    manifest = run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL, "--long-songs", "drop")
+    check_contract(tmp_path, chunks, 8, 60, 40)
+    assert manifest["length_rule"].startswith("min_tokens < n < max_tokens, cut at seq_len")
+    lengths = manifest["token_lengths"]
+    assert 8 < lengths["median"] <= lengths["p95"] < 60 and lengths["rows"] == lengths["songs"]
+    split_dir = tmp_path / "split"
+    write_chunks(split_dir, chunks)
+    split = run_stage(split_dir, gpt2_tokenizer_dir, *SMALL)
+    # Splitting keeps every song of the drop mode and more rows and tokens.
+    for g in ("pop", "rap"):
+        d, s = manifest["counts"]["per_genre"][g], split["counts"]["per_genre"][g]
+        assert s["kept_length"] >= d["kept_length"] and s["rows"] >= d["rows"]
+        assert 0 < d["token_share_kept"] < s["token_share_kept"] <= 1
+    assert split["splits"]["train"] > manifest["splits"]["train"]
 
 
 def test_collate_learns_eos_and_masks_padding(tmp_path, gpt2_tokenizer_dir, chunks):
@@ -216,15 +259,21 @@ def test_collate_learns_eos_and_masks_padding(tmp_path, gpt2_tokenizer_dir, chun
     assert len({r["length"] for r in rows}) > 1
     batch = contract.collate(rows, manifest["pad_token_id"])
     eos = manifest["eos_token_id"]
+    pieces = set(zip(dd["train"]["id"], dd["train"]["piece"], strict=True))
+    ends = 0
     for b, row in enumerate(rows):
         length = row["length"]
-        if length < 40:
+        if (row["id"], row["piece"] + 1) not in pieces:  # the song's last row
+            ends += 1
             # pad id == eos id: only `length` tells the real eos from padding.
             assert batch["labels"][b, length - 1] == eos
             assert batch["attention_mask"][b, length - 1] == 1
+        else:
+            assert batch["labels"][b, length - 1] != eos
         assert (batch["labels"][b, length:] == contract.IGNORE_INDEX).all()
         assert (batch["attention_mask"][b, length:] == 0).all()
         assert (batch["labels"][b, :length] != contract.IGNORE_INDEX).all()
+    assert ends > 0
 
 
 def test_bpe_contract_and_trained_on_train_split(tmp_path, chunks):
@@ -238,7 +287,7 @@ def test_bpe_contract_and_trained_on_train_split(tmp_path, chunks):
     assert tok.convert_ids_to_tokens(manifest["eos_token_id"]) == "<|endoftext|>"
 
 
-def test_default_window_exact_at_boundaries(tmp_path, gpt2_tokenizer_dir):
+def test_drop_mode_window_exact_at_boundaries(tmp_path, gpt2_tokenizer_dir):
     # "a a a ..." is one GPT-2 token per word, so k words give n = k + 2.
     sizes = {18: "drop", 19: "keep", 397: "keep", 398: "drop", 298: "keep", 299: "keep", 60: "keep"}
     rows = []
@@ -254,7 +303,7 @@ def test_default_window_exact_at_boundaries(tmp_path, gpt2_tokenizer_dir):
         )
     rows.append({"id": "c0-x", "title": "t", "artist": "other", "tag": "pop", "lyrics": "la " * 40})
     write_chunks(tmp_path, [rows])
-    run_stage(tmp_path, gpt2_tokenizer_dir)
+    run_stage(tmp_path, gpt2_tokenizer_dir, "--long-songs", "drop")
     dd, tok = load(tmp_path)
     for k in sizes:
         assert len(tok.encode(" ".join(["a"] * k))) == k
@@ -269,6 +318,37 @@ def test_default_window_exact_at_boundaries(tmp_path, gpt2_tokenizer_dir):
     manifest = json.loads((tmp_path / "tokenized" / "manifest.json").read_text())
     pop = manifest["counts"]["per_genre"]["pop"]
     assert (pop["too_short"], pop["too_long"], pop["kept"]) == (1, 1, 6)
+
+
+def test_split_mode_default_boundaries(tmp_path, gpt2_tokenizer_dir):
+    # n = k + 2 again; rows of 300 tokens, songs of n >= 4,000 dropped, no piece of <= 20 tokens.
+    sizes = {18: 0, 19: 1, 298: 1, 299: 2, 397: 2, 3997: 14, 3998: 0}
+    rows = [
+        {"id": f"c0-{i}", "title": "t", "artist": f"a{i}", "tag": "pop", "lyrics": "a " * k}
+        for i, k in enumerate(sizes)
+    ]
+    for row, k in zip(rows, sizes, strict=True):
+        row["lyrics"] = " ".join(["a"] * k)
+    rows.append({"id": "c0-x", "title": "t", "artist": "other", "tag": "pop", "lyrics": "la " * 40})
+    write_chunks(tmp_path, [rows])
+    manifest = run_stage(tmp_path, gpt2_tokenizer_dir)
+    dd, tok = load(tmp_path)
+    eos = tok.eos_token_id
+    by_id: dict[str, list] = {}
+    for split_name in ("train", "validation"):
+        for r in dd[split_name]:
+            by_id.setdefault(r["id"], []).append(r)
+    for i, (k, n_rows) in enumerate(sizes.items()):
+        got = sorted(by_id.get(f"c0-{i}", []), key=lambda r: r["piece"])
+        assert len(got) == n_rows, (k + 2, n_rows)
+        if got:
+            assert [r["piece"] for r in got] == list(range(n_rows))
+            assert sum(r["length"] - 1 for r in got) - 1 == k  # genre tokens and one eos
+            assert got[-1]["input_ids"][got[-1]["length"] - 1] == eos
+            assert all(20 < r["length"] <= 300 for r in got)
+    pop = manifest["counts"]["per_genre"]["pop"]
+    assert (pop["too_short"], pop["too_long"], pop["kept"]) == (1, 1, 6)
+    assert pop["rows"] == sum(sizes.values()) + 1 and pop["token_share_kept"] < 1
 
 
 def test_control_tokens_in_lyrics_are_dropped(tmp_path, gpt2_tokenizer_dir, chunks):
@@ -384,8 +464,10 @@ def test_tokenizer_that_cannot_load(tmp_path, chunks):
 
 def test_bad_limits(tmp_path, gpt2_tokenizer_dir, chunks):
     write_chunks(tmp_path, chunks)
-    args = ["--min-tokens", "60", "--max-tokens", "60"]
+    args = ["--min-tokens", "60", "--max-tokens", "60", "--long-songs", "drop"]
     _expect_usage_error(tmp_path, gpt2_tokenizer_dir, *args, match="must be smaller than")
+    args = ["--min-tokens", "60", "--max-song-tokens", "60"]
+    _expect_usage_error(tmp_path, gpt2_tokenizer_dir, *args, match="smaller than --max-song")
 
 
 def test_genre_with_no_songs_left_keeps_old_outputs(tmp_path, gpt2_tokenizer_dir):
@@ -401,15 +483,21 @@ def test_genre_with_no_songs_left_keeps_old_outputs(tmp_path, gpt2_tokenizer_dir
         for i, (tag, w) in enumerate([("pop", 20), ("rap", 90)] * 6)
     ]
     write_chunks(tmp_path, [rows])
-    _expect_usage_error(tmp_path, gpt2_tokenizer_dir, *SMALL, match="genre 'rap' has no songs left")
+    drop = [*SMALL, "--long-songs", "drop"]
+    _expect_usage_error(tmp_path, gpt2_tokenizer_dir, *drop, match="genre 'rap' has no songs left")
+    assert not (tmp_path / "tokenized.parts").exists()  # nothing half-built is left behind
     # With earlier outputs present they stay as they were.
     good = run_stage(
-        tmp_path, gpt2_tokenizer_dir, "--min-tokens", "8", "--max-tokens", "200", "--seq-len", "40"
-    )
+        tmp_path, gpt2_tokenizer_dir, "--min-tokens", "8", "--max-tokens", "200", "--seq-len", "40",
+        "--long-songs", "drop",
+    )  # fmt: skip
     with pytest.raises(UsageError, match="no songs left"):
         preprocess.main(["--stages", "tokenize", "--output-dir", str(tmp_path), "--quiet",
-                         "--tokenizer", str(gpt2_tokenizer_dir), "--workers", "1", *SMALL])  # fmt: skip
+                         "--tokenizer", str(gpt2_tokenizer_dir), "--workers", "1", *drop])  # fmt: skip
     assert json.loads((tmp_path / "tokenized" / "manifest.json").read_text()) == good
+    assert not (tmp_path / "tokenized.parts").exists()
+    # Split mode keeps the long rap songs.
+    assert run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL)["counts"]["per_genre"]["rap"]["kept"]
     load(tmp_path)
 
 
@@ -438,3 +526,27 @@ def test_all_six_genres(tmp_path, gpt2_tokenizer_dir, kind):
     assert list(manifest["genre_token_ids"]) == list(TAGS)
     assert len(set(manifest["genre_token_ids"].values())) == 6
     check_contract(tmp_path, six, 8, 60, 40)
+
+
+def test_chunks_that_keep_nothing_or_lack_a_genre_run_through(tmp_path, gpt2_tokenizer_dir):
+    # Stage 1 with many chunks and few songs writes chunks like these: one with no rap song (it
+    # keeps nothing after balancing; its empty length histogram used to crash the statistics),
+    # one with no rows at all, and enough mixed ones to train.
+    rng = random.Random(3)
+    mixed = random_chunks(seed=4, n_chunks=2, per_chunk=30)
+    only_pop = [
+        {"id": f"p-{i}", "title": "t", "artist": f"pop artist {i}", "tag": "pop",
+         "lyrics": make_lyrics(rng, 30)}
+        for i in range(3)
+    ]  # fmt: skip
+    chunks = [mixed[0], only_pop, [], mixed[1]]
+    chunk_dir = write_chunks(tmp_path, [c or only_pop[:1] for c in chunks])
+    empty = pa.table({k: pa.array([], type=pa.string()) for k in ("id", "title", "artist", "tag",
+                                                                    "lyrics")})  # fmt: skip
+    pq.write_table(empty, chunk_dir / "chunk-02.parquet")
+    manifest = run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL)
+    per_chunk = manifest["counts"]["per_chunk"]
+    assert per_chunk["chunk-01.parquet"]["pop"]["kept"] == 0
+    assert per_chunk["chunk-02.parquet"]["pop"]["read"] == 0
+    assert manifest["token_lengths"]["songs"] > 0
+    assert sum(manifest["splits"].values()) == manifest["token_lengths"]["rows"]

@@ -8,12 +8,16 @@ import pytest
 from pipeline.tokenize import stats
 
 
-def result(chunk: str, pop: dict, rap: dict, hist: list[int], n_sum: int, n_count: int) -> dict:
+def result(
+    chunk: str, pop: dict, rap: dict, hist: list[int], n_sum: int, n_count: int, rows=(0, 0)
+) -> dict:
     zero = dict.fromkeys(stats.COUNT_KEYS, 0)
     return {
         "chunk": chunk,
         "counts": {"pop": {**zero, **pop}, "rap": {**zero, **rap}},
         "kept_length_hist": hist,
+        "rows": rows[0],
+        "row_tokens": rows[1],
         "all_n_sum": n_sum,
         "all_n_count": n_count,
     }
@@ -34,8 +38,8 @@ def test_merge_counts_sums_per_genre_and_keeps_per_chunk():
 
 def test_length_stats_exact_from_merged_histograms():
     # Kept n: 5, 5, 6 in one chunk; 9 in the other (histograms of different widths).
-    a = result("c0", {}, {}, [0, 0, 0, 0, 0, 2, 1], 16, 3)
-    b = result("c1", {}, {}, [0] * 9 + [1], 19, 2)
+    a = result("c0", {}, {}, [0, 0, 0, 0, 0, 2, 1], 16, 3, rows=(3, 16))
+    b = result("c1", {}, {}, [0] * 9 + [1], 19, 2, rows=(1, 6))
     s = stats.length_stats([a, b], seq_len=6)
     assert s["songs"] == 4 and s["mean"] == pytest.approx(25 / 4)
     assert (s["median"], s["p95"], s["max"]) == (5, 9, 9)
@@ -44,6 +48,21 @@ def test_length_stats_exact_from_merged_histograms():
     assert s["share_padding_at_seq_len"] == pytest.approx(1 - 22 / 24)
     assert s["all_songs_mean"] == pytest.approx(35 / 5)
     assert stats.length_stats([], 6) == {"songs": 0, "all_songs_mean": 0.0}
+    assert s["songs_whole"] == 3 and s["rows"] == 4
+
+
+def test_length_stats_takes_a_chunk_that_kept_nothing():
+    # Its histogram is [] (numpy reads that as float64; adding it into int64 used to crash).
+    kept = result("c0", {}, {}, [0, 0, 0, 1], 3, 1, rows=(1, 3))
+    nothing = result("c1", {}, {}, [], 40, 2)
+    s = stats.length_stats([nothing, kept, nothing], seq_len=6)
+    assert s["songs"] == 1 and s["max"] == 3
+    assert stats.length_stats([nothing], 6)["songs"] == 0
+
+
+def test_token_share_kept_is_kept_over_tokenized():
+    assert stats.token_share_kept({"tokens": 200, "tokens_kept": 50}) == 0.25
+    assert stats.token_share_kept({"tokens": 0, "tokens_kept": 0}) == 0.0
 
 
 def test_nothing_left_names_the_empty_genre_or_the_balancing():

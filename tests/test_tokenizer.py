@@ -103,3 +103,51 @@ def test_check_data_vocab():
     swapped = {"pop": ids["rap"], "rap": ids["pop"]}
     with pytest.raises(UsageError, match="genre pop is id"):
         tokenizers.check_data_vocab(tok, len(tok), swapped, tokens, "DIR/tokenizer")
+
+
+def _all_fixture_texts() -> list[str]:
+    """Every field of every test fixture and of the bundled sample (lyrics, titles, names)."""
+    import csv
+    import gzip
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    csv.field_size_limit(1 << 30)
+    texts = []
+    paths = [*sorted((repo / "tests" / "fixtures").glob("*.csv")), repo / "data" / "sample.csv.gz"]
+    for path in paths:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8", newline="") as f:
+            texts.extend(field for row in csv.reader(f) for field in row if field)
+    return texts
+
+
+def test_tiktoken_encoder_gives_the_hf_tokenizers_ids(gpt2_tokenizer_dir, tmp_path):
+    from tokenizers import Tokenizer
+
+    # The staged tokenizer of the stage: GPT-2 plus genre tokens, saved again.
+    tok = tokenizers.load_source_tokenizer(str(gpt2_tokenizer_dir))
+    tokenizers.add_genre_tokens(tok, ["pop", "rap"])
+    tok.save_pretrained(tmp_path / "staged")
+    path = tmp_path / "staged" / "tokenizer.json"
+    fast = tokenizers.Encoder(path)
+    assert fast.kind == "tiktoken"
+    reference = Tokenizer.from_file(str(path))
+    texts = _all_fixture_texts()
+    assert len(texts) > 50_000
+    texts += ["  leading spaces\n\n\n  and\r\n CRLF \t tabs", "I'm we've they'll 'd 123 4567", ""]
+    expected = [e.ids for e in reference.encode_batch(texts, add_special_tokens=False)]
+    assert fast.encode_batch(texts) == expected
+    assert tokenizers.Encoder(path, use_tiktoken=False).encode_batch(texts[:200]) == expected[:200]
+    # Bytes per token: the ids of a text add up to its UTF-8 length.
+    text = "café 🎵 déjà vu\n"
+    assert fast.token_bytes[fast.encode_batch([text])[0]].sum() == len(text.encode())
+
+
+def test_encoder_uses_the_rust_tokenizer_for_other_vocabularies(tmp_path):
+    tok = tokenizers.train_bpe(TEXTS, 300)
+    tok.save_pretrained(tmp_path / "bpe")
+    enc = tokenizers.Encoder(tmp_path / "bpe" / "tokenizer.json")
+    assert enc.kind == "tokenizers"
+    assert enc.encode_batch(TEXTS[:2]) == [tok(t)["input_ids"] for t in TEXTS[:2]]
+    assert enc.token_bytes is not None  # byte-level: long songs can still be cut at lines

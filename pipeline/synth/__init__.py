@@ -1,6 +1,6 @@
 """Seeded synthetic lyrics corpus in the Genius ds.csv layout (and three others).
 
-    python -m pipeline.synth --rows 10000 --seed 2029 --out data/sample.csv.gz      # bundled sample
+    python -m pipeline.synth --rows 10000 --seed 2080 --out data/sample.csv.gz      # bundled sample
     python -m pipeline.synth --rows 1000000 --out /tmp/ds.csv --quiet                # a benchmark input
     python -m pipeline.synth --rows 5000 --out /tmp/s.csv --layout songdata --crlf
     python -m pipeline.synth --rows 5000 --out /tmp/t.csv --truth /tmp/t.truth.csv   # with ground truth

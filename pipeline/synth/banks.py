@@ -86,6 +86,7 @@ _junk = _load("junk")
 PLACEHOLDERS: list[str] = _junk["placeholders"]
 INSTRUMENTAL_TEXTS: list[str] = _junk["instrumental_texts"]
 STUDY_GUIDE: str = _junk["study_guide"]
+SCRAPE: dict[str, Any] = _junk["scrape"]
 
 _languages = _load("languages")
 FOREIGN_HEADERS: dict[str, list[str]] = _languages["foreign_headers"]

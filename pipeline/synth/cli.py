@@ -1,6 +1,6 @@
 """The command line of the generator.
 
-    python -m pipeline.synth --rows 10000 --seed 2029 --out data/sample.csv.gz
+    python -m pipeline.synth --rows 10000 --seed 2080 --out data/sample.csv.gz
     python -m pipeline.synth --help
 
 Flags become a checked :class:`SynthConfig` (every problem in one UsageError); the writing is

@@ -63,7 +63,24 @@ FLAG_RATES: dict[str, float] = {
     "emoji": 0.03,  # emoji at the end of a few lines
     "foreign_line": 0.02,  # one line in another language inside an English song
     "lowercase": 0.05,  # the whole lyric lowercased
+    # Scrape junk of Genius pages (CONTEXT.md), ~2% of songs in all; a cleaner strips the junk and
+    # keeps the song. An English song with a one-line Spanish or French intro stays English.
+    "ymal_line": 0.003,  # "You might also like" on a line of its own
+    "ymal_glued": 0.003,  # ... glued to either end of a lyric line or before a header
+    "tickets": 0.002,  # "See ARTIST LiveGet tickets as low as $NN" on its own line
+    "lyrics_line": 0.002,  # a lone "Lyrics" line
+    "hyphen_header": 0.002,  # a header written "Verse 1-" instead of "[Verse 1]"
+    "embed": 0.002,  # "Embed" / "123Embed" glued to the last line
+    "contributors": 0.002,  # a first line "27 ContributorsSong Title Lyrics"
+    "translations": 0.001,  # a "Translations" list of languages before the lyrics
+    "page_header": 0.001,  # "[Letra de …]", "[Songtext zu …]", "[Paroles de …]" first
+    "unbalanced_header": 0.001,  # a header closed with the wrong bracket ("[Bridge: X}")
+    "foreign_intro": 0.002,  # an [Intro] of one Spanish or French line
 }
+SCRAPE_FLAGS = (
+    "ymal_line", "ymal_glued", "tickets", "lyrics_line", "hyphen_header", "embed", "contributors",
+    "translations", "page_header", "unbalanced_header", "foreign_intro",
+)  # fmt: skip
 KINDS = ("clean", *JUNK_RATES)
 BOOK_MIN_CHARS = 131_072  # Python's csv.field_size_limit default
 TRUTH_HEADER = ("row", "id", "kind", "tag", "language", "flags")
@@ -78,19 +95,27 @@ MULTILINGUAL_GENRES: dict[str, tuple[str, ...]] = {
     "misc": ("Jazz", "Electronic"),
 }
 
-# Song shapes per genre: lines per verse, verses (choices), chorus lines, probabilities of extras.
-# Tuned so that mean lyric lengths match the real dump (rap ~2,100 chars, pop ~1,100, rock ~1,000).
+# Song shapes per genre: lines per verse, verses (choices), chorus lines, probabilities of extras;
+# the share of short fragments (two stanzas of 1-3 and 2-5 lines) and of long songs (long_verses
+# verses of long_verse lines). Tuned so that mean lyric lengths match the real dump (rap ~2,100
+# chars, pop ~1,100, rock ~1,000) while the spread follows real songs: over a quarter of rap songs
+# have 3,000+ characters, as popular real ones do (CONTEXT.md), and fragments make the short tail.
 SHAPES: dict[str, dict] = {
-    "rap": dict(verse=(4, 20), verses=(1, 1, 2, 2, 2, 3), chorus=(4, 8), intro=0.5, outro=0.4,
-                pre=0.0, bridge=0.0, brk=0.0, hook_name=0.5, producer=0.35),
-    "pop": dict(verse=(4, 8), verses=(1, 2, 2, 2, 3), chorus=(4, 6), intro=0.15, outro=0.25,
-                pre=0.5, bridge=0.5, brk=0.0, hook_name=0.0, producer=0.1),
+    "rap": dict(verse=(4, 12), verses=(1, 1, 2, 2, 2, 3), chorus=(4, 8), intro=0.5, outro=0.4,
+                pre=0.0, bridge=0.0, brk=0.0, hook_name=0.5, producer=0.35,
+                fragment=0.14, long=0.33, long_verse=(11, 15), long_verses=(3, 3, 3, 4)),
+    "pop": dict(verse=(4, 8), verses=(1, 1, 2, 2, 3), chorus=(4, 6), intro=0.15, outro=0.25,
+                pre=0.5, bridge=0.5, brk=0.0, hook_name=0.0, producer=0.1,
+                fragment=0.12, long=0.15, long_verse=(6, 10), long_verses=(3, 3, 4)),
     "rock": dict(verse=(4, 8), verses=(1, 2, 2, 3), chorus=(4, 6), intro=0.1, outro=0.2,
-                 pre=0.1, bridge=0.3, brk=0.4, hook_name=0.0, producer=0.05),
+                 pre=0.1, bridge=0.3, brk=0.4, hook_name=0.0, producer=0.05,
+                 fragment=0.1, long=0.15, long_verse=(6, 10), long_verses=(3, 3, 4)),
     "rb": dict(verse=(4, 8), verses=(2, 2, 3), chorus=(4, 6), intro=0.4, outro=0.4,
-               pre=0.5, bridge=0.5, brk=0.0, hook_name=0.1, producer=0.2),
+               pre=0.5, bridge=0.5, brk=0.0, hook_name=0.1, producer=0.2,
+               fragment=0.1, long=0.15, long_verse=(6, 10), long_verses=(3, 3, 4)),
     "country": dict(verse=(4, 8), verses=(2, 2, 3), chorus=(4, 6), intro=0.05, outro=0.2,
-                    pre=0.1, bridge=0.4, brk=0.2, hook_name=0.0, producer=0.05),
+                    pre=0.1, bridge=0.4, brk=0.2, hook_name=0.0, producer=0.05,
+                    fragment=0.1, long=0.15, long_verse=(6, 10), long_verses=(3, 3, 4)),
 }  # fmt: skip
 
 FOREIGN_POOL = 512  # lines kept per foreign language

@@ -18,6 +18,7 @@ from pipeline.synth.config import (
     ARTISTS_PER_TAG,
     HOOK_POOL,
     RECENT_ROWS,
+    SCRAPE_FLAGS,
     SHAPES,
     SKELETONS,
     VERSE_POOL,
@@ -183,14 +184,20 @@ class Synthesizer(JunkRows):
             steps.append(
                 ("X", credit.format(p=pick(B.PRODUCER_NAMES), q=pick(B.PRODUCER_NAMES)), 0)
             )
+        form = r()
+        if form < shape["fragment"]:  # a short fragment: two short stanzas, no chorus
+            first = pick(("[Intro]", "[Verse 1]", None))
+            second = "[Verse 2]" if first == "[Verse 1]" else "[Verse 1]"
+            return "[Chorus]", 2, 4, [("V", first, between(1, 3)), ("V", second, between(2, 5))]
+        long = form > 1.0 - shape["long"]  # a long song: more and longer verses
         if r() < 0.04:  # a bare "Chorus:" line instead of [Chorus]
             chorus_header = "Chorus:"
         else:
             chorus_header = pick(B.HOOK_HEADERS if r() < shape["hook_name"] else B.CHORUS_HEADERS)
         if r() < shape["intro"]:
             steps.append(("I", pick(B.INTRO_HEADERS), between(1, 4)))
-        verses = pick(shape["verses"])
-        lo, hi = shape["verse"]
+        verses = pick(shape["long_verses" if long else "verses"])
+        lo, hi = shape["long_verse" if long else "verse"]
         for v in range(1, verses + 1):
             steps.append(
                 ("V", f"[Verse {v}]" if r() < 0.75 else f"[Verse {v}: {{a}}]", between(lo, hi))
@@ -308,4 +315,68 @@ class Synthesizer(JunkRows):
         song.sections, hook = self._sections(tag, song)
         self._decorate(song)
         self._title(song, hook)
+        self._scrape_junk(song)
         return song
+
+    def _scrape_junk(self, song: Song) -> None:
+        """Page junk of Genius scrapes (``FLAG_RATES``' scrape kinds), at most one per song."""
+        rnd = self.rnd
+        x = rnd.random()
+        kind = None
+        for name in SCRAPE_FLAGS:
+            x -= self.flags[name]
+            if x < 0:
+                kind = name
+                break
+        secs = song.sections
+        body = [i for i, (_, ls) in enumerate(secs or []) if ls]
+        if kind is None or not body:
+            return
+        S = B.SCRAPE
+        title = song.title or "Untitled"
+        ymal = S["you_might_also_like"]
+        lines = secs[rnd.choice(body)][1]
+        at = rnd.randint(1, len(lines))
+        if kind == "ymal_line":
+            lines.insert(at, ymal)
+        elif kind == "ymal_glued":
+            where = rnd.randrange(3)
+            i = at - 1
+            if where == 0:  # "...like a wink and a smileYou might also like"
+                lines[i] = lines[i] + ymal
+            elif where == 1:  # "You might also likeShe wants to dance"
+                lines[i] = ymal + lines[i]
+            else:  # "You might also like[Chorus]": glued before the next header
+                j = rnd.choice(body)
+                header = secs[j][0] or "[Chorus]"
+                secs[j] = (ymal + header, secs[j][1])
+        elif kind == "tickets":
+            price = rnd.randint(19, 250)
+            lines.insert(at, S["tickets"].format(artist=song.artist, price=price))
+        elif kind == "lyrics_line":
+            lines.insert(at, S["lyrics_line"])
+        elif kind == "hyphen_header":
+            j = rnd.choice(body)
+            secs[j] = (rnd.choice(S["hyphen_headers"]), secs[j][1])
+        elif kind == "embed":
+            last = secs[body[-1]][1]
+            last[-1] = last[-1] + rnd.choice(S["embeds"])
+        elif kind == "contributors":
+            first = S["contributors"].format(n=rnd.randint(2, 120), title=title)
+            secs.insert(0, (None, [first]))
+        elif kind == "translations":
+            langs = rnd.sample(S["translation_languages"], rnd.randint(1, 4))
+            secs.insert(0, (None, [S["translations_title"], *langs]))
+        elif kind == "page_header":
+            secs.insert(0, (rnd.choice(S["page_headers"]).format(title=title), []))
+        elif kind == "unbalanced_header":
+            headed = [i for i, (h, _) in enumerate(secs) if h and h.endswith("]")]
+            if not headed:
+                return
+            j = rnd.choice(headed)
+            h = secs[j][0]
+            secs[j] = (h[:-1] + rnd.choice(S["unbalanced_closers"]), secs[j][1])
+        elif kind == "foreign_intro":
+            lang = rnd.choice(S["intro_languages"])
+            secs.insert(0, ("[Intro]", [rnd.choice(B.FOREIGN_LINES[lang])]))
+        song.flags.append(kind)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import time
 from collections.abc import Mapping
@@ -50,6 +51,8 @@ class ChunkTask:
     max_tokens: int
     seq_len: int
     seed: int
+    long_songs: str = "split"  # "split": cut into rows of seq_len; "drop": the original rule
+    max_song_tokens: int = 4000  # split mode: longer songs (book-length texts) are dropped
 
 
 def read_chunk(path: Path, columns: tuple[str, ...]) -> pa.Table:
@@ -75,10 +78,11 @@ def file_sha(path: Path) -> str | None:
 
 @functools.lru_cache(maxsize=2)
 def _load_backend(path: str, sha: str | None):
-    """The Rust tokenizer, parsed once per worker (GPT-2's JSON takes ~0.3 s), keyed by content."""
-    from tokenizers import Tokenizer
+    """The encoder (tiktoken for GPT-2's BPE, else the Rust tokenizer), built once per worker
+    (GPT-2's JSON takes ~0.3 s), keyed by content."""
+    from lyrics_gpt2.tokenizer import Encoder
 
-    return Tokenizer.from_file(path)
+    return Encoder(path)
 
 
 def read_part_meta(path: Path) -> dict[str, Any] | None:
@@ -105,43 +109,155 @@ def control_filter(lyrics: pa.ChunkedArray, control_tokens) -> tuple[np.ndarray,
     return empty_np, has_control
 
 
-def tokenize_and_pad(
-    tokenizer, texts: pa.ChunkedArray, rows: np.ndarray, tags: np.ndarray, n_rows: int, task
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tokenize ``texts`` (the lyrics of row numbers ``rows``) a batch at a time.
+@dataclass
+class Encoded:
+    """What ``tokenize_and_pad`` made of a chunk's songs."""
 
-    Returns (n per row of the chunk, 0 where not tokenized; the rows that pass the length
-    filter, ascending; their padded [passed, seq_len] ids). n = genre token + lyrics + eos. A song
-    that passes goes straight into a padded row, so no per-token Python objects outlive their
-    batch (memory stays ~ rows x seq_len x 2 bytes per chunk).
+    n_tokens: np.ndarray  # per row of the chunk: genre token + lyrics + eos; 0 if not tokenized
+    song: np.ndarray  # per output row: the chunk row of its song (ascending, pieces in order)
+    piece: np.ndarray  # per output row: 0, 1, ... within its song
+    matrix: np.ndarray  # [output rows, seq_len] ids, padded
+    lengths: np.ndarray  # per output row: real tokens (genre token, lyrics, eos when it ends)
+
+    @property
+    def passed(self) -> np.ndarray:
+        """The chunk rows of the songs that passed the length rule."""
+        return np.unique(self.song)
+
+
+def line_starts(text: str, ids, token_bytes: np.ndarray | None):
+    """(stanza, line, safe): token positions 1..len(ids)-1 before which the song may be cut —
+    where a stanza starts (after a blank line), where a line starts, and any token boundary that
+    falls between characters. Slices of ``ids`` at these positions decode to the text's own
+    characters, so the pieces joined give back the lyrics exactly. Without ``token_bytes`` (not a
+    byte-level tokenizer) every boundary is taken as safe and there are no line positions."""
+    n = len(ids)
+    if token_bytes is None or n < 2:
+        safe = np.arange(1, n)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), safe
+    raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    ends = np.cumsum(token_bytes[np.asarray(ids, dtype=np.int64)])[:-1]  # byte after token i-1
+    if ends[-1] >= len(raw):  # the table does not describe this text (should not happen)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.arange(1, n)
+    after_newline = raw[ends - 1] == 10
+    before_blank = np.zeros(len(ends), dtype=bool)
+    two = ends >= 2
+    before_blank[two] = raw[ends[two] - 2] == 10
+    safe = (raw[ends] & 0xC0) != 0x80  # not inside a UTF-8 character
+    positions = np.arange(1, n)
+    return (
+        positions[after_newline & before_blank],
+        positions[after_newline],
+        positions[safe],
+    )
+
+
+def _largest(candidates: np.ndarray, lo: int, hi: int) -> int | None:
+    """The largest candidate in [lo, hi], or None."""
+    i = int(np.searchsorted(candidates, hi, side="right")) - 1
+    if i >= 0 and candidates[i] >= lo:
+        return int(candidates[i])
+    return None
+
+
+def cut_points(n_body: int, stanza, line, safe, seq_len: int, min_tokens: int) -> list[int]:
+    """Where to cut a song of ``n_body`` lyrics tokens: [0, c1, ..., n_body].
+
+    Every piece but the last holds up to seq_len - 1 lyrics tokens (plus the genre token), the
+    last up to seq_len - 2 (plus eos). Each cut is the latest stanza start that leaves the piece
+    at least half full, else the latest line start, else the latest safe token boundary; no cut
+    leaves a piece (or the rest) of min_tokens tokens or fewer, so a would-be short last piece
+    joins its neighbour by moving the cut earlier.
     """
-    seq_len, lo, hi = task.seq_len, task.min_tokens, task.max_tokens
+    cuts = [0]
+    start = 0
+    cap = seq_len - 1
+    while n_body - start > seq_len - 2:
+        hi = min(start + cap, n_body - min_tokens)
+        cut = (
+            _largest(stanza, start + cap // 2, hi)
+            or _largest(line, start + min_tokens, hi)
+            or _largest(safe, start + min_tokens, hi)
+            or _largest(safe, start + 1, min(start + cap, n_body - 1))
+            or min(start + cap, n_body - 1)
+        )
+        cuts.append(cut)
+        start = cut
+    cuts.append(n_body)
+    return cuts
+
+
+def tokenize_and_pad(
+    encoder, texts: pa.ChunkedArray, rows: np.ndarray, tags: np.ndarray, n_rows: int, task
+) -> Encoded:
+    """Tokenize ``texts`` (the lyrics of row numbers ``rows``) a batch at a time into rows.
+
+    n = genre token + lyrics + eos per song. ``task.long_songs == "drop"`` (the original rule):
+    songs with min_tokens < n < max_tokens, one row each, cut at seq_len. ``"split"``: songs with
+    min_tokens < n < max_song_tokens; one that does not fit in seq_len becomes several rows
+    (``cut_points``), each starting with the genre token, only the last ending with eos. A song
+    goes straight into padded rows, so no per-token Python objects outlive their batch (memory
+    stays ~ rows x seq_len x 2 bytes per chunk).
+    """
+    seq_len, lo = task.seq_len, task.min_tokens
+    split = task.long_songs == "split"
+    hi = task.max_song_tokens if split else task.max_tokens
     dtype = np.dtype(task.dtype)
     pad, eos, genre_ids = task.pad, task.eos, task.genre_ids
+    token_bytes = getattr(encoder, "token_bytes", None)
     n_tokens = np.zeros(n_rows, dtype=np.int64)
-    encode = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
-    blocks: list[np.ndarray] = []
-    block_rows: list[np.ndarray] = []
+    blocks, songs, pieces, lengths = [], [], [], []
     for start in range(0, len(rows), BATCH_SIZE):
         batch = texts.slice(start, BATCH_SIZE).to_pylist()
-        encodings = encode(batch, add_special_tokens=False)
+        encoded = encoder.encode_batch(batch)
         batch_rows = rows[start : start + len(batch)]
-        n = np.fromiter((len(e) for e in encodings), dtype=np.int64, count=len(batch)) + 2
+        n = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(batch)) + 2
         n_tokens[batch_rows] = n
         passing = np.flatnonzero((n > lo) & (n < hi))
-        block = np.full((len(passing), seq_len), pad, dtype=dtype)
-        for j, k in enumerate(passing):
-            ids = encodings[k].ids
-            body = min(len(ids), seq_len - 1)
+        spans: list[tuple[int, int, int, bool]] = []  # (song k, start, end, ends the song)
+        for k in passing:
+            if not split or n[k] <= seq_len:
+                spans.append((k, 0, min(n[k] - 2, seq_len - 1), True))
+                continue
+            cuts = cut_points(
+                n[k] - 2, *line_starts(batch[k], encoded[k], token_bytes), seq_len, lo
+            )
+            last = len(cuts) - 2
+            spans.extend((k, a, b, i == last) for i, (a, b) in enumerate(itertools.pairwise(cuts)))
+        block = np.full((len(spans), seq_len), pad, dtype=dtype)
+        piece = np.zeros(len(spans), dtype=np.int32)
+        length = np.zeros(len(spans), dtype=np.int32)
+        prev = -1
+        for j, (k, a, b, ends) in enumerate(spans):
+            piece[j] = piece[j - 1] + 1 if k == prev else 0
+            prev = k
+            body = b - a
             block[j, 0] = genre_ids[tags[batch_rows[k]]]
-            block[j, 1 : 1 + body] = ids[:body]
-            if body + 1 < seq_len:
+            block[j, 1 : 1 + body] = encoded[k][a:b]
+            # A song cut at seq_len in drop mode has no room for its eos.
+            has_eos = ends and body + 1 < seq_len
+            if has_eos:
                 block[j, body + 1] = eos
+            length[j] = body + 1 + has_eos
         blocks.append(block)
-        block_rows.append(batch_rows[passing])
-    passed = np.concatenate(block_rows) if blocks else np.zeros(0, dtype=np.int64)
-    matrix = np.concatenate(blocks) if blocks else np.zeros((0, seq_len), dtype=dtype)
-    return n_tokens, passed, matrix
+        songs.append(batch_rows[[k for k, *_ in spans]].astype(np.int64))
+        pieces.append(piece)
+        lengths.append(length)
+    if not blocks:
+        return Encoded(
+            n_tokens,
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int32),
+            np.zeros((0, seq_len), dtype=dtype),
+            np.zeros(0, dtype=np.int32),
+        )
+    return Encoded(
+        n_tokens,
+        np.concatenate(songs),
+        np.concatenate(pieces),
+        np.concatenate(blocks),
+        np.concatenate(lengths),
+    )
 
 
 def balance(
@@ -165,10 +281,26 @@ def balance(
 
 
 def count(
-    task, tags, empty, has_control, n_tokens, kept_length: dict[str, int], target: int
+    task,
+    tags,
+    empty,
+    has_control,
+    n_tokens,
+    kept_length: dict[str, int],
+    target: int,
+    row_tags: np.ndarray,
+    row_lengths: np.ndarray,
+    row_has_eos: np.ndarray,
 ) -> dict[str, dict[str, int]]:
-    """Songs per genre through every filter (the keys of stats.COUNT_KEYS, in that order)."""
-    lo, hi = task.min_tokens, task.max_tokens
+    """Songs, rows and tokens per genre through every filter (stats.COUNT_KEYS, in that order).
+
+    ``row_*`` describe the rows written (after balancing); their lyrics tokens are the length
+    less the genre token and the eos.
+    """
+    lo = task.min_tokens
+    hi = task.max_song_tokens if task.long_songs == "split" else task.max_tokens
+    lyric_tokens = np.maximum(n_tokens - 2, 0)
+    row_lyrics = row_lengths.astype(np.int64) - 1 - row_has_eos
     counts = {}
     for g in task.genres:
         is_g = tags == g
@@ -180,20 +312,30 @@ def count(
             "too_long": int((is_g & (n_tokens >= hi)).sum()),
             "kept_length": kept_length[g],
             "kept": target,
+            "rows": int((row_tags == g).sum()),
+            "tokens": int(lyric_tokens[is_g].sum()),
+            "tokens_kept": int(row_lyrics[row_tags == g].sum()),
         }
     return counts
 
 
 def part_table(
-    table: pa.Table, keep: np.ndarray, matrix: np.ndarray, lengths: np.ndarray, task
+    table: pa.Table,
+    keep: np.ndarray,
+    matrix: np.ndarray,
+    lengths: np.ndarray,
+    pieces: np.ndarray,
+    task,
 ) -> pa.Table:
-    """The kept songs in the columns and types of ``lyrics_gpt2.data.features`` (``task.schema``)."""
+    """The kept rows in the columns and types of ``lyrics_gpt2.data.features`` (``task.schema``);
+    ``keep`` holds each row's chunk row (a song's pieces repeat it)."""
     seq_len = task.seq_len
     offsets = pa.array(np.arange(0, (len(keep) + 1) * seq_len, seq_len, dtype=np.int32))
     idx = pa.array(keep, type=pa.int64())
     columns = {
         "input_ids": pa.ListArray.from_arrays(offsets, pa.array(matrix.reshape(-1))),
-        "length": pa.array(lengths),
+        "length": pa.array(lengths, type=pa.int32()),
+        "piece": pa.array(pieces, type=pa.int32()),
         "genre": table["tag"].take(idx),
         "id": pc.cast(table["id"], pa.string()).take(idx),
         "artist": pc.fill_null(table["artist"], "").take(idx),
@@ -229,33 +371,41 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
     candidates = np.flatnonzero(~empty & ~has_control)
 
     texts = table["lyrics"].take(pa.array(candidates, type=pa.int64()))
-    n_tokens, passed, matrix_all = tokenize_and_pad(
-        tokenizer, texts, candidates, tags, len(table), task
-    )
+    encoded = tokenize_and_pad(tokenizer, texts, candidates, tags, len(table), task)
     del texts
+    n_tokens = encoded.n_tokens
     tokens = int(np.maximum(n_tokens - 2, 0).sum())
 
+    # Balance songs, not rows: a song's pieces stay together.
+    passed = encoded.passed
     rng = np.random.default_rng([task.seed, task.index])
     selected, kept_length, target = balance(tags[passed], task.genres, rng)
-    keep = passed[selected]
-    matrix = matrix_all[selected]
-    del matrix_all
-    lengths = np.minimum(n_tokens[keep], task.seq_len).astype(np.int32)
+    rows = np.flatnonzero(np.isin(encoded.song, passed[selected]))
+    keep = encoded.song[rows]
+    matrix, lengths, pieces = encoded.matrix[rows], encoded.lengths[rows], encoded.piece[rows]
+    del encoded
+    has_eos = matrix[np.arange(len(rows)), np.maximum(lengths - 1, 0)] == task.eos
+    # eos may double as pad, so the last real position is what tells; a 1-token row has none.
+    has_eos &= lengths > 1
 
-    kept_n = n_tokens[keep]
+    songs_kept = passed[selected]
     tokenized = n_tokens[n_tokens > 0]
+    counts = count(
+        task, tags, empty, has_control, n_tokens, kept_length, target, tags[keep], lengths, has_eos
+    )
     stats = {
         "chunk": Path(task.chunk).name,
+        "encoder": tokenizer.kind,
         "tokens": int(tokens),
         "songs": len(table),
-        "counts": count(task, tags, empty, has_control, n_tokens, kept_length, target),
-        # Histogram of n over the kept songs (n < max_tokens): exact merged median and p95.
-        "kept_length_hist": np.bincount(kept_n, minlength=task.max_tokens).tolist()
-        if len(keep)
-        else [],
+        "counts": counts,
+        # Histogram of n over the kept songs: exact merged median and p95.
+        "kept_length_hist": np.bincount(n_tokens[songs_kept]).tolist(),
+        "rows": len(rows),
+        "row_tokens": int(lengths.sum()),
         "all_n_sum": int(tokenized.sum()),
         "all_n_count": len(tokenized),
         "seconds": time.perf_counter() - t0,
     }
-    write_part(part, part_table(table, keep, matrix, lengths, task), task.key, stats)
+    write_part(part, part_table(table, keep, matrix, lengths, pieces, task), task.key, stats)
     return {**stats, "part": str(part), "reused": False}

@@ -25,7 +25,7 @@ from lyrics_gpt2.genres import GENRE_TOKENS, TAGS
 from pipeline.tokenize.chunk import ChunkTask, file_sha, read_chunk
 
 # Bump when the part or dataset layout changes, so old parts and outputs are not reused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: long songs split into pieces, the piece column
 DEFAULT_WORKERS = 2
 # bpe:N learns its merges from at most this many characters of training lyrics (~130k songs).
 BPE_MAX_CHARS = 200_000_000
@@ -40,6 +40,8 @@ class Settings:
     min_tokens: int
     max_tokens: int
     seq_len: int
+    long_songs: str
+    max_song_tokens: int
     val_fraction: float
     seed: int
     workers: int
@@ -54,6 +56,8 @@ class Settings:
             min_tokens=args.min_tokens,
             max_tokens=args.max_tokens,
             seq_len=args.seq_len,
+            long_songs=getattr(args, "long_songs", "split"),
+            max_song_tokens=getattr(args, "max_song_tokens", 4000),
             val_fraction=args.val_fraction,
             seed=args.seed,
             workers=DEFAULT_WORKERS if args.workers is None else args.workers,
@@ -72,6 +76,8 @@ class Settings:
             "min_tokens": self.min_tokens,
             "max_tokens": self.max_tokens,
             "seq_len": self.seq_len,
+            "long_songs": self.long_songs,
+            "max_song_tokens": self.max_song_tokens,
             "val_fraction": self.val_fraction,
             "seed": self.seed,
         }
@@ -232,6 +238,8 @@ def chunk_tasks(
             "min_tokens": settings.min_tokens,
             "max_tokens": settings.max_tokens,
             "seq_len": settings.seq_len,
+            "long_songs": settings.long_songs,
+            "max_song_tokens": settings.max_song_tokens,
             "seed": settings.seed,
             "genres": genres,
             "chunk": path.name,
@@ -257,6 +265,8 @@ def chunk_tasks(
                 max_tokens=settings.max_tokens,
                 seq_len=settings.seq_len,
                 seed=settings.seed,
+                long_songs=settings.long_songs,
+                max_song_tokens=settings.max_song_tokens,
             )
         )
     return tasks

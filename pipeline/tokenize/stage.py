@@ -4,6 +4,7 @@ padded token ids that training reads as they are.
     python -m pipeline.preprocess --stages tokenize                     # GPT-2 BPE from the hub
     python -m pipeline.preprocess --stages tokenize --tokenizer artifacts/gpt2-tokenizer
     python -m pipeline.preprocess --stages tokenize --tokenizer bpe:8000   # trained from scratch
+    python -m pipeline.preprocess --stages tokenize --long-songs drop    # the original 20-400 rule
 
 Reads ``DIR/chunks/chunk-NN.parquet`` (columns id, title, artist, tag, lyrics) and writes
 
@@ -16,15 +17,19 @@ Reads ``DIR/chunks/chunk-NN.parquet`` (columns id, title, artist, tag, lyrics) a
   the chunks whose input or parameters changed. Safe to delete.
 
 Each song becomes ``[Genre: X]`` + lyrics + end-of-text. Its token count ``n`` is that whole
-sequence (genre token and eos included); songs with ``min_tokens < n < max_tokens`` are kept,
-then cut or padded to ``seq_len``. ``length = min(n, seq_len)`` marks the real tokens: a song
-of at most ``seq_len`` tokens keeps its eos at ``length - 1``, so the model learns to stop; pad
-positions are masked by ``length`` even when pad and eos share an id. Songs whose lyrics contain a
+sequence (genre token and eos included). ``--long-songs split`` (default): songs with
+``min_tokens < n < max_song_tokens`` are kept; one longer than ``seq_len`` becomes several rows
+(column ``piece``), cut at stanza, line or token boundaries (chunk.cut_points), each starting with
+the genre token, only the last ending with eos. ``--long-songs drop`` is the original rule: songs
+with ``min_tokens < n < max_tokens``, one row each, cut at ``seq_len``. ``length`` marks the real
+tokens of a row: a song's last row keeps its eos at ``length - 1`` (unless drop mode cut it), so
+the model learns to stop; pad positions are masked by ``length`` even when pad and eos share an id. Songs whose lyrics contain a
 control token (a genre token or the eos string) verbatim are dropped: the tokenizer would read it
 as the control token itself.
 
 Per chunk, after the length filter, every genre is downsampled (seeded) to the smallest genre's
-count. The validation split takes whole artists (see ``pipeline/split.py``), decided on the chunk
+count of songs; a kept song keeps all its rows, and a song's rows share its artist, so they
+always fall in the same split. The validation split takes whole artists (see ``pipeline/split.py``), decided on the chunk
 rows before tokenizing so that ``bpe:N`` learns its merges from training songs only. Should every
 validation song of a genre be filtered out, the artist with the fewest kept songs of that genre
 moves to validation afterwards (listed in the manifest under split.moved_after_filtering).
@@ -67,23 +72,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "tokens trained on the training split (default: %(default)s)",
     )
     group.add_argument(
+        "--long-songs",
+        choices=("split", "drop"),
+        default="split",
+        help="split: a song longer than --seq-len becomes several rows, cut at stanza or line "
+        "boundaries; drop: the original notebooks' rule, keep only songs with --min-tokens < n < "
+        "--max-tokens and cut them at --seq-len (default: %(default)s)",
+    )
+    group.add_argument(
         "--min-tokens",
         type=int,
         default=20,
-        help="keep songs of MORE than this many tokens, genre token and eos included "
-        "(default: %(default)s)",
+        help="keep songs of MORE than this many tokens, genre token and eos included; in split "
+        "mode no piece is this short either (default: %(default)s)",
     )
     group.add_argument(
         "--max-tokens",
         type=int,
         default=400,
-        help="keep songs of FEWER than this many tokens (default: %(default)s)",
+        help="--long-songs drop only: keep songs of FEWER than this many tokens "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--max-song-tokens",
+        type=int,
+        default=4000,
+        help="--long-songs split only: drop songs of this many tokens or more (book-length "
+        "texts; counted as too_long) (default: %(default)s)",
     )
     group.add_argument(
         "--seq-len",
         type=int,
         default=300,
-        help="pad or cut every song to this many tokens (default: %(default)s)",
+        help="tokens per row: every row is padded to it; a longer song is split (or cut, with "
+        "--long-songs drop) (default: %(default)s)",
     )
     group.add_argument(
         "--val-fraction",
@@ -99,13 +121,20 @@ def check_settings(s: Settings) -> None:
     problems = []
     if s.min_tokens < 0:
         problems.append(f"--min-tokens must be >= 0 (got {s.min_tokens})")
-    if s.min_tokens >= s.max_tokens:
+    if s.long_songs == "drop" and s.min_tokens >= s.max_tokens:
         problems.append(
             f"--min-tokens ({s.min_tokens}) must be smaller than --max-tokens "
             f"({s.max_tokens}): songs of more than min and fewer than max tokens are kept"
         )
     if s.seq_len < 2:
         problems.append(f"--seq-len must be at least 2 (got {s.seq_len})")
+    if s.long_songs == "split" and s.min_tokens >= s.max_song_tokens:
+        problems.append(
+            f"--min-tokens ({s.min_tokens}) must be smaller than --max-song-tokens "
+            f"({s.max_song_tokens})"
+        )
+    if s.long_songs == "split" and s.seq_len < 4:
+        problems.append(f"--seq-len must be at least 4 to split long songs (got {s.seq_len})")
     if not 0.0 < s.val_fraction < 1.0:
         problems.append(f"--val-fraction must be between 0 and 1 (got {s.val_fraction})")
     if s.workers < 0:
@@ -166,12 +195,17 @@ def run(args: argparse.Namespace) -> dict:
             pool.shutdown(cancel_futures=True)
 
     counts = stats.merge_counts(results, genres)
-    problem = stats.nothing_left(counts, genres)
-    if problem:
-        raise UsageError(problem)
-
     clock.begin("assemble_s")
-    dataset, split_info = split_parts([r["part"] for r in results], val_artists, settings.seed)
+    try:
+        problem = stats.nothing_left(counts, genres)
+        if problem:
+            raise UsageError(problem)
+        dataset, split_info = split_parts([r["part"] for r in results], val_artists, settings.seed)
+    except UsageError:
+        # Nothing can be trained: leave no half-built stage behind (a rerun with other flags
+        # or data redoes these chunks anyway).
+        shutil.rmtree(parts_dir, ignore_errors=True)
+        raise
     manifest = build_manifest(
         settings=settings,
         stage_key=stage_key,
@@ -231,8 +265,14 @@ def split_parts(
     parts = [p for p in parts if len(p)]
     kept_counts: Counter[tuple[str, str]] = Counter()
     for p in parts:
+        # Songs, not rows: a song's later pieces would count its artist several times.
+        first = pc.equal(p.data["piece"], 0)
         kept_counts.update(
-            zip(p.data["artist"].to_pylist(), p.data["genre"].to_pylist(), strict=True)
+            zip(
+                pc.filter(p.data["artist"], first).to_pylist(),
+                pc.filter(p.data["genre"], first).to_pylist(),
+                strict=True,
+            )
         )
     val_artists = set(val_artists)
     moved = split.ensure_validation_per_genre(kept_counts, val_artists, seed)
@@ -272,7 +312,11 @@ def build_manifest(
     """DIR/tokenized/manifest.json but the timings (publish adds them); its inputs unchanged."""
     genres = list(counts["per_genre"])
     per_genre = {
-        g: {**c, **{name: n.get(g, 0) for name, n in split_info["per_genre"].items()}}
+        g: {
+            **c,
+            "token_share_kept": stats.token_share_kept(c),
+            **{name: n.get(g, 0) for name, n in split_info["per_genre"].items()},
+        }
         for g, c in counts["per_genre"].items()
     }
     fresh = [r for r in results if not r["reused"]]
@@ -287,7 +331,14 @@ def build_manifest(
         "genre_token_ids": info.genre_token_ids,
         "genre_tokens": {g: GENRE_TOKENS[g] for g in genres},
         "dtype": info.dtype,
-        "length_rule": "min_tokens < n < max_tokens, n = genre token + lyrics + eos",
+        "length_rule": (
+            "min_tokens < n < max_song_tokens, longer than seq_len split into pieces at stanza, "
+            "line or token boundaries; n = genre token + lyrics + eos"
+            if settings.long_songs == "split"
+            else "min_tokens < n < max_tokens, cut at seq_len; n = genre token + lyrics + eos"
+        ),
+        # Which library turned lyrics into ids (ids are the same either way; tests compare).
+        "encoder": ", ".join(sorted({str(r.get("encoder")) for r in results})),
         "parameters": {
             **settings.params(),
             "workers": settings.workers,
@@ -296,7 +347,11 @@ def build_manifest(
         },
         "inputs": inputs,
         "tokenizer_sha": tokenizer_sha,
-        "counts": {**counts, "per_genre": per_genre},
+        "counts": {
+            **counts,
+            "filters": {**counts["filters"], "token_share_kept": "tokens_kept / tokens"},
+            "per_genre": per_genre,
+        },
         "token_lengths": stats.length_stats(results, settings.seq_len),
         "throughput": {
             # Lyrics tokens tokenized in this run (chunks reused from a previous run excluded).
@@ -363,7 +418,8 @@ def _summary(quiet: bool, manifest: dict[str, Any]) -> None:
     lengths = manifest["token_lengths"]
     print(
         f"tokenize: {manifest['splits']['train']} train / {manifest['splits']['validation']} "
-        f"validation songs, vocab {manifest['vocab_size']}, "
+        f"validation rows ({lengths.get('songs', 0)} songs, "
+        f"{lengths.get('songs_whole', 0)} in one row), vocab {manifest['vocab_size']}, "
         f"median {lengths.get('median')} tokens, "
         f"{100 * lengths.get('share_padding_at_seq_len', 0):.1f}% padding at "
         f"{manifest['seq_len']}, {manifest['timings']['total_s']:.1f}s"
@@ -371,6 +427,6 @@ def _summary(quiet: bool, manifest: dict[str, Any]) -> None:
     for g, c in manifest["counts"]["per_genre"].items():
         print(
             f"  {GENRE_TOKENS[g]:<18} read {c['read']:>8}  length ok {c['kept_length']:>8}  "
-            f"balanced {c['kept']:>8}  train {c.get('train', 0):>8}  "
-            f"validation {c.get('validation', 0):>6}"
+            f"balanced {c['kept']:>8}  rows {c.get('rows', 0):>8}  train {c.get('train', 0):>8}  "
+            f"validation {c.get('validation', 0):>6}  tokens kept {c.get('token_share_kept', 0):.0%}"
         )

@@ -9,15 +9,29 @@ from typing import Any
 
 import numpy as np
 
-COUNT_KEYS = ("read", "empty", "control_token", "too_short", "too_long", "kept_length", "kept")
+COUNT_KEYS = (
+    "read",
+    "empty",
+    "control_token",
+    "too_short",
+    "too_long",
+    "kept_length",
+    "kept",
+    "rows",
+    "tokens",
+    "tokens_kept",
+)
 FILTERS = {
     "read": "rows of the genre in the chunk",
     "empty": "no lyrics",
     "control_token": "lyrics contain a genre token or the eos string verbatim",
     "too_short": "n <= min_tokens",
-    "too_long": "n >= max_tokens",
+    "too_long": "n >= max_tokens (--long-songs drop) or n >= max_song_tokens (split)",
     "kept_length": "left after the length filter (balance before)",
     "kept": "left after balancing (per chunk, every genre to the smallest)",
+    "rows": "training rows of the kept songs (a split song is several)",
+    "tokens": "lyrics tokens of the genre's songs that were tokenized (not empty, no control token)",
+    "tokens_kept": "lyrics tokens inside the rows written (train + validation)",
 }
 
 
@@ -29,17 +43,24 @@ def merge_counts(results: list[dict[str, Any]], genres: list[str]) -> dict[str, 
         per_chunk[r["chunk"]] = r["counts"]
         for g in genres:
             for k in COUNT_KEYS:
-                per_genre[g][k] += r["counts"][g][k]
+                per_genre[g][k] += r["counts"][g].get(k, 0)
     return {"filters": dict(FILTERS), "per_genre": per_genre, "per_chunk": per_chunk}
 
 
+def token_share_kept(c: dict[str, int]) -> float:
+    """The share of a genre's tokenized lyrics tokens that reached the rows written."""
+    return round(c["tokens_kept"] / c["tokens"], 4) if c.get("tokens") else 0.0
+
+
 def length_stats(results: list[dict[str, Any]], seq_len: int) -> dict[str, Any]:
-    """Mean, median, p95 and max of n over the kept songs, exact (merged histograms), and the
-    shares cut and padded at ``seq_len``."""
+    """Mean, median, p95 and max of n over the kept songs, exact (merged histograms), the share
+    of songs longer than ``seq_len`` (cut in drop mode, split into pieces in split mode) and the
+    share of padding in the rows written."""
     width = max((len(r["kept_length_hist"]) for r in results), default=0)
     hist = np.zeros(width, dtype=np.int64)
     for r in results:
-        h = r["kept_length_hist"]
+        # int64 even when empty: a chunk that kept nothing stores [] (numpy reads it as float).
+        h = np.asarray(r["kept_length_hist"], dtype=np.int64)
         hist[: len(h)] += h
     total = int(hist.sum())
     all_count = sum(r["all_n_count"] for r in results)
@@ -48,7 +69,8 @@ def length_stats(results: list[dict[str, Any]], seq_len: int) -> dict[str, Any]:
         return {"songs": 0, "all_songs_mean": all_mean}
     values = np.arange(width)
     cdf = np.cumsum(hist)
-    real = np.minimum(values, seq_len)
+    rows = sum(r.get("rows", 0) for r in results)
+    row_tokens = sum(r.get("row_tokens", 0) for r in results)
     return {
         "counted": "n = genre token + lyrics + eos, before cutting to seq_len",
         "songs": total,
@@ -56,8 +78,11 @@ def length_stats(results: list[dict[str, Any]], seq_len: int) -> dict[str, Any]:
         "median": int(np.searchsorted(cdf, 0.5 * total)),
         "p95": int(np.searchsorted(cdf, 0.95 * total)),
         "max": int(np.flatnonzero(hist).max()),
+        # Songs longer than seq_len: cut there (--long-songs drop) or split into pieces.
         "share_cut_at_seq_len": float(hist[seq_len + 1 :].sum() / total),
-        "share_padding_at_seq_len": float(1.0 - (real * hist).sum() / (total * seq_len)),
+        "songs_whole": int(hist[: seq_len + 1].sum()),
+        "rows": rows,
+        "share_padding_at_seq_len": float(1.0 - row_tokens / (rows * seq_len)) if rows else 0.0,
         "all_songs_mean": all_mean,
     }
 
