@@ -213,11 +213,7 @@ def process_batch(batch: dict[str, list[str]]) -> tuple[dict[str, list], Counter
             continue
         if target != "any":
             given = langid.normalize_code(batch["language"][i])
-            ok = (
-                given == target
-                if given
-                else langid.is_language(_detector().languages(text), target)
-            )
+            ok = given == target if given else langid.judge(_detector(), text, target)
             if not ok:
                 drops["wrong_language"] += 1
                 continue

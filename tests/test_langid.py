@@ -214,3 +214,36 @@ def test_make_detector_unknown_name():
     with pytest.raises(ValueError, match="unknown language detector 'cld9'"):
         langid.make_detector("cld9")
     assert {langid.make_detector(n).name for n in langid.DETECTORS} == set(langid.DETECTORS)
+
+
+# --- judge: stage 1's decision (English-word quick path, then the detector) -------------------
+
+
+class _NoDetector:
+    """Fails the test if asked: the quick path must decide alone."""
+
+    def block_languages(self, parts):
+        raise AssertionError("the detector was asked")
+
+
+@pytest.mark.parametrize(
+    "song", [ENGLISH_VERSES, ENGLISH_SPANISH_INTRO, ENGLISH_FRENCH_SPOKEN_INTRO]
+)
+def test_judge_keeps_plain_english_without_the_detector(song):
+    assert langid.english_word_share(langid.blocks(song)) >= langid.QUICK_SHARE
+    assert langid.judge(_NoDetector(), song, "en")
+
+
+@pytest.mark.parametrize("song", [SPANISH_ENGLISH_HOOK, KOREAN_ENGLISH_CHORUS, *FOREIGN.values()])
+def test_judge_sends_foreign_songs_to_the_detector_which_drops_them(detector, song):
+    share = langid.english_word_share(langid.blocks(song))
+    assert share is None or share < langid.QUICK_SHARE
+    assert not langid.judge(detector, song, "en")
+    with pytest.raises(AssertionError, match="detector was asked"):
+        langid.judge(_NoDetector(), song, "en")
+
+
+def test_judge_other_targets_always_ask_the_detector(detector):
+    assert langid.judge(detector, FOREIGN["es"], "es")
+    assert not langid.judge(detector, ENGLISH_VERSES, "es")
+    assert langid.english_word_share(["too short to count"]) is None
