@@ -144,7 +144,7 @@ def bench_langid(n_per_lang: int) -> list[str]:
         det = langid.make_detector(name)
         sample = texts if name == "fasttext" else texts[:: max(1, len(texts) // 600)]
         t0 = time.process_time()
-        answers = [langid.is_language(det.top2(text), "en") for text, _ in sample]
+        answers = [langid.judge(det, text, "en") for text, _ in sample]
         cpu = time.process_time() - t0
         correct = sum(a == truth for a, (_, truth) in zip(answers, sample, strict=True))
         lines.append(
@@ -178,7 +178,7 @@ def corpus_accuracy(path: Path, truth: Path | None, n: int) -> str:
     answers = {}
     for name in langid.DETECTORS:
         det = langid.make_detector(name)
-        answers[name] = [langid.is_language(det.top2(t), "en") for t, _ in texts]
+        answers[name] = [langid.judge(det, t, "en") for t, _ in texts]
     if not languages:
         agree = sum(a == b for a, b in zip(*answers.values(), strict=True))
         return f"  on the first {len(texts)} songs of the input the detectors agree on " + (
@@ -196,6 +196,8 @@ def corpus_accuracy(path: Path, truth: Path | None, n: int) -> str:
 
 
 def main() -> None:
+    from pipeline import langid
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000, help="synthetic rows to generate")
     parser.add_argument("--input", type=Path, help="benchmark this CSV instead of a synthetic one")
@@ -270,9 +272,12 @@ def main() -> None:
     print(f"if CPU-bound on an idle {cores}-core machine: ~{rows / (cpu / cores):,.0f} songs/s "
           "(CPU time / cores; a shared machine's wall time is what the table shows)")  # fmt: skip
     print(f"stage 1 kept {manifest['rows_out']:,}; timings {manifest['timings']}")
+    junk = {r: c for r, c in manifest.get("scrape_junk", {}).items() if c["lines"]}
+    print(f"scrape junk removed (lines/songs per rule): {junk}")
     print(f"load average before {load_before}, after {load_after} on {os.cpu_count()} cores")
-    print(f"\nlanguage id ({args.langid_texts} song-shaped texts per language, 3 x "
-          "100-character sample):")  # fmt: skip
+    print(f"\nlanguage id ({args.langid_texts} song-shaped texts per language, whole song in "
+          f"blocks of >= {langid.BLOCK_CHARS} characters, up to {langid.SAMPLE_CHARS}; "
+          f"langid.judge: English-word share >= {langid.QUICK_SHARE} keeps at once):")  # fmt: skip
     for line in bench_langid(args.langid_texts):
         print(line)
     print(corpus_accuracy(inp, truth, 1000))

@@ -4,12 +4,19 @@ A song's score is the summed negative log-likelihood (nats) of its target tokens
 whose label is not IGNORE_INDEX (lyrics and end-of-text; never padding, never the token at
 position 0). Means are taken over tokens, not batches, so a short last batch or an uneven split
 across processes cannot skew them.
+
+Songs and rows. Stage tokenize may cut a long song into several rows (pieces: columns ``id`` and
+``piece``, every piece starting with the genre token, only the last ending with end-of-text).
+Every row is scored on its own; :func:`song_groups` says which song each row belongs to, and
+:meth:`SongScores.by_song` sums a song's rows, so per-song figures (counts, the bootstrap over
+songs) treat a song as one unit however many rows it took. Without a ``piece`` column every row
+is its own song.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +47,32 @@ class SongScores:
     def subset(self, mask: np.ndarray) -> SongScores:
         index = None if self.index is None else self.index[mask]
         return SongScores(self.nll[mask], self.tokens[mask], index)
+
+    def by_song(self, groups: np.ndarray) -> SongScores:
+        """Rows summed per song: ``groups[i]`` is row i's song number (0..songs-1, as
+        :func:`song_groups` gives). Token-weighted means are unchanged; counts become songs."""
+        groups = np.asarray(groups, dtype=np.int64)
+        if len(groups) != len(self.nll):
+            raise ValueError(f"{len(groups)} song numbers for {len(self.nll)} scored rows")
+        n = int(groups.max()) + 1 if len(groups) else 0
+        nll = np.bincount(groups, weights=self.nll, minlength=n)
+        tokens = np.bincount(groups, weights=self.tokens, minlength=n).astype(np.int64)
+        return SongScores(nll, tokens)
+
+
+def song_groups(ids: Sequence[str], pieces: bool) -> np.ndarray:
+    """Song number of each row (by its ``id``), numbered in order of first appearance.
+
+    ``pieces``: the data has a ``piece`` column, so rows sharing an ``id`` are one song; without
+    it every row is its own song (data written before songs were cut into pieces).
+    """
+    if not pieces:
+        return np.arange(len(ids), dtype=np.int64)
+    _, first, inverse = np.unique(np.asarray(ids), return_index=True, return_inverse=True)
+    # np.unique numbers songs in sorted-id order; renumber them in order of first appearance.
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.reshape(-1)]
 
 
 def song_nll(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

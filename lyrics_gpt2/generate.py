@@ -148,11 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     room = context - prompt_len
     if room < 1:
         raise UsageError(f"--prompt is {prompt_len} tokens; the model sees at most {context}")
-    if args.max_length is not None and args.max_length > room:
-        raise UsageError(
-            f"--max-length {args.max_length} does not fit: the model sees {context} tokens and "
-            f"the prompt takes {prompt_len}; use at most {room}"
-        )
+    # --max-length may exceed the window: the sampler slides it (sampling._slide_window).
     cfg = Sampling(
         max_new_tokens=args.max_length or min(DEFAULT_MAX_LENGTH, room),
         temperature=args.temperature,

@@ -16,7 +16,9 @@ input as the tuned model. The output says which case applied.
 
 Reported: token-weighted mean NLL -> perplexity, bits per byte (total bits over the UTF-8 bytes of
 the decoded lyrics, which compares across tokenizers), token counts, and a bootstrap 95% interval
-over songs; overall and per genre. Then the genre-swap matrix: each genre's songs scored by the
+over songs; overall and per genre. A long song that stage tokenize cut into several rows (pieces)
+is scored piece by piece and counted as one song: its pieces' NLL and tokens are summed, and the
+bootstrap resamples songs, not rows (lyrics_gpt2.evaluation.song_groups). Then the genre-swap matrix: each genre's songs scored by the
 tuned model under every genre token; conditioning works when each row's diagonal cell wins.
 
 Also usable through ``evaluate`` without the hub:
@@ -36,7 +38,7 @@ import torch
 
 from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, first_line, run
 from lyrics_gpt2.data import collate, load_tokenized
-from lyrics_gpt2.evaluation import SongScores, score_songs
+from lyrics_gpt2.evaluation import SongScores, score_songs, song_groups
 from lyrics_gpt2.fileio import check_output, output_errors, read_json, write_json
 from lyrics_gpt2.genres import model_genres
 from lyrics_gpt2.modeling import (
@@ -53,27 +55,52 @@ from lyrics_gpt2.tokenizer import has_tokenizer, load_tokenizer, mismatched_toke
 
 @dataclass
 class Songs:
-    """Validation songs as stored: ids [N, seq_len] (padded), lengths [N], genres [N]."""
+    """Validation rows as stored: ids [N, seq_len] (padded), lengths [N], genres [N], and the
+    song each row belongs to (``song`` [N], lyrics_gpt2.evaluation.song_groups; None: every row
+    is its own song). A long song cut into pieces is several rows of one song."""
 
     ids: np.ndarray
     lengths: np.ndarray
     genres: np.ndarray
     pad_id: int
     eos_id: int
+    song: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.lengths)
 
+    @property
+    def groups(self) -> np.ndarray:
+        """Song number of each row (0..songs-1)."""
+        if self.song is None:
+            return np.arange(len(self.lengths), dtype=np.int64)
+        return self.song
+
     def with_first(self, first: int | np.ndarray) -> Songs:
-        """The same songs with position 0 replaced (a genre token per song, or one token)."""
+        """The same rows with position 0 replaced (a genre token per row, or one token)."""
         ids = self.ids.copy()
         ids[:, 0] = first
-        return Songs(ids, self.lengths, self.genres, self.pad_id, self.eos_id)
+        return Songs(ids, self.lengths, self.genres, self.pad_id, self.eos_id, self.song)
 
     def subset(self, mask: np.ndarray) -> Songs:
+        """The rows in ``mask`` (whole songs, e.g. one genre's), songs renumbered 0..k-1."""
+        song = None
+        if self.song is not None:
+            song = np.unique(self.song[mask], return_inverse=True)[1].reshape(-1)
         return Songs(
-            self.ids[mask], self.lengths[mask], self.genres[mask], self.pad_id, self.eos_id
+            self.ids[mask], self.lengths[mask], self.genres[mask], self.pad_id, self.eos_id, song
         )
+
+    def per_song(self, scores: SongScores, nbytes: np.ndarray):
+        """(scores, genres, bytes) summed per song from per-row ones (a song's pieces share
+        its genre)."""
+        groups = self.groups
+        song_scores = scores.by_song(groups)
+        n = len(song_scores.nll)
+        genres = np.empty(n, dtype=self.genres.dtype)
+        genres[groups] = self.genres
+        song_bytes = np.bincount(groups, weights=nbytes, minlength=n).astype(np.int64)
+        return song_scores, genres, song_bytes
 
 
 def load_songs(data_dir: str | Path, split: str = "validation", max_songs: int | None = None):
@@ -89,10 +116,19 @@ def load_songs(data_dir: str | Path, split: str = "validation", max_songs: int |
     if split not in dataset:
         raise UsageError(f"no split {split!r} in {data_dir}; available: {', '.join(dataset)}")
     ds = dataset[split]
-    if max_songs is not None:
-        ds = ds.select(range(min(max_songs, len(ds))))
     if len(ds) == 0:
         raise UsageError(f"split {split!r} in {data_dir} has no songs")
+    # With a piece column, rows sharing an id are one song (stage tokenize's long-song pieces).
+    pieces = "piece" in ds.column_names
+    song = song_groups(ds["id"], pieces) if pieces else None
+    if max_songs is not None:
+        # The first N songs, with all their pieces.
+        keep = (
+            np.flatnonzero(song < max_songs) if song is not None else range(min(max_songs, len(ds)))
+        )
+        ds = ds.select(keep)
+        if song is not None:
+            song = song[keep]
     cols = ds.with_format("numpy")
     songs = Songs(
         ids=np.asarray(cols["input_ids"]).astype(np.int64),
@@ -100,6 +136,7 @@ def load_songs(data_dir: str | Path, split: str = "validation", max_songs: int |
         genres=np.asarray(ds["genre"]),
         pad_id=manifest.pad_token_id,
         eos_id=manifest.eos_token_id,
+        song=song,
     )
     return songs, manifest
 
@@ -200,10 +237,16 @@ def base_input(base_tok, tuned_tok, genre_ids: dict[str, int], base_vocab: int):
 def genre_swap(
     model, songs: Songs, genre_ids: dict[str, int], batch_size: int, own: SongScores | None
 ) -> dict:
-    """Perplexity of each genre's songs (rows) under each genre token (columns)."""
+    """Perplexity of each genre's songs (rows) under each genre token (columns).
+
+    Every piece of a song carries the genre token at position 0, so each is scored under the
+    swapped token; a cell is token-weighted over all pieces of the genre's songs (the same
+    figure whether summed per row or per song). ``own`` holds per-row scores."""
     present = [g for g in genre_ids if (songs.genres == g).any()]
     matrix = []
+    counts = []
     for row in present:
+        counts.append(len(np.unique(songs.groups[songs.genres == row])))
         rows = songs.subset(songs.genres == row)
         cells = []
         # The tuned scores already are the diagonal when the rows carry their own token.
@@ -218,6 +261,7 @@ def genre_swap(
     wins = [int(np.argmin(r)) == i for i, r in enumerate(matrix)]
     return {
         "genres": present,
+        "songs": counts,
         "perplexity": matrix,
         "diagonal_wins": sum(wins),
         "rows": len(present),
@@ -252,15 +296,17 @@ def evaluate_models(
     if int(songs.ids.max()) >= model.get_input_embeddings().num_embeddings:
         raise UsageError(f"{data_dir} holds token ids the model in {model_dir} does not know")
     nbytes = lyric_bytes(tokenizer, songs)
-    tuned_scores = score(model, songs, batch_size)
+    tuned_scores = score(model, songs, batch_size)  # per row: every piece of every song
+    per_song, song_genres, song_bytes = songs.per_song(tuned_scores, nbytes)
     result = {
         "model": str(model_dir),
         "data_dir": str(data_dir),
         "split": split,
-        "songs": len(songs),
+        "songs": len(per_song.nll),
+        "rows": len(songs),
         "targets": "lyric tokens + end-of-song; never padding, never the genre token (position 0)",
         "bootstrap": n_boot,
-        "tuned": breakdown(tuned_scores, songs, nbytes, n_boot, seed),
+        "tuned": breakdown(per_song, song_genres, song_bytes, n_boot, seed),
     }
     if swap:
         result["genre_swap"] = genre_swap(model, songs, genre_ids, batch_size, tuned_scores)
@@ -280,7 +326,9 @@ def evaluate_models(
         result.update(
             base_model=str(base),
             base_input=how,
-            base=breakdown(base_scores, songs, nbytes, n_boot, seed),
+            base=breakdown(
+                songs.per_song(base_scores, nbytes)[0], song_genres, song_bytes, n_boot, seed
+            ),
         )
     return result
 

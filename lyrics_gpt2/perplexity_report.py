@@ -52,11 +52,11 @@ def summarize(scores: SongScores, nbytes: np.ndarray, n_boot: int, seed: int) ->
     }
 
 
-def breakdown(scores: SongScores, songs, nbytes: np.ndarray, n_boot: int, seed: int):
-    """{"all": ..., genre: ...} summaries; ``songs.genres`` holds each song's genre."""
+def breakdown(scores: SongScores, genres: np.ndarray, nbytes: np.ndarray, n_boot: int, seed: int):
+    """{"all": ..., genre: ...} summaries of per-song scores; ``genres[i]`` is song i's genre."""
     out = {"all": summarize(scores, nbytes, n_boot, seed)}
-    for genre in sorted(set(songs.genres.tolist())):
-        mask = songs.genres == genre
+    for genre in sorted(set(genres.tolist())):
+        mask = genres == genre
         out[genre] = summarize(scores.subset(mask), nbytes[mask], n_boot, seed)
     return out
 
@@ -72,7 +72,13 @@ def fmt_ci(ci: list[float] | None) -> str:
 def render(result: dict) -> str:
     tuned, base = result["tuned"], result.get("base")
     lines = [
-        f"Perplexity on {result['data_dir']} ({result['split']}, {result['songs']} songs)",
+        f"Perplexity on {result['data_dir']} ({result['split']}, {result['songs']} songs"
+        + (
+            f" in {result['rows']} rows"
+            if result.get("rows", result["songs"]) != result["songs"]
+            else ""
+        )
+        + ")",
         f"  scored: {result['targets']}",
         f"  tuned:  {result['model']}",
     ]

@@ -155,17 +155,56 @@ def candidates(logits: torch.Tensor, top_k: int, top_p: float, temperature: floa
     return vals, idx
 
 
+def model_window(model) -> int | None:
+    """How many positions the model can attend to (GPT-2's n_positions), None when unbounded."""
+    cfg = model.config
+    n = getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", None)
+    return int(n) if n else None
+
+
+def _slide_window(
+    seq: torch.Tensor, mask: torch.Tensor, window: int, pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(ids, mask, positions) to re-prefill once a song fills the model's window.
+
+    Each row keeps its first real token (the genre token, as every training row starts with it)
+    and its most recent ``window // 2`` tokens: the song goes on from its recent lines, the
+    way a later piece of a long training song reads, and half a window of room is left before
+    the next slide (each slide re-reads the kept tokens once, without the KV cache).
+    """
+    keep = max(1, window // 2)
+    rows = []
+    for row, on in zip(seq.tolist(), mask.bool().tolist(), strict=True):
+        real = [t for t, m in zip(row, on, strict=True) if m]
+        rows.append([real[0], *real[-keep:]] if len(real) > keep + 1 else real)
+    ids, new_mask = left_pad(rows, pad_id)
+    ids, new_mask = ids.to(seq.device), new_mask.to(seq.device)
+    return ids, new_mask, (new_mask.cumsum(-1) - 1).clamp(min=0)
+
+
 @torch.no_grad()
-def sample(model, ids: torch.Tensor, mask: torch.Tensor, cfg: Sampling, eos_id: int, pad_id: int):
+def sample(
+    model,
+    ids: torch.Tensor,
+    mask: torch.Tensor,
+    cfg: Sampling,
+    eos_id: int,
+    pad_id: int,
+    window: int | None = None,
+):
     """New tokens [B, <= max_new_tokens] for a left-padded batch.
 
     One forward pass per step over the last token only (KV cache); positions count real tokens,
     so a row's left padding does not shift its positions. A row that wrote end-of-song gets pad
-    from then on; the loop ends when every row has ended.
+    from then on; the loop ends when every row has ended. A song may run past the model's
+    window (``window``, default the model's n_positions): when the next position would not fit,
+    the rows restart from their genre token and most recent tokens (:func:`_slide_window`).
     """
     device = next(model.parameters()).device
     ids, mask = ids.to(device), mask.to(device)
     batch = ids.shape[0]
+    window = window or model_window(model)
+    seq = ids  # every real token so far (prompt + new), aligned with mask
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     # Tokens the repetition penalty looks at: the prompt without its padding (a pad slot
     # repeats the row's last prompt token, which is penalised anyway).
@@ -173,6 +212,9 @@ def sample(model, ids: torch.Tensor, mask: torch.Tensor, cfg: Sampling, eos_id: 
     done = torch.zeros(batch, dtype=torch.bool, device=device)
     past, step_ids, out = None, ids, []
     for step in range(cfg.max_new_tokens):
+        if window is not None and int(positions.max()) >= window:
+            seq, mask, positions = _slide_window(seq, mask, window, pad_id)
+            past, step_ids = None, seq
         result = model(
             input_ids=step_ids,
             attention_mask=mask,
@@ -196,6 +238,7 @@ def sample(model, ids: torch.Tensor, mask: torch.Tensor, cfg: Sampling, eos_id: 
         if bool(done.all()):
             break
         step_ids = token[:, None]
+        seq = torch.cat([seq, step_ids], dim=1)
         seen = torch.cat([seen, step_ids], dim=1)
         mask = torch.cat([mask, mask.new_ones(batch, 1)], dim=1)
         positions = positions[:, -1:] + 1

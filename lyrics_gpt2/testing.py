@@ -85,8 +85,16 @@ def write_tiny_dataset(
     val_per_genre: int = 8,
     seq_len: int = 64,
     seed: int = 0,
+    piece_tokens: int | None = None,
 ) -> Path:
-    """Write DIR/tokenizer and DIR/tokenized for ``genres``; return DIR."""
+    """Write DIR/tokenizer and DIR/tokenized for ``genres``; return DIR.
+
+    ``piece_tokens``: cut every song into pieces of at most this many lyric tokens, as stage
+    tokenize does with long songs (at token boundaries here): each piece is a row that starts
+    with the genre token, only the last ends with end-of-text, and a ``piece`` column (0, 1, ...)
+    is added; rows of one song share its ``id``. Without it every song is one row cut to
+    ``seq_len``.
+    """
     from datasets import Dataset, DatasetDict
 
     data_dir = Path(data_dir)
@@ -98,19 +106,29 @@ def write_tiny_dataset(
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
 
     features = data.features("uint16")
+    if piece_tokens is not None and not 1 <= piece_tokens <= seq_len - 1:
+        raise ValueError(f"piece_tokens must be between 1 and seq_len - 1, not {piece_tokens}")
     dataset = {}
     for split in splits:
         rows = {name: [] for name in features}
         for g in genres:
             for i, text in enumerate(songs[(split, g)]):
-                ids = [genre_ids[g], *tokenizer(text)["input_ids"], eos][:seq_len]
-                rows["input_ids"].append(ids + [pad] * (seq_len - len(ids)))
-                rows["length"].append(len(ids))
-                rows["genre"].append(g)
-                rows["id"].append(f"{split}-{g}-{i}")
-                rows["piece"].append(0)
-                # Artists never cross splits, as in the real pipeline.
-                rows["artist"].append(f"{split}-{g}-artist-{i % 5}")
+                lyric = [*tokenizer(text)["input_ids"], eos]
+                if piece_tokens is None:
+                    cut = [[genre_ids[g], *lyric][:seq_len]]
+                else:
+                    cut = [
+                        [genre_ids[g], *lyric[k : k + piece_tokens]]
+                        for k in range(0, len(lyric), piece_tokens)
+                    ]
+                for piece, ids in enumerate(cut):
+                    rows["input_ids"].append(ids + [pad] * (seq_len - len(ids)))
+                    rows["length"].append(len(ids))
+                    rows["genre"].append(g)
+                    rows["id"].append(f"{split}-{g}-{i}")
+                    # Artists never cross splits, as in the real pipeline.
+                    rows["artist"].append(f"{split}-{g}-artist-{i % 5}")
+                    rows["piece"].append(piece)
         dataset[split] = Dataset.from_dict(rows, features=features)
 
     tokenizer.save_pretrained(data_dir / "tokenizer")

@@ -6,7 +6,8 @@
 
 Writes ``DIR/chunks/chunk-00.parquet`` ... ``chunk-39.parquet`` (columns id, title, artist, tag,
 lyrics; all strings) and ``DIR/chunks/manifest.json`` (rows_in, rows_out, dropped by reason,
-parameters, input fingerprint, per-chunk rows, timings).
+parameters, input fingerprint, per-chunk rows, scrape junk removed per rule: lines and songs
+touched among all cleaned songs, timings).
 
 How (one pass over the CSV, memory independent of its size):
 
@@ -59,7 +60,7 @@ from pipeline.read import Reader, detect_layout
 from pipeline.shards import COLUMNS, Staging, chunk_of, finalize_all, text_hash
 
 # Bump when a rule changes what is kept, so old chunks are rebuilt rather than skipped.
-RULES_VERSION = 2  # 2: control characters (NUL) removed from lyrics
+RULES_VERSION = 3  # 2: control characters (NUL) removed; 3: scrape-junk rules
 
 REASONS = (
     "malformed",  # unparsable row (wrong field count) or no id
@@ -188,11 +189,13 @@ def _detector() -> langid.FastText | langid.LangDetect:
     return _WORKER["detector"]
 
 
-def process_batch(batch: dict[str, list[str]]) -> tuple[dict[str, list], Counter]:
-    """Clean one batch: the kept rows (with chunk index and text hash) and drops by reason."""
+def process_batch(batch: dict[str, list[str]]) -> tuple[dict[str, list], Counter, Counter]:
+    """Clean one batch: the kept rows (with chunk index and text hash), drops by reason, and
+    scrape-junk counts keyed ``(rule, "lines")`` / ``(rule, "songs")`` (every cleaned song)."""
     cfg: Config = _WORKER["cfg"]
     genres = _WORKER["genres"]
     drops: Counter = Counter()
+    junk: Counter = Counter()
     kept: dict[str, list] = {c: [] for c in (*COLUMNS, "chunk", "hash")}
     target = cfg.language
     for i, song_id in enumerate(batch["id"]):
@@ -213,13 +216,19 @@ def process_batch(batch: dict[str, list[str]]) -> tuple[dict[str, list], Counter
         if clean.is_translation_page(batch["artist"][i]):
             drops["translation_page"] += 1
             continue
-        text = clean.clean_lyrics(raw, cfg.brackets)
+        touched: list[str] = []
+        text = clean.clean_lyrics(raw, cfg.brackets, touched)
+        if touched:
+            for rule in touched:
+                junk[rule, "lines"] += 1
+            for rule in set(touched):
+                junk[rule, "songs"] += 1
         if not text:
             drops["empty_after_cleaning"] += 1
             continue
         if target != "any":
             given = langid.normalize_code(batch["language"][i])
-            ok = given == target if given else langid.is_language(_detector().top2(text), target)
+            ok = given == target if given else langid.judge(_detector(), text, target)
             if not ok:
                 drops["wrong_language"] += 1
                 continue
@@ -230,12 +239,12 @@ def process_batch(batch: dict[str, list[str]]) -> tuple[dict[str, list], Counter
         kept["lyrics"].append(text)
         kept["chunk"].append(chunk_of(song_id.strip(), cfg.num_chunks))
         kept["hash"].append(text_hash(text))
-    return kept, drops
+    return kept, drops, junk
 
 
 def _ordered_map(
     fn: Callable, items: Iterable, workers: int, cfg: Config
-) -> Iterator[tuple[dict[str, list], Counter]]:
+) -> Iterator[tuple[dict[str, list], Counter, Counter]]:
     """``map(fn, items)`` on ``workers`` processes, in input order, a few items ahead at most."""
     if workers == 0:
         _init_worker(cfg)
@@ -323,13 +332,15 @@ def _build(
 
     reader = Reader(path, untagged_genre=cfg.untagged_genre, batch_rows=BATCH_ROWS)
     drops: Counter = Counter()
+    junk: Counter = Counter()
     with tqdm(
         desc="chunks: clean", unit=" rows", unit_scale=True, disable=quiet, file=sys.stderr,
         mininterval=0.5, dynamic_ncols=True,
     ) as bar:  # fmt: skip
-        for kept, batch_drops in _ordered_map(process_batch, reader, workers, cfg):
+        for kept, batch_drops, batch_junk in _ordered_map(process_batch, reader, workers, cfg):
             staging.add(kept)
             drops.update(batch_drops)
+            junk.update(batch_junk)
             bar.update(reader.rows_in - bar.n)
             bar.set_postfix_str(f"{reader.bytes_read / 1e6:,.0f} MB", refresh=False)
         bar.update(reader.rows_in - bar.n)
@@ -352,6 +363,10 @@ def _build(
         "rows_out": rows_out,
         "dropped": {reason: int(drops.get(reason, 0)) for reason in REASONS},
         "tags_out": {t: tags[t] for t in TAGS if tags[t]},
+        "scrape_junk": {
+            rule: {"lines": int(junk[rule, "lines"]), "songs": int(junk[rule, "songs"])}
+            for rule in clean.SCRAPE_RULES
+        },
         "chunks": files,
         "timings": {
             "read_clean_s": round(t_stream - t0, 3),
@@ -380,3 +395,8 @@ def print_summary(manifest: dict, out: Path) -> None:
     print(f"  {'kept':<30}{manifest['rows_out']:>12,}{manifest['rows_out'] / rows_in:>9.1%}")
     for tag, count in manifest["tags_out"].items():
         print(f"    {tag:<28}{count:>12,}")
+    junk = {r: c for r, c in manifest.get("scrape_junk", {}).items() if c["lines"]}
+    if junk:
+        print(f"  {'scrape junk removed':30}{'lines':>12}{'songs':>9}")
+        for rule, c in junk.items():
+            print(f"    {rule:<28}{c['lines']:>12,}{c['songs']:>9,}")

@@ -7,15 +7,20 @@ line breaks and the blank line between stanzas are kept; only annotations and no
 2. :func:`normalize_chars`      zero-width characters and soft hyphens dropped; curly quotes and
                                 apostrophes -> straight ones (GPT-2 BPE then sees one spelling of
                                 "don't"). Accents and emoji are kept.
-3. then line by line:
+3. :func:`remove_scrape_junk`   Genius page text scraped into the lyrics (SCRAPE_RULES below, each
+                                counted per line and song in the stage-1 manifest), run only when
+                                one of a few marker substrings occurs in the song (:func:`has_scrape_junk`).
+4. then line by line:
    :func:`normalize_spaces`     runs of spaces, tabs, no-break and other Unicode spaces -> one
                                 space; none at the line's edges (songdata's two-space line ends).
    :func:`is_header_line`       a line that is only annotations goes: ``[Chorus: A & B]``,
-                                ``[Produced by X]``, ``[Hook] 2x``, ``(Chorus)``, bare ``Chorus:``.
+                                ``[Produced by X]``, ``[Hook] 2x``, ``(Chorus)``, bare ``Chorus:``,
+                                hyphen labels ``Verse 1-`` (rule ``hyphen_header``) and headers
+                                whose brackets do not match, ``[Bridge: A}`` (``unbalanced_header``).
    :func:`remove_brackets`      inline ``[..]``, ``{..}``, ``(..)`` (each kind switchable). A pair
                                 never spans lines, so an unbalanced ``(`` eats nothing after it.
                                 A line emptied by this goes too.
-4. :func:`collapse_blank_lines` at most one blank line between stanzas, none at either end.
+5. :func:`collapse_blank_lines` at most one blank line between stanzas, none at either end.
 
 Working per line keeps every regex on a short string (the whole song takes ~30 us). The bracket
 rules are compiled once per set of kinds (:func:`bracket_rules`); :func:`clean_lyrics` calls those
@@ -51,7 +56,8 @@ _SECTION_WORDS = (
     r"|interlude|breakdown|skit|instrumental|break)"
 )
 # A bare section label on its own line: "Chorus:", "Verse 2", "Hook x2". No lyric text after it.
-_BARE_LABEL = re.compile(rf"{_SECTION_WORDS}(?: ?\d+)? ?:?{_REPEAT}", re.I)
+# "Verse 1-": scrapes that lost the brackets sometimes end the label with a hyphen instead.
+_BARE_LABEL = re.compile(rf"{_SECTION_WORDS}(?: ?\d+)? ?[:-]?{_REPEAT}", re.I)
 _BARE_FIRST = frozenset("vcphbiorsVCPHBIORS")
 
 
@@ -185,15 +191,164 @@ def collapse_blank_lines(lines: list[str]) -> str:
     return "\n".join(out)
 
 
-def clean_lyrics(text: str, brackets: Iterable[str] = BRACKET_KINDS) -> str:
-    """All rules in order; the result may be empty (the song is then dropped)."""
+# --- scrape junk ---------------------------------------------------------------------------
+# Genius page text that scrapers glue into the lyrics. Each rule has a name, counted per line and
+# per song when clean_lyrics is given a ``touched`` list (stage 1 puts the counts in its manifest).
+SCRAPE_RULES = (
+    "contributors_line",  # first line "27 ContributorsSong Title Lyrics"
+    "translations_list",  # "Translations" then language names, at the top
+    "lyrics_line",  # a lone "Lyrics" line
+    "foreign_header",  # "[Letra de ...]", "[Songtext zu ...]", "[Paroles de ...]", "[... 가사]"
+    "might_also_like",  # "You might also like", alone or glued to either end of a lyric line
+    "tickets_ad",  # "See ARTIST LiveGet tickets as low as $147"
+    "embed_tail",  # "Embed" / "123Embed" glued to the last line
+    "hyphen_header",  # "Verse 1-" (is_header_line)
+    "unbalanced_header",  # "[Bridge: Henrik Both}" (is_unbalanced_header)
+)
+# A song without any of these substrings has no scrape junk: the hot path pays a few substring
+# scans (memchr speed) and no regex. "Lyrics" also covers the contributors line.
+_JUNK_MARKERS = (
+    "might also like", "Get tickets", "Lyrics", "Embed", "Translations", "Letra de", "Songtext",
+    "Paroles de", "Testo di", "가사",
+)  # fmt: skip
+# Glued means no space between the junk and the lyric: a real line "You might also like me"
+# or "...and you might also like it" has spaces (and a lowercase "you" mid-line) and stays.
+_MIGHT_LIKE = re.compile(r"(?m)(?:^|(?<=\S))You might also like(?=$|[A-Z\[({\"'0-9])")
+_TICKETS = re.compile(r"(?m)(?:^|(?<=\S))See \S.{0,100}? ?LiveGet tickets as low as \$[\d.,]+")
+_CONTRIBUTORS = re.compile(r"\d[\d,.]*K? Contributors?\S.*Lyrics")
+_FOREIGN_HEADER = re.compile(
+    r"\[(?:Letra(?: de)?|Songtext(?: zu| von)?|Paroles(?: de)?|Testo(?: di)?) .*\]|\[.* 가사\]"
+)
+_EMBED = re.compile(r"(?:^|(?<=[^\s\d]))\d*Embed$")
+# Language names as Genius lists them under "Translations" (in their own language).
+_LANGUAGE_NAMES = frozenset(
+    "English Español Français Deutsch Português Italiano Русский Polski Türkçe 한국어 日本語 中文 "
+    "简体中文 繁體中文 Nederlands Svenska Română Čeština Magyar Ελληνικά العربية עברית فارسی "
+    "Українська Srpski Hrvatski Slovenčina Slovenščina Dansk Norsk Suomi Català Tagalog ไทย "
+    "हिन्दी Azərbaycanca Indonesia Romanization Transliteration".split()
+)
+_LANGUAGE_RUN = re.compile("(?:" + "|".join(sorted(map(re.escape, _LANGUAGE_NAMES))) + ")+")
+_ANY_OPEN = "[({"
+_ANY_CLOSE = "]})"
+_UNBALANCED = re.compile(r"[\[({][^\[\](){}]{1,80}[\]})]")
+
+
+def has_scrape_junk(text: str) -> bool:
+    """Cheap pre-check: could :func:`remove_scrape_junk` change anything in ``text``?"""
+    # A plain loop: any() over a generator costs ~0.5 us more per song on the hot path.
+    for marker in _JUNK_MARKERS:  # noqa: SIM110
+        if marker in text:
+            return True
+    return False
+
+
+def _is_translations_line(line: str) -> bool:
+    """ "Translations" alone or glued to language names ("TranslationsEspañolDeutsch")."""
+    if not line.startswith("Translations"):
+        return False
+    rest = line[len("Translations") :]
+    return not rest or _LANGUAGE_RUN.fullmatch(rest) is not None
+
+
+def _is_language_name(line: str) -> bool:
+    """ "Español", "Русский (Russian)": a line of the list under "Translations"."""
+    return line.split(" (", 1)[0] in _LANGUAGE_NAMES
+
+
+def is_unbalanced_header(line: str) -> bool:
+    """A short line that opens with one bracket kind and closes with another: ``[Bridge: A}``."""
+    if line[0] not in _ANY_OPEN or line[-1] not in _ANY_CLOSE:
+        return False
+    return _ANY_OPEN.index(line[0]) != _ANY_CLOSE.index(line[-1]) and bool(
+        _UNBALANCED.fullmatch(line)
+    )
+
+
+def remove_scrape_junk(lines: list[str], touched: list[str] | None = None) -> list[str]:
+    """The lines without scrape junk; each rule that fires appends its name to ``touched``.
+
+    A line that is only junk goes without leaving a blank (it was never a stanza break); junk
+    glued between two lyric lines splits them again.
+    """
+    note = touched.append if touched is not None else (lambda rule: None)
+    out: list[str] = []
+    top = True  # no lyric line seen yet: the contributors and translations rules apply
+    in_translations = False
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            out.append(raw)
+            continue
+        if top:
+            if _CONTRIBUTORS.fullmatch(line):
+                note("contributors_line")
+                continue
+            if _is_translations_line(line):
+                note("translations_list")
+                in_translations = True
+                continue
+            if in_translations and _is_language_name(line):
+                note("translations_list")
+                continue
+            top = False
+        if line == "Lyrics":
+            note("lyrics_line")
+            continue
+        if line[0] == "[" and _FOREIGN_HEADER.fullmatch(line):
+            note("foreign_header")
+            continue
+        changed = False
+        if "Get tickets" in line:
+            line, n = _TICKETS.subn("\n", line)
+            if n:
+                note("tickets_ad")
+                changed = True
+        if "might also like" in line:
+            line, n = _MIGHT_LIKE.subn("\n", line)
+            if n:
+                note("might_also_like")
+                changed = True
+        if changed:
+            out.extend(part for part in line.split("\n") if part.strip())
+        else:
+            out.append(raw)
+    for i in range(len(out) - 1, -1, -1):  # the last non-blank line
+        last = out[i].rstrip()
+        if last:
+            if last.endswith("Embed"):
+                stripped = _EMBED.sub("", last)
+                if stripped != last:
+                    note("embed_tail")
+                    out[i] = stripped
+            break
+    return out
+
+
+def clean_lyrics(
+    text: str, brackets: Iterable[str] = BRACKET_KINDS, touched: list[str] | None = None
+) -> str:
+    """All rules in order; the result may be empty (the song is then dropped).
+
+    ``touched``, when given, receives the name of each scrape rule (SCRAPE_RULES) per line it
+    removed or changed.
+    """
     rules = bracket_rules(_kinds(brackets))
     is_header, has_opener, remove = rules.is_header, rules.has_opener, rules.remove
+    text = normalize_chars(normalize_newlines(text))
+    raw_lines = text.split("\n")
+    if has_scrape_junk(text):
+        raw_lines = remove_scrape_junk(raw_lines, touched)
     lines = []
-    for raw in normalize_chars(normalize_newlines(text)).split("\n"):
+    for raw in raw_lines:
         line = normalize_spaces(raw)
         if line:
             if is_header(line):
+                if touched is not None and line[-1] == "-":
+                    touched.append("hyphen_header")
+                continue
+            if line[0] in _ANY_OPEN and is_unbalanced_header(line):
+                if touched is not None:
+                    touched.append("unbalanced_header")
                 continue
             if has_opener(line):
                 line = normalize_spaces(remove(line))

@@ -212,6 +212,38 @@ def test_repeats_counted_once_per_id(tmp_path):
     assert [r["id"] for r in rows_out] == ["5"]
 
 
+def test_scrape_junk_counted_per_rule_in_manifest_and_summary(tmp_path, capsys):
+    verse = "Take me home, take me home tonight\nHold me close until the morning light"
+    songs = [
+        f"3 ContributorsHome Lyrics\n{verse}You might also like\nWe ride till dawn123Embed",
+        f"{verse}\nYou might also like\nWe ride till dawn\nYou might also likeChorus:\nLa la",
+        f"Verse 1-\n{verse}\nSee Some Band LiveGet tickets as low as $20\n[Bridge: A}}",
+        f"You might also like me\n{verse}",  # a lyric: nothing touched
+    ]
+    rows = [[f"T{i}", "pop", f"A{i}", "1", "1", "{}", s, str(i)] for i, s in enumerate(songs)]
+    inp = tmp_path / "in.csv"
+    with inp.open("w", newline="") as f:
+        csv.writer(f).writerows([GENIUS_HEADER, *rows])
+    argv = ["--stages", "chunks", "--input", str(inp), "--output-dir", str(tmp_path / "o")]
+    assert main([*argv, "--language", "any"]) == 0
+    manifest, rows_out = load(tmp_path / "o")
+    junk = manifest["scrape_junk"]
+    assert {r: c for r, c in junk.items() if c["lines"]} == {
+        "contributors_line": {"lines": 1, "songs": 1},
+        "might_also_like": {"lines": 3, "songs": 2},
+        "tickets_ad": {"lines": 1, "songs": 1},
+        "embed_tail": {"lines": 1, "songs": 1},
+        "hyphen_header": {"lines": 1, "songs": 1},
+        "unbalanced_header": {"lines": 1, "songs": 1},
+    }
+    by_id = {r["id"]: r["lyrics"] for r in rows_out}
+    assert by_id["0"] == f"{verse}\nWe ride till dawn"
+    assert by_id["1"] == f"{verse}\nWe ride till dawn\nLa la"
+    assert by_id["3"].startswith("You might also like me\n")
+    summary = capsys.readouterr().out
+    assert "scrape junk removed" in summary and "might_also_like" in summary
+
+
 def test_num_chunks(tmp_path):
     assert preprocess(FIXTURES / "genius.csv", tmp_path / "o", "--num-chunks", "3") == 0
     manifest, rows = load(tmp_path / "o")

@@ -147,6 +147,145 @@ def test_clean_lyrics_without_bracket_removal_keeps_them():
     assert clean.clean_lyrics(raw, brackets=[]) == raw
 
 
+# --- scrape junk (SCRAPE_RULES): fixture lines written for these tests ------------------------
+
+
+def _clean(raw: str) -> tuple[str, list[str]]:
+    touched: list[str] = []
+    return clean.clean_lyrics(raw, touched=touched), touched
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        (
+            "Rain on the glass\nYou might also like\nWind in the trees",
+            "Rain on the glass\nWind in the trees",
+        ),
+        (
+            "Rain on the glass and a grinYou might also like\nWind",
+            "Rain on the glass and a grin\nWind",
+        ),
+        ("Rain\nYou might also likeHe sings to the moon", "Rain\nHe sings to the moon"),
+        ("Rain\nYou might also likeChorus:\nWind", "Rain\nWind"),  # the header after it goes too
+        ("Rain\nYou might also like[Hook]\nWind", "Rain\nWind"),
+        ("Rain falls downYou might also likeWind blows on", "Rain falls down\nWind blows on"),
+    ],
+)
+def test_might_also_like_alone_or_glued(raw, want):
+    assert _clean(raw) == (want, ["might_also_like"])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "You might also like me, baby",
+        "Maybe you might also like the way I move",
+        "I think You might also like",  # a space before it: a lyric, not glued junk
+        "You might also liked her",
+        "We live like kings, we live to be live",
+    ],
+)
+def test_real_lines_with_like_or_live_stay(line):
+    assert _clean(f"{line}\nsecond line") == (f"{line}\nsecond line", [])
+
+
+def test_tickets_ad_alone_and_glued():
+    raw = "Dance all night\nSee The Paper Lanterns LiveGet tickets as low as $147\nGo home"
+    assert _clean(raw) == ("Dance all night\nGo home", ["tickets_ad"])
+    raw = "Dance all nightSee Lanterns LiveGet tickets as low as $52You might also like\nGo"
+    assert _clean(raw) == ("Dance all night\nGo", ["tickets_ad", "might_also_like"])
+    assert _clean("See you live tonight, tickets in my hand\nGo") == (
+        "See you live tonight, tickets in my hand\nGo",
+        [],
+    )
+
+
+def test_lone_lyrics_line_goes_but_lyrics_in_a_line_stay():
+    assert _clean("Lyrics\nFirst line\nLyrics\nSecond") == (
+        "First line\nSecond",
+        ["lyrics_line", "lyrics_line"],
+    )
+    line = "Lyrics on my notebook, Lyrics in my head"
+    assert _clean(f"{line}\nlyrics") == (f"{line}\nlyrics", [])
+
+
+def test_hyphen_headers():
+    assert _clean("Verse 1-\nOne\n\nChorus -\nTwo\nPre-Chorus-\nThree") == (
+        "One\n\nTwo\nThree",
+        ["hyphen_header", "hyphen_header", "hyphen_header"],
+    )
+    assert _clean("Verse of my life - so it goes\nx") == ("Verse of my life - so it goes\nx", [])
+
+
+@pytest.mark.parametrize(
+    ("last", "want"),
+    [("The end of the roadEmbed", "The end of the road"), ("The end of it all123Embed", "The end of it all"),
+     ("Embed", "")],
+)  # fmt: skip
+def test_trailing_embed(last, want):
+    text, touched = _clean(f"First line\n\n{last}")
+    assert text == "First line" + (f"\n\n{want}" if want else "")
+    assert touched == ["embed_tail"]
+
+
+def test_embed_only_on_the_last_line_and_only_glued():
+    raw = "Roots that embed in stone\nI Embed\nWords I embed"
+    assert _clean(raw) == (raw, [])
+    raw = "Glued hereEmbed\nlast line"
+    assert _clean(raw) == (raw, [])
+
+
+def test_contributors_first_line():
+    assert _clean("27 ContributorsPaper Lantern Lyrics\nFirst line") == (
+        "First line",
+        ["contributors_line"],
+    )
+    assert _clean("1 ContributorPaper Lyrics\nFirst") == ("First", ["contributors_line"])
+    # Not at the top, or not the scraped shape: a lyric.
+    raw = "First line\n27 Contributors sang these Lyrics"
+    assert _clean(raw) == (raw, [])
+
+
+def test_translations_list_at_the_top():
+    raw = "Translations\nEspañol\nDeutsch\nРусский (Russian)\nFirst line\nEnglish"
+    assert _clean(raw) == ("First line\nEnglish", ["translations_list"] * 4)
+    assert _clean("TranslationsEspañolFrançais\nFirst") == ("First", ["translations_list"])
+    assert _clean("2 ContributorsTranslationsEspañolSong Lyrics\nFirst")[0] == "First"
+    raw = "Lost in translations\nTranslations of my heart\nFirst"
+    assert _clean(raw) == (raw, [])
+
+
+@pytest.mark.parametrize(
+    "header",
+    ['[Letra de "Canción del Sol"]', "[Songtext zu „Sonne“]", '[Paroles de "Soleil"]',
+     "[Testo di Sole]", "[가수 노래 가사]"],
+)  # fmt: skip
+def test_foreign_language_headers(header):
+    assert _clean(f"{header}\nFirst line") == ("First line", ["foreign_header"])
+    # Removed even when square brackets are kept: it is page junk, not an annotation.
+    touched: list[str] = []
+    assert clean.clean_lyrics(f"{header}\nFirst", brackets=[], touched=touched) == "First"
+
+
+def test_unbalanced_header_brackets():
+    assert _clean("[Bridge: Some Singer}\nOne\n(Chorus]\nTwo") == (
+        "One\nTwo",
+        ["unbalanced_header", "unbalanced_header"],
+    )
+    raw = "[Bridge: Some Singer]\nOne (two} three"
+    assert _clean(raw) == ("One (two} three", [])
+
+
+def test_has_scrape_junk_precheck():
+    assert not clean.has_scrape_junk("plain lines\nof a song\nthat live and like")
+    assert clean.has_scrape_junk("aYou might also like")
+    # Every rule's example passes the pre-check (hyphen/unbalanced headers run per line anyway).
+    for sample in ("1 ContributorX Lyrics", "Translations", "Lyrics", "[Letra de x]",
+                   "xSee A LiveGet tickets as low as $1", "x1Embed", "[x 가사]", "[Testo di x]"):  # fmt: skip
+        assert clean.has_scrape_junk(sample), sample
+
+
 # --- drop rules ----------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -62,3 +63,32 @@ def test_first_token_is_never_scored():
     b = score_songs(model, [collate(rows([2, 6, 7, 8]), PAD)])
     assert a.tokens[0] == b.tokens[0] == 3
     assert a.nll[0] != b.nll[0]  # the context changed, so the scores did
+
+
+def test_song_groups_and_by_song_sum_a_songs_rows():
+    from lyrics_gpt2.evaluation import SongScores, song_groups
+
+    ids = ["b", "b", "a", "c", "a", "b"]
+    assert song_groups(ids, pieces=True).tolist() == [0, 0, 1, 2, 1, 0]  # first appearance
+    assert song_groups(ids, pieces=False).tolist() == [0, 1, 2, 3, 4, 5]  # no piece column
+    rows = SongScores(np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0]), np.array([1, 2, 3, 4, 5, 6]))
+    songs = rows.by_song(song_groups(ids, pieces=True))
+    assert songs.nll.tolist() == [35.0, 20.0, 8.0]
+    assert songs.tokens.tolist() == [9, 8, 4] and songs.tokens.dtype == np.int64
+    assert songs.mean_nll == rows.mean_nll  # token-weighted: the same figure
+    with pytest.raises(ValueError, match="5 song numbers for 6 scored rows"):
+        rows.by_song(np.zeros(5, dtype=np.int64))
+
+
+def test_pieces_of_a_song_scored_separately_sum_to_its_song_score():
+    model = tiny_model()
+    # A song cut in two: both pieces start with the genre token (1); only the last ends (2).
+    pieces = [[1, 5, 6, 7], [1, 8, 9, 2]]
+    whole_other = [1, 4, 4, 2]
+    scores = score_songs(model, [collate(rows(*pieces, whole_other), PAD)])
+    from lyrics_gpt2.evaluation import song_groups
+
+    songs = scores.by_song(song_groups(["s1", "s1", "s2"], pieces=True))
+    ref = [reference_nll(model, p) for p in pieces]
+    assert songs.nll[0] == pytest.approx(ref[0][0] + ref[1][0], rel=1e-5)
+    assert songs.tokens.tolist() == [6, 3]

@@ -84,7 +84,7 @@ def test_original_settings_are_reachable_with_a_warning(model_dir, tmp_path, cap
         (["--repetition-penalty", "0"], "--repetition-penalty must be > 0"),
         (["--genre", "country"], "valid --genre values: pop, rap, both, all"),
         (["--genre", "hip-hop,jazz"], "no genre jazz (= misc)"),
-        (["--max-length", "500"], "use at most 63"),
+        (["--max-length", "-5"], "--max-length must be >= 1"),  # 500 > window now slides
         (["--num-songs", "0"], "--num-songs must be >= 1"),
         (["--format", "xml"], "invalid choice"),
     ],

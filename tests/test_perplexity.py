@@ -253,3 +253,72 @@ def test_command_in_a_subprocess(tiny, tmp_path, cli):
     assert result["tuned"]["all"]["perplexity"] < result["base"]["all"]["perplexity"]
     bad = cli(*cmd, "--batch-size", "0")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+# --- songs cut into pieces (stage tokenize's long songs) ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pieces_data(tiny, tmp_path_factory) -> Path:
+    """The tiny corpus again (same songs, same tokenizer), each song cut into 8-token pieces."""
+    from lyrics_gpt2.testing import write_tiny_dataset
+
+    data_dir, _ = tiny
+    out = write_tiny_dataset(tmp_path_factory.mktemp("pieces"), piece_tokens=8)
+    same = (
+        load_tokenizer(out / "tokenizer").get_vocab()
+        == load_tokenizer(data_dir / "tokenizer").get_vocab()
+    )
+    assert same, "the pieces corpus must share the tiny model's tokenizer"
+    return out
+
+
+def test_pieces_are_scored_and_reported_per_song(tiny, pieces_data, tmp_path):
+    _, model_dir = tiny
+    val = load_from_disk(str(pieces_data / "tokenized"))["validation"]
+    n_songs = len(set(val["id"]))
+    assert len(val) > n_songs and max(val["piece"]) >= 2  # multi-piece songs
+    result = ppl_json(tiny, tmp_path, "--bootstrap", "200", "--base", "none", data=pieces_data)
+    assert (result["songs"], result["rows"]) == (n_songs, len(val))
+    # Every piece scored: token and NLL sums equal those of the rows scored one by one.
+    check_against(result["tuned"], reference(model_dir, pieces_data))
+    assert result["tuned"]["all"]["songs"] == n_songs
+    for genre in ("pop", "rap"):
+        ids = {i for i, g in zip(val["id"], val["genre"], strict=True) if g == genre}
+        assert result["tuned"][genre]["songs"] == len(ids)
+    assert result["genre_swap"]["songs"] == [
+        result["tuned"]["pop"]["songs"],
+        result["tuned"]["rap"]["songs"],
+    ]
+
+
+def test_bootstrap_resamples_songs_not_rows(tiny, pieces_data):
+    from lyrics_gpt2.perplexity_report import bootstrap_ppl
+
+    _, model_dir = tiny
+    model = load_trained(model_dir, torch.device("cpu"))
+    songs, _ = perplexity.load_songs(pieces_data)
+    rows = perplexity.score(model, songs)
+    per_song = rows.by_song(songs.groups)
+    assert len(per_song.nll) < len(rows.nll)
+    result = perplexity.evaluate_models(
+        model_dir, None, pieces_data, n_boot=300, seed=4, swap=False
+    )
+    want = bootstrap_ppl(per_song, 300, np.random.default_rng(4))
+    assert result["tuned"]["all"]["ci95"] == pytest.approx(list(want), rel=1e-9)
+    by_rows = bootstrap_ppl(rows, 300, np.random.default_rng(4))
+    assert result["tuned"]["all"]["ci95"] != pytest.approx(list(by_rows), rel=1e-9)
+
+
+def test_max_songs_takes_whole_songs(tiny, pieces_data):
+    songs, _ = perplexity.load_songs(pieces_data, max_songs=3)
+    val = load_from_disk(str(pieces_data / "tokenized"))["validation"]
+    first3 = list(dict.fromkeys(val["id"]))[:3]
+    assert len(songs) == sum(i in first3 for i in val["id"])
+    assert songs.groups.max() == 2
+
+
+def test_without_piece_column_every_row_is_a_song(tiny):
+    data_dir, _ = tiny
+    songs, _ = perplexity.load_songs(data_dir)
+    assert songs.song is None and songs.groups.tolist() == list(range(len(songs)))

@@ -110,3 +110,46 @@ def test_runs_of_blank_lines_become_one_stanza_break():
     text, count, ended = sampling.finish(tok, [], new, tok.eos_token_id, set())
     assert text == "money flow\n\ncash real\n\nhood ride"
     assert ended and count == len(new)
+
+
+# --- songs longer than the model's window ---------------------------------------------------
+
+
+def test_slide_window_keeps_genre_token_and_recent_tokens():
+    pad = 0
+    seq = torch.tensor([[pad, pad, 7, 1, 2, 3, 4, 5, 6], [9, 1, 2, 3, 4, 5, 6, 7, 8]])
+    mask = (torch.arange(9) >= torch.tensor([[2], [0]])).long()
+    ids, new_mask, positions = sampling._slide_window(seq, mask, window=8, pad_id=pad)
+    assert ids.tolist() == [[7, 3, 4, 5, 6], [9, 5, 6, 7, 8]]  # genre + the last 8 // 2
+    assert new_mask.tolist() == [[1] * 5] * 2 and positions.tolist() == [[0, 1, 2, 3, 4]] * 2
+
+
+def test_songs_run_past_the_model_window(model_dir):
+    """A model with n_positions 64 writes 150-token songs: without the slide, position 64
+    would index past its position embeddings."""
+    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
+    assert sampling.model_window(model) == 64
+    eos = tok.eos_token_id
+    g = model_genres(tok)
+    ids, mask = sampling.left_pad([[g["pop"]], [g["rap"], *tok("money cash")["input_ids"]]], eos)
+    cfg = sampling.Sampling(max_new_tokens=150, min_new_tokens=150)
+
+    def run(seed):
+        torch.manual_seed(seed)
+        return sampling.sample(model, ids, mask, cfg, eos, eos)
+
+    first = run(3)
+    assert first.shape == (2, 150) and (first != eos).all()
+    assert torch.equal(first, run(3))  # the same seed gives the same songs
+    assert not torch.equal(first, run(4))
+
+
+def test_generate_command_writes_past_the_window(model_dir, tmp_path):
+    from lyrics_gpt2 import generate
+    from lyrics_gpt2.testing import exit_code
+
+    out = tmp_path / "songs.json"
+    argv = ["--model", str(model_dir), "--genre", "pop", "--num-songs", "2", "--max-length",
+            "200", "--format", "json", "--output", str(out)]  # fmt: skip
+    assert exit_code(generate.main, argv) == 0  # was exit 2: "--max-length 200 does not fit"
+    assert out.read_text().count('"genre": "pop"') == 2
