@@ -121,6 +121,7 @@ def gpt2_sample(model, tokenizer, genre: str, seed: int) -> str:
     vocab = model.get_input_embeddings().num_embeddings
     if first is None or first == tokenizer.unk_token_id or first >= vocab:
         first = tokenizer.eos_token_id
+    n_ctx = getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
     torch.manual_seed(seed)
     out = model.generate(
         input_ids=torch.tensor([[first]], device=next(model.parameters()).device),
@@ -128,8 +129,9 @@ def gpt2_sample(model, tokenizer, genre: str, seed: int) -> str:
         do_sample=True,
         temperature=TEMPERATURE,
         top_k=0,
-        max_new_tokens=SAMPLE_BYTES // 2,
+        max_new_tokens=min(SAMPLE_BYTES // 2, n_ctx - 1),
         pad_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
     )
     return tokenizer.decode(out[0, 1:], skip_special_tokens=True)[:SAMPLE_BYTES]
 
