@@ -68,10 +68,10 @@ format: setup
 # time (RNN_MINUTES of training steps; GPT2_STEPS steps of the tiny preset take about as long on
 # 2 cores), then one bits-per-byte table and samples of the artist-conditioned char-LSTM.
 RNN := artifacts/rnn
-RNN_MINUTES ?= 3
+RNN_MINUTES ?= 4.4
 GPT2_STEPS ?= 75
 RNN_TRAIN := $(BIN)/python -m lyrics_gpt2.rnn.train --data-dir $(DATA) --max-minutes $(RNN_MINUTES) \
-	--eval-every 40 --overwrite
+	--eval-every 40 --batch-size 64 --overwrite
 rnn-demo: setup
 	$(BIN)/python -m pipeline.preprocess --input data/sample.csv.gz --output-dir $(DATA) \
 		--tokenizer bpe:8000 --val-fraction 0.05 --quiet

@@ -180,6 +180,7 @@ def score_model(path: Path, songs: list[Song], device, seed: int) -> list[dict]:
                 "kind": label,
                 "parameters": count_parameters(bundle.model),
                 "train_time_s": summary.get("train_time_s"),
+                "epochs": summary.get("epochs"),
                 "nll": nll,
                 "sample": sample,
             }
@@ -194,6 +195,7 @@ def score_model(path: Path, songs: list[Song], device, seed: int) -> list[dict]:
             "kind": "gpt2 (tuned)",
             "parameters": sum(p.numel() for p in model.parameters()),
             "train_time_s": summary.get("train_time_s"),
+            "epochs": summary.get("epochs"),
             "nll": gpt2_song_nll(model, tokenizer, songs),
             "sample": gpt2_sample(model, tokenizer, genre, seed),
         }
@@ -211,6 +213,7 @@ def score_model(path: Path, songs: list[Song], device, seed: int) -> list[dict]:
                     "kind": "gpt2 (base)",
                     "parameters": sum(p.numel() for p in base_model.parameters()),
                     "train_time_s": None,
+                    "epochs": None,
                     "nll": gpt2_song_nll(base_model, tokenizer, songs),
                     "sample": gpt2_sample(base_model, tokenizer, genre, seed),
                 }
@@ -249,11 +252,11 @@ def render(result: dict) -> str:
         f"Bits per byte on {result['songs']} validation songs ({result['bytes']:,} bytes) of "
         f"{result['data_dir']}; scored: {result['scored']}",
         "",
-        f"{'model':<28}{'kind':<22}{'params':>11}{'train min':>10}"
+        f"{'model':<20}{'kind':<20}{'params':>10}{'train min':>10}{'epochs':>7}"
         + "".join(f"{g:>24}" for g in groups),
     ]
     for row in result["models"]:
-        t = row["train_time_s"]
+        t, epochs = row["train_time_s"], row["epochs"]
         cells = ""
         for g in groups:
             s = row["bits_per_byte"][g]
@@ -261,8 +264,8 @@ def render(result: dict) -> str:
             cells += f"{s['bits_per_byte']:>8.3f}{ci:>16}"
         name = Path(row["model"]).name or row["model"]
         lines.append(
-            f"{name[:27]:<28}{row['kind']:<22}{row['parameters']:>11,}"
-            f"{(f'{t / 60:.1f}' if t else '-'):>10}{cells}"
+            f"{name[:19]:<20}{row['kind']:<20}{row['parameters']:>10,}"
+            f"{(f'{t / 60:.1f}' if t else '-'):>10}{(f'{epochs:.2f}' if epochs else '-'):>7}{cells}"
         )
     lines.append("")
     for row in result["models"]:

@@ -58,6 +58,8 @@ def split_ids(data_dir: str | Path) -> dict[str, list[str]]:
 
 def load_splits(data_dir: str | Path) -> dict[str, list[Song]]:
     """{"train": [Song], "validation": [Song]}: chunk texts of the tokenized split's ids."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     ids = split_ids(data_dir)
@@ -69,8 +71,11 @@ def load_splits(data_dir: str | Path) -> dict[str, list[Song]]:
         )
     wanted = {i for split in ids.values() for i in split}
     by_id: dict[str, Song] = {}
+    keep = pa.array(sorted(wanted), pa.string())
     for path in chunks:
         table = pq.read_table(path, columns=["id", "title", "artist", "tag", "lyrics"])
+        # Only the split's songs become Python objects (most rows of a big dump are dropped).
+        table = table.filter(pc.is_in(table["id"], value_set=keep))
         for row in table.to_pylist():
             if row["id"] in wanted and row["id"] not in by_id:
                 by_id[row["id"]] = Song(

@@ -109,8 +109,6 @@ def check_args(args) -> None:
     for k in ("max_steps", "max_minutes", "eval_max_songs"):
         if getattr(args, k) is not None and getattr(args, k) <= 0:
             problems.append(f"--{k.replace('_', '-')} must be > 0 (got {getattr(args, k)})")
-    if args.arch == "word-lstm" and args.hidden_size < 1:
-        problems.append("--hidden-size must be >= 1")
     if problems:
         raise UsageError("; ".join(problems))
 
