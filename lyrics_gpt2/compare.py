@@ -56,6 +56,7 @@ def load_gpt2(path: str | Path, device, tokenizer_path: str | Path | None = None
     from transformers.utils import logging
 
     logging.set_verbosity_error()
+    logging.disable_progress_bar()
     local = Path(path).is_dir()
     try:
         model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=not local)
