@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 DATA := artifacts/data
 MODEL := artifacts/model
 
-.PHONY: setup demo test lint format bench sample
+.PHONY: setup demo test lint format bench sample rnn-demo
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,3 +63,31 @@ lint: setup
 format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# RNN lyric models vs the tiny GPT-2 on the bundled sample, each trained for about the same CPU
+# time (RNN_MINUTES of training steps; GPT2_STEPS steps of the tiny preset take about as long on
+# 2 cores), then one bits-per-byte table and samples of the artist-conditioned char-LSTM.
+RNN := artifacts/rnn
+RNN_MINUTES ?= 4.4
+GPT2_STEPS ?= 75
+RNN_TRAIN := $(BIN)/python -m lyrics_gpt2.rnn.train --data-dir $(DATA) --max-minutes $(RNN_MINUTES) \
+	--eval-every 40 --batch-size 64 --overwrite
+rnn-demo: setup
+	$(BIN)/python -m pipeline.preprocess --input data/sample.csv.gz --output-dir $(DATA) \
+		--tokenizer bpe:8000 --val-fraction 0.05 --quiet
+	$(BIN)/accelerate launch --cpu --num_processes 1 --num_machines 1 --mixed_precision no \
+		--dynamo_backend no lyrics_gpt2/train.py --preset tiny --data-dir $(DATA) \
+		--output-dir $(MODEL) --overwrite --max-steps $(GPT2_STEPS) --eval-every $(GPT2_STEPS)
+	$(RNN_TRAIN) --arch char-rnn --output-dir $(RNN)/char-rnn
+	$(RNN_TRAIN) --arch char-gru --output-dir $(RNN)/char-gru
+	$(RNN_TRAIN) --arch char-lstm --output-dir $(RNN)/char-lstm
+	$(RNN_TRAIN) --arch word-lstm --layers 3 --hidden-size 256 --embed-dim 256 --dropout 0.3 \
+		--output-dir $(RNN)/word-lstm
+	$(RNN_TRAIN) --arch char-lstm --condition artist --artists 10 --output-dir $(RNN)/char-lstm-artist
+	$(BIN)/python -m lyrics_gpt2.compare --data-dir $(DATA) --json artifacts/compare.json \
+		--models $(MODEL) $(RNN)/char-rnn $(RNN)/char-gru $(RNN)/char-lstm $(RNN)/word-lstm \
+		$(RNN)/char-lstm-artist
+	$(BIN)/python -m lyrics_gpt2.rnn.generate --model $(RNN)/char-lstm-artist --artist Starla \
+		--prime "Why" --num-songs 2 --max-length 400 --seed 1
+	$(BIN)/python -m lyrics_gpt2.rnn.generate --model $(RNN)/char-lstm-artist --artist "Lil Crates" \
+		--prime "Well" --num-songs 2 --max-length 400 --seed 1

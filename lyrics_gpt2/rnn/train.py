@@ -1,0 +1,352 @@
+"""Train an RNN lyric model on the same clean songs and split as GPT-2 training.
+
+    python -m lyrics_gpt2.rnn.train --arch char-lstm --data-dir artifacts/data --output-dir artifacts/rnn/char-lstm
+    python -m lyrics_gpt2.rnn.train --arch char-lstm --condition artist --artists 20 --max-minutes 10 ...
+    python -m lyrics_gpt2.rnn.train --arch word-lstm --layers 3 --hidden-size 728 --embed-dim 728 --dropout 0.5 ...
+    python -m lyrics_gpt2.rnn.train ... --resume          # continue where the last checkpoint stopped
+    python -m lyrics_gpt2.rnn.train --help                # every setting
+
+Reads ``DATA/chunks`` and the split of ``DATA/tokenized`` (see ``lyrics_gpt2/rnn/data.py``) and
+writes into ``--output-dir``: the best model so far by validation bits per byte
+(``config.json``, ``model.safetensors``, ``vocab.json``; ``load_rnn(DIR)`` loads it),
+``metrics.jsonl`` (one line per step and per validation), ``loss.png``, ``summary.json`` and
+``checkpoint/`` (the latest resumable state: weights, optimizer, the carried hidden state, RNG).
+
+Training: truncated back-propagation through time over windows of ``--bptt`` steps, the state
+carried (detached) between a song's windows and zeroed where a song starts; Adam, gradient norm
+clipping. ``--gradient-checkpointing`` recomputes each ``--segment``-step piece of a window in
+the backward pass instead of keeping its activations. Validation runs at step 0, every
+``--eval-every`` steps and at the end. ``--max-minutes`` bounds the time spent in training steps
+(validation and saving not counted). A resumed run continues the same windows with the same
+state and reproduces the losses of an uninterrupted run. Runs on CUDA when present.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from lyrics_gpt2.cli import ArgumentParser, UsageError, run
+from lyrics_gpt2.fileio import atomic_path, read_json, write_json
+from lyrics_gpt2.rnn.data import IGNORE, WindowPlan, encode_songs, load_splits
+from lyrics_gpt2.rnn.model import ARCHS, RNNLM, RNNBundle, RNNConfig, count_parameters, save_rnn
+from lyrics_gpt2.rnn.scoring import LN2, bits_per_byte, score_encoded
+from lyrics_gpt2.rnn.vocab import ByteVocab, Conditions, WordVocab
+
+# Per-arch defaults for the flags left unset: small enough for a CPU, the word model as the
+# original (3 x 728, tied, dropout 0.5, 32-word windows).
+DEFAULTS = {
+    "char-rnn": {"embed_dim": 64, "hidden_size": 256, "layers": 2, "dropout": 0.1, "bptt": 128},
+    "char-gru": {"embed_dim": 64, "hidden_size": 256, "layers": 2, "dropout": 0.1, "bptt": 128},
+    "char-lstm": {"embed_dim": 64, "hidden_size": 256, "layers": 2, "dropout": 0.1, "bptt": 128},
+    "word-lstm": {"embed_dim": 728, "hidden_size": 728, "layers": 3, "dropout": 0.5, "bptt": 32},
+}
+# Settings a resumed run must share with its checkpoint, or the windows and weights mean nothing.
+RESUME_KEYS = (
+    "arch", "condition", "artists", "embed_dim", "hidden_size", "layers", "dropout", "bptt",
+    "batch_size", "seed", "min_count", "max_vocab", "data_dir",
+)  # fmt: skip
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="python -m lyrics_gpt2.rnn.train", description=__doc__.split("\n")[0])
+    a = p.add_argument
+    a("--arch", required=True, choices=ARCHS, help="model architecture")
+    a("--data-dir", type=Path, default=Path("artifacts/data"), help="(%(default)s)")
+    a("--output-dir", type=Path, required=True, help="where the model and metrics go")
+    a("--condition", choices=("none", "genre", "artist"), default="none", help="(%(default)s)")
+    a("--artists", type=int, default=20, help="--condition artist: top-N training artists")
+    a("--embed-dim", type=int, help="embedding width (per-arch default)")
+    a("--hidden-size", type=int, help="units per layer (per-arch default)")
+    a("--layers", type=int, help="stacked layers (per-arch default)")
+    a("--dropout", type=float, help="dropout; word-lstm: variational on emb/rec/out")
+    a("--bptt", type=int, help="TBPTT window in steps (bytes or words; per-arch default)")
+    a("--batch-size", type=int, default=32, help="parallel lanes of songs (%(default)s)")
+    a("--lr", type=float, default=2e-3, help="Adam learning rate (%(default)s)")
+    a("--clip", type=float, default=1.0, help="gradient norm clip, 0 = off (%(default)s)")
+    a("--epochs", type=int, default=10, help="passes over the training songs (%(default)s)")
+    a("--max-steps", type=int, default=None, help="stop after this many steps")
+    a("--max-minutes", type=float, default=None, help="stop after this much training time")
+    a("--eval-every", type=int, default=200, help="validate every N steps (%(default)s)")
+    a("--eval-max-songs", type=int, default=None, help="validate on the first N songs only")
+    a("--checkpoint-every", type=int, default=200, help="resumable state every N steps")
+    a("--gradient-checkpointing", action="store_true", help="recompute activations in backward")
+    a("--segment", type=int, default=None, help="steps per checkpointed piece (default bptt/4)")
+    a("--min-count", type=int, default=5, help="word-lstm: keep pieces seen >= N times")
+    a("--max-vocab", type=int, default=None, help="word-lstm: cap the vocabulary size")
+    a("--seed", type=int, default=0, help="(%(default)s)")
+    a("--device", default=None, help="cpu, cuda, ... (default: cuda when present)")
+    a("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
+    a("--overwrite", action="store_true", help="start afresh even if OUTPUT holds a run")
+    return p
+
+
+def check_args(args) -> None:
+    for key, value in DEFAULTS[args.arch].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.segment = args.segment or max(1, args.bptt // 4)
+    problems = [
+        f"--{k.replace('_', '-')} must be >= 1 (got {getattr(args, k)})"
+        for k in ("embed_dim", "hidden_size", "layers", "bptt", "batch_size", "epochs",
+                  "eval_every", "checkpoint_every", "segment", "min_count", "artists")
+        if getattr(args, k) < 1
+    ]  # fmt: skip
+    if not 0 <= args.dropout < 1:
+        problems.append(f"--dropout must be in [0, 1) (got {args.dropout})")
+    if args.lr <= 0:
+        problems.append(f"--lr must be > 0 (got {args.lr})")
+    for k in ("max_steps", "max_minutes", "eval_max_songs"):
+        if getattr(args, k) is not None and getattr(args, k) <= 0:
+            problems.append(f"--{k.replace('_', '-')} must be > 0 (got {getattr(args, k)})")
+    if problems:
+        raise UsageError("; ".join(problems))
+
+
+def settings(args) -> dict:
+    out = {k: getattr(args, k) for k in RESUME_KEYS}
+    out["data_dir"] = str(Path(args.data_dir).resolve())
+    return out
+
+
+def save_model_files(bundle: RNNBundle, out: Path) -> None:
+    """Put the model files in ``out``, config.json last, each by rename (never half-written)."""
+    tmp = Path(tempfile.mkdtemp(prefix=".model.", dir=out))
+    try:
+        save_rnn(bundle, tmp)
+        for name in ("model.safetensors", "vocab.json", "config.json"):
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def plot(records: list[dict], dest: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    train = [(r["step"], r["loss"] / LN2) for r in records if r["kind"] == "train"]
+    val = [(r["step"], r["val_bpb"]) for r in records if r["kind"] == "val"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if train:
+        ax.plot(*zip(*train, strict=True), label="training (bits per target)", lw=0.8)
+    if val:
+        ax.plot(*zip(*val, strict=True), "o-", label="validation (bits per byte)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("bits")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    with atomic_path(dest) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    check_args(args)
+    out: Path = args.output_dir
+    ckpt = out / "checkpoint"
+    if args.resume and not (ckpt / "state.pt").is_file():
+        raise UsageError(f"nothing to resume: no {ckpt}/state.pt")
+    if not args.resume and not args.overwrite and (ckpt.exists() or (out / "config.json").exists()):
+        raise UsageError(f"{out} already holds a run; pass --resume, --overwrite or another dir")
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(args.seed)
+
+    # 1. data and vocabulary (built from the training songs only)
+    splits = load_splits(args.data_dir)
+    train_songs, val_songs = splits["train"], splits["validation"][: args.eval_max_songs]
+    if not train_songs or not val_songs:
+        raise UsageError(f"{args.data_dir} needs training and validation songs")
+    if args.arch == "word-lstm":
+        vocab = WordVocab.build((s.lyrics for s in train_songs), args.min_count, args.max_vocab)
+    else:
+        vocab = ByteVocab()
+    conditions = Conditions.build(
+        args.condition,
+        (s.genre for s in train_songs),
+        (s.artist for s in train_songs),
+        args.artists,
+    )
+    train = encode_songs(train_songs, vocab, conditions)
+    val = encode_songs(val_songs, vocab, conditions)
+    bytes_per_target = train.nbytes.sum() / (train.lengths() + 1).sum()
+
+    # 2. model, optimizer, and the resumable state
+    config = RNNConfig(
+        args.arch, vocab.size, args.embed_dim, args.hidden_size, args.layers, args.dropout,
+        conditions.size,
+    )  # fmt: skip
+    model = RNNLM(config).to(device)
+    bundle = RNNBundle(model, vocab, conditions, config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    state = model.init_state(args.batch_size, device)
+    t = {"step": 0, "epoch": 0, "step_in_epoch": 0, "train_time_s": 0.0, "best_bpb": math.inf}
+    if args.resume:
+        saved = torch.load(ckpt / "state.pt", map_location=device, weights_only=False)
+        differ = [
+            f"{k} {saved['settings'].get(k)} -> {v}"
+            for k, v in settings(args).items()
+            if saved["settings"].get(k) != v
+        ]
+        if differ:
+            raise UsageError(f"cannot resume with other settings: {'; '.join(differ)}")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        state = tuple(s.to(device) for s in saved["hidden"])
+        torch.set_rng_state(saved["rng"])
+        if device.type == "cuda" and saved.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(saved["cuda_rng"])
+        t = saved["progress"]
+        print(f"resumed from {ckpt} at step {t['step']}", file=sys.stderr)
+    else:
+        shutil.rmtree(ckpt, ignore_errors=True)
+        for name in ("metrics.jsonl", "config.json", "summary.json"):
+            (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    records = []
+    if (out / "metrics.jsonl").is_file():  # drop what came after the checkpoint
+        for line in (out / "metrics.jsonl").read_text().splitlines():
+            r = json.loads(line)
+            if r["step"] <= t["step"]:
+                records.append(r)
+    metrics = (out / "metrics.jsonl").open("w")
+    for r in records:
+        metrics.write(json.dumps(r) + "\n")
+
+    def log(record):
+        records.append(record)
+        metrics.write(json.dumps(record) + "\n")
+        metrics.flush()
+
+    def validate():
+        nll = score_encoded(model, val, vocab.bos, vocab.eos)
+        bpb = bits_per_byte(nll, val.nbytes)
+        targets = (val.lengths() + 1).sum()
+        log({"kind": "val", "step": t["step"], "val_bpb": bpb, "val_loss": nll.sum() / targets})
+        if bpb < t["best_bpb"]:
+            t["best_bpb"] = bpb
+            save_model_files(bundle, out)
+        return bpb
+
+    def save_checkpoint():
+        with atomic_path(ckpt, is_dir=True) as tmp:
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "hidden": tuple(s.cpu() for s in state),
+                    "rng": torch.get_rng_state(),
+                    "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
+                    "progress": dict(t),
+                    "settings": settings(args),
+                },
+                tmp / "state.pt",
+            )
+
+    n_params = count_parameters(model)
+    print(
+        f"training {args.arch} ({n_params:,} parameters, condition {args.condition}) on "
+        f"{len(train)} songs, validating on {len(val)}; {device}",
+        file=sys.stderr,
+    )
+    if t["step"] == 0:
+        print(f"step 0: validation {validate():.4f} bits per byte", file=sys.stderr)
+
+    # 3. train: windows of each epoch's lane plan, state carried between a song's windows
+    budget = args.max_minutes * 60 if args.max_minutes else math.inf
+    stop = False
+    while t["epoch"] < args.epochs and not stop:
+        plan = WindowPlan(train, args.batch_size, args.bptt, args.seed, t["epoch"])
+        for k in range(t["step_in_epoch"], len(plan)):
+            started = time.perf_counter()
+            w = plan.window(k, vocab.bos, vocab.eos)
+            x, y = torch.from_numpy(w.x).to(device), torch.from_numpy(w.y).to(device)
+            cond = torch.from_numpy(w.cond).to(device)
+            state = model.reset_state(
+                model.detach_state(state), torch.from_numpy(w.reset).to(device)
+            )
+            model.train()
+            nll, state = model.window_nll(
+                x, y, cond, state, args.segment, args.gradient_checkpointing
+            )
+            targets = int((w.y != IGNORE).sum())
+            loss = nll / max(1, targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if args.clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            optimizer.step()
+            elapsed = time.perf_counter() - started
+            t["train_time_s"] += elapsed
+            t["step"] += 1
+            t["step_in_epoch"] = k + 1
+            log({
+                "kind": "train", "step": t["step"], "epoch": t["epoch"] + (k + 1) / len(plan),
+                "loss": loss.item(), "targets": targets,
+                "bytes_per_s": targets * bytes_per_target / elapsed,
+            })  # fmt: skip
+            stop = (args.max_steps is not None and t["step"] >= args.max_steps) or t[
+                "train_time_s"
+            ] >= budget
+            if t["step"] % args.eval_every == 0 and not stop:
+                print(f"step {t['step']}: validation {validate():.4f} bpb", file=sys.stderr)
+            if t["step"] % args.checkpoint_every == 0 or stop:
+                save_checkpoint()
+            if stop:
+                break
+        else:
+            t["epoch"], t["step_in_epoch"] = t["epoch"] + 1, 0
+    final = validate()
+    save_checkpoint()
+    metrics.close()
+    plot(records, out / "loss.png")
+
+    # 4. summary
+    train_records = [r for r in records if r["kind"] == "train"]
+    summary = {
+        "kind": args.arch,
+        "condition": conditions.to_json(),
+        "parameters": n_params,
+        "steps": t["step"],
+        "epochs": train_records[-1]["epoch"] if train_records else 0.0,
+        "train_time_s": round(t["train_time_s"], 3),
+        "bytes_per_s": sum(r["targets"] for r in train_records)
+        * bytes_per_target
+        / max(t["train_time_s"], 1e-9),
+        "final_val_bpb": final,
+        "best_val_bpb": t["best_bpb"],
+        "train_songs": len(train),
+        "val_songs": len(val),
+        "vocab_size": vocab.size,
+        "device": str(device),
+        "torch_threads": torch.get_num_threads(),
+        "data_dir": str(Path(args.data_dir).resolve()),
+        "config": asdict(config),
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+    }
+    write_json(out / "summary.json", summary)
+    print(
+        f"saved {out}: best validation {t['best_bpb']:.4f} bits per byte after {t['step']} steps "
+        f"({t['train_time_s'] / 60:.1f} min of training)"
+    )
+    return 0
+
+
+def read_summary(folder: str | Path) -> dict:
+    return read_json(Path(folder) / "summary.json") or {}
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
