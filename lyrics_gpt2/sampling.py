@@ -202,13 +202,20 @@ class Batch:
         seen = torch.where(mask.bool(), ids, ids[:, -1:])
         logits = result.logits[:, -1, :].float()
         if not self.rows:
-            self.rows, self.cache, self.mask, self.seen = list(rows), result.past_key_values, mask, seen
+            self.rows, self.cache, self.mask, self.seen = (
+                list(rows),
+                result.past_key_values,
+                mask,
+                seen,
+            )
             self.logits = logits
             return
         width = max(self.mask.shape[1], mask.shape[1])
         self.mask = torch.cat([_pad_left(self.mask, width, 0), _pad_left(mask, width, 0)])
         for old, new in zip(_layers(self.cache), _layers(result.past_key_values), strict=True):
-            old.keys = torch.cat([_pad_left(old.keys, width, 0, -2), _pad_left(new.keys, width, 0, -2)])
+            old.keys = torch.cat(
+                [_pad_left(old.keys, width, 0, -2), _pad_left(new.keys, width, 0, -2)]
+            )
             old.values = torch.cat(
                 [_pad_left(old.values, width, 0, -2), _pad_left(new.values, width, 0, -2)]
             )

@@ -228,7 +228,14 @@ def create_app(
 
     def song_json(genre: str, i: int, row: Row, seed: int) -> dict:
         text, tokens, ended = song_text(svc.tokenizer, row, engine.eos_id, svc.drop)
-        return {"genre": genre, "index": i, "seed": seed, "lyrics": text, "ended": ended, "tokens": tokens}
+        return {
+            "genre": genre,
+            "index": i,
+            "seed": seed,
+            "lyrics": text,
+            "ended": ended,
+            "tokens": tokens,
+        }
 
     @app.post("/v1/songs")
     async def songs(body: SongRequest, request: Request):
@@ -238,7 +245,10 @@ def create_app(
             pass
         if not all(r.done for r in rows):
             return problem(499, "client closed the request")
-        return {"songs": [song_json(genre, i, r, body.seed) for i, r in enumerate(rows)], "settings": settings}
+        return {
+            "songs": [song_json(genre, i, r, body.seed) for i, r in enumerate(rows)],
+            "settings": settings,
+        }
 
     @app.post("/v1/songs/stream")
     async def songs_stream(body: SongRequest, request: Request):

@@ -41,6 +41,7 @@ class Job:
     started: asyncio.Event = field(default_factory=asyncio.Event)
     submitted: float = field(default_factory=time.perf_counter)
     cancelled: bool = False
+    failed: str | None = None
 
     async def admitted(self, timeout: float) -> None:
         """Wait until the rows joined the batch; cancel and raise 503 after ``timeout`` s."""
@@ -54,7 +55,14 @@ class Job:
         """(row index, token, row done) as the rows are sampled, until every row is done."""
         left = len(self.rows)
         while left:
-            for index, token, done in await self.events.get():
+            events = await self.events.get()
+            if events is None:  # dropped (cancelled) or the sampler failed
+                if self.failed:
+                    raise Rejected(
+                        500, f"sampling failed ({self.failed}); the server keeps running"
+                    )
+                return
+            for index, token, done in events:
                 left -= done
                 yield index, token, done
 
@@ -118,11 +126,18 @@ class Engine:
                 if self.stopping:
                     return
                 joining = self._admit()
-            self.batch.add([row for job in joining for row in job.rows])
-            for job in joining:
-                job.loop.call_soon_threadsafe(job.started.set)
-            self._drop_cancelled()
-            self._step()
+            try:
+                self.batch.add([row for job in joining for row in job.rows])
+                for job in joining:
+                    _tell(job, job.started.set)
+                self._drop_cancelled()
+                self._step()
+            except Exception as exc:  # never let one bad step stop the service
+                for job in self.running:
+                    job.failed = f"{type(exc).__name__}: {exc}"
+                    _tell(job, job.events.put_nowait, None)
+                self.running.clear()
+                self.batch = Batch(self.model, self.eos_id, self.pad_id)
             self._gauges()
 
     def _admit(self) -> list[Job]:
@@ -144,7 +159,8 @@ class Engine:
             self.batch.drop(rows)
             for job in gone:
                 del self.running[job]
-            if self.metrics:
+                _tell(job, job.events.put_nowait, None)
+            if self.metrics:  # after the rows left: a watcher sees both at once
                 self.metrics.abandoned.inc(len(rows))
 
     def _step(self) -> None:
@@ -157,7 +173,7 @@ class Engine:
             job = row.owner
             per_job.setdefault(job, []).append((job.rows.index(row), token, row.done))
         for job, events in per_job.items():
-            job.loop.call_soon_threadsafe(job.events.put_nowait, events)
+            _tell(job, job.events.put_nowait, events)
             if all(row.done for row in job.rows):
                 self.running.pop(job, None)
         if self.metrics:
@@ -167,3 +183,11 @@ class Engine:
         if self.metrics:
             self.metrics.queue_depth.set(len(self.waiting))
             self.metrics.active_rows.set(len(self.batch.rows))
+
+
+def _tell(job: Job, fn, *args) -> None:
+    """Run ``fn(*args)`` on the job's event loop; a closed loop means nobody waits: cancel."""
+    try:
+        job.loop.call_soon_threadsafe(fn, *args)
+    except RuntimeError:
+        job.cancelled = True

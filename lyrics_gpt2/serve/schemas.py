@@ -85,7 +85,8 @@ def error_message(error: dict) -> tuple[str, str]:
     loc = [str(part) for part in error.get("loc", ()) if part != "body"]
     kind = error.get("type", "")
     if kind == "json_invalid":
-        return "body", "body is not valid JSON"
+        why = (error.get("ctx") or {}).get("error", "")
+        return "body", f"body is not valid JSON ({why})" if why else "body is not valid JSON"
     if not loc:
         return "body", "body must be a JSON object"
     name = loc[0]
