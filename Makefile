@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 DATA := artifacts/data
 MODEL := artifacts/model
 
-.PHONY: setup demo test lint format bench sample rnn-demo
+.PHONY: setup demo test lint format bench sample rnn-demo serve
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench: setup
 	$(BIN)/python benchmarks/encode.py
 	$(BIN)/python benchmarks/train.py
 	$(BIN)/python benchmarks/generate.py
+
+# The web page and HTTP API on the demo model (run `make demo` first): http://127.0.0.1:8000/
+serve: setup
+	$(BIN)/python -m lyrics_gpt2.serve --model $(MODEL)
 
 # Regenerate the bundled sample (the test suite checks it is reproduced byte for byte).
 sample: setup

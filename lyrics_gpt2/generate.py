@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     room = context - prompt_len
     if room < 1:
         raise UsageError(f"--prompt is {prompt_len} tokens; the model sees at most {context}")
-    # --max-length may exceed the window: the sampler slides it (sampling._slide_window).
+    # --max-length may exceed the window: the sampler slides it (sampling.window_context).
     cfg = Sampling(
         max_new_tokens=args.max_length or min(DEFAULT_MAX_LENGTH, room),
         temperature=args.temperature,

@@ -10,16 +10,20 @@
 Each song starts from its genre token (``[Genre: Rap]``) and, with ``prompt``, a first line to
 continue. Songs are sampled in batches (left-padded, with an attention mask and the KV cache) and
 each stops at end-of-song or after ``Sampling.max_new_tokens`` new tokens. Special tokens are
-stripped. The same seed with the same settings gives the same songs. The command
+stripped. The same seed with the same settings gives the same songs: song i has its own random
+stream (:func:`row_generator`), so it does not depend on the batch size or on other songs sampled
+beside it. :class:`Batch` is the loop itself, with rows that join and leave between steps and
+settings per row; the server (lyrics_gpt2.serve) runs one for all its requests. The command
 (lyrics_gpt2/generate.py), benchmarks and notebooks call :func:`generate_songs`; a service or an
 evaluation report can do the same.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -118,9 +122,12 @@ def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
 NUCLEUS_CANDIDATES = 512
 
 
-def penalize_repeats(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
+def penalize_repeats(
+    logits: torch.Tensor, seen: torch.Tensor, penalty: float | torch.Tensor
+) -> torch.Tensor:
     """transformers' repetition penalty: every token already in the row (prompt included) has
-    its logit divided by ``penalty`` when positive, multiplied when negative. Modifies logits."""
+    its logit divided by ``penalty`` when positive, multiplied when negative. Modifies logits.
+    ``penalty`` is one number or one per row ([B, 1], a server's rows each have their own)."""
     picked = logits.gather(1, seen)
     picked = torch.where(picked < 0, picked * penalty, picked / penalty)
     return logits.scatter_(1, seen, picked)  # in place: a [B, V] copy per step is not free
@@ -155,6 +162,158 @@ def candidates(logits: torch.Tensor, top_k: int, top_p: float, temperature: floa
     return vals, idx
 
 
+def row_generator(seed: int, index: int) -> torch.Generator:
+    """The random stream of song ``index`` under ``seed``: its own generator, so a song does not
+    depend on which other songs share its batch (the command's batch size, a server's traffic)."""
+    digest = hashlib.blake2b(f"{seed}/{index}".encode(), digest_size=8).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest, "little") & (2**63 - 1))
+
+
+@dataclass(eq=False)
+class Row:
+    """One song being sampled: its prompt ids, settings and random stream (None: torch's global
+    generator). ``new`` collects its tokens; ``done`` is set once it wrote end-of-song or
+    ``cfg.max_new_tokens`` tokens. ``owner`` is free for the caller (a server's request)."""
+
+    prompt: list[int]
+    cfg: Sampling
+    generator: torch.Generator | None = None
+    owner: object = None
+    new: list[int] = field(default_factory=list)
+    done: bool = False
+
+
+class Batch:
+    """Rows sampled together over one KV cache; rows join and leave between steps.
+
+        batch = Batch(model, eos_id, pad_id)
+        batch.add(rows)              # prefill: their first token is drawn by the next step
+        while batch.rows:
+            for row, token in batch.step():   # one token per row; finished rows have left
+                ...
+
+    The cache is [rows, heads, width, dim] with each row's tokens right-aligned (left padding
+    masked out), so a row that joins later is padded on the left to the current width, or the
+    others are when it is wider. Positions count a row's real tokens only, so padding never shifts
+    them. A row leaves the cache as soon as it is done or :meth:`drop` is called (a client went
+    away), and columns that are padding for every remaining row are cut, so the width stays the
+    longest live row's length. A song may run past the model's window (``window``, default its
+    n_positions): a row whose next position would not fit leaves the cache and joins again from
+    :func:`window_context` (its genre token and most recent tokens), re-prefilled.
+    """
+
+    def __init__(self, model, eos_id: int, pad_id: int, window: int | None = None):
+        self.model, self.eos_id, self.pad_id = model, eos_id, pad_id
+        self.window = window or model_window(model)
+        self.device = next(model.parameters()).device
+        self.rows: list[Row] = []
+        self.cache = None  # transformers Cache; its per-layer keys/values are [B, H, W, D]
+        self.mask = torch.zeros((0, 0), dtype=torch.long, device=self.device)  # [B, W]
+        # [B, W] the tokens in the cache, for the repetition penalty; a pad column repeats one
+        # of the row's own tokens (already penalised), so it changes nothing.
+        self.seen = torch.zeros((0, 0), dtype=torch.long, device=self.device)
+        self.logits = None  # [B, V]: each row's next-token logits, drawn from by step()
+
+    @torch.no_grad()
+    def add(self, rows: Sequence[Row], contexts: Sequence[list[int]] | None = None) -> None:
+        """Prefill ``rows`` (one forward pass over their left-padded prompts, or over
+        ``contexts`` for rows that go on past the window) and join them."""
+        if not rows:
+            return
+        ids, mask = left_pad(list(contexts or [r.prompt for r in rows]), self.pad_id)
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        result = self.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
+            use_cache=True,
+            logits_to_keep=1,  # only the last position's logits are sampled from
+        )
+        # A pad slot repeats the row's last prompt token, which is penalised anyway.
+        seen = torch.where(mask.bool(), ids, ids[:, -1:])
+        logits = result.logits[:, -1, :].float()
+        if not self.rows:
+            self.rows, self.cache, self.mask, self.seen = (
+                list(rows),
+                result.past_key_values,
+                mask,
+                seen,
+            )
+            self.logits = logits
+            return
+        width = max(self.mask.shape[1], mask.shape[1])
+        self.mask = torch.cat([_pad_left(self.mask, width, 0), _pad_left(mask, width, 0)])
+        for old, new in zip(_layers(self.cache), _layers(result.past_key_values), strict=True):
+            old.keys = torch.cat(
+                [_pad_left(old.keys, width, 0, -2), _pad_left(new.keys, width, 0, -2)]
+            )
+            old.values = torch.cat(
+                [_pad_left(old.values, width, 0, -2), _pad_left(new.values, width, 0, -2)]
+            )
+        self.seen = torch.cat([_pad_left(self.seen, width, None), _pad_left(seen, width, None)])
+        self.logits = torch.cat([self.logits, logits])
+        self.rows += rows
+
+    def drop(self, rows: Sequence[Row]) -> None:
+        """Remove rows now (abandoned by their caller); their tokens stay in ``row.new``."""
+        gone = {id(r) for r in rows}
+        self._keep([i for i, r in enumerate(self.rows) if id(r) not in gone])
+
+    @torch.no_grad()
+    def step(self) -> list[tuple[Row, int]]:
+        """Draw one token for every row, let finished rows leave, then run one forward pass over
+        the others' new tokens (the last position only, with the cache)."""
+        if not self.rows:
+            return []
+        tokens = draw(self.logits, self.seen, self.rows, self.eos_id).tolist()
+        drawn = []
+        for row, token in zip(self.rows, tokens, strict=True):
+            row.new.append(token)
+            row.done = token == self.eos_id or len(row.new) >= row.cfg.max_new_tokens
+            drawn.append((row, token))
+        self._keep([i for i, r in enumerate(self.rows) if not r.done])
+        # mask.sum() is a row's cached tokens, so its new token would go at that position.
+        full = []
+        if self.window and self.rows:
+            cached = self.mask.sum(-1).tolist()
+            full = [r for r, n in zip(self.rows, cached, strict=True) if n >= self.window]
+            self.drop(full)
+        if self.rows:
+            step_ids = torch.tensor([r.new[-1] for r in self.rows], device=self.device)[:, None]
+            self.mask = torch.cat([self.mask, self.mask.new_ones(len(self.rows), 1)], dim=1)
+            positions = self.mask.sum(-1, keepdim=True) - 1
+            result = self.model(
+                input_ids=step_ids,
+                attention_mask=self.mask,
+                position_ids=positions,
+                past_key_values=self.cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            self.cache = result.past_key_values
+            self.logits = result.logits[:, -1, :].float()
+            self.seen = torch.cat([self.seen, step_ids], dim=1)
+        self.add(full, [window_context(r.prompt + r.new, self.window) for r in full])
+        return drawn
+
+    def _keep(self, index: list[int]) -> None:
+        if len(index) == len(self.rows):
+            return
+        self.rows = [self.rows[i] for i in index]
+        if not self.rows:
+            self.cache, self.logits = None, None
+            self.mask = self.mask[:0, :0]
+            self.seen = self.seen[:0, :0]
+            return
+        pick = torch.tensor(index, device=self.device)
+        self.mask, self.seen, self.logits = self.mask[pick], self.seen[pick], self.logits[pick]
+        # Columns that are left padding for every remaining row: cut, so width = longest row.
+        cut = int((self.mask.sum(0) == 0).long().cumprod(0).sum())
+        self.mask, self.seen = self.mask[:, cut:], self.seen[:, cut:]
+        for layer in _layers(self.cache):
+            layer.keys, layer.values = layer.keys[pick, :, cut:], layer.values[pick, :, cut:]
+
+
 def model_window(model) -> int | None:
     """How many positions the model can attend to (GPT-2's n_positions), None when unbounded."""
     cfg = model.config
@@ -162,24 +321,70 @@ def model_window(model) -> int | None:
     return int(n) if n else None
 
 
-def _slide_window(
-    seq: torch.Tensor, mask: torch.Tensor, window: int, pad_id: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(ids, mask, positions) to re-prefill once a song fills the model's window.
-
-    Each row keeps its first real token (the genre token, as every training row starts with it)
-    and its most recent ``window // 2`` tokens: the song goes on from its recent lines, the
-    way a later piece of a long training song reads, and half a window of room is left before
-    the next slide (each slide re-reads the kept tokens once, without the KV cache).
-    """
+def window_context(tokens: list[int], window: int) -> list[int]:
+    """What a song that filled the window goes on from: its first token (the genre token, as
+    every training row starts with it) and its most recent ``window // 2`` tokens — the way a
+    later piece of a long training song reads — leaving half a window before the next slide."""
     keep = max(1, window // 2)
-    rows = []
-    for row, on in zip(seq.tolist(), mask.bool().tolist(), strict=True):
-        real = [t for t, m in zip(row, on, strict=True) if m]
-        rows.append([real[0], *real[-keep:]] if len(real) > keep + 1 else real)
-    ids, new_mask = left_pad(rows, pad_id)
-    ids, new_mask = ids.to(seq.device), new_mask.to(seq.device)
-    return ids, new_mask, (new_mask.cumsum(-1) - 1).clamp(min=0)
+    return [tokens[0], *tokens[-keep:]] if len(tokens) > keep + 1 else list(tokens)
+
+
+def _layers(cache):
+    return cache.layers  # transformers >= 4.56: one DynamicLayer (keys, values) per block
+
+
+def _pad_left(t: torch.Tensor, width: int, value: int | None, dim: int = 1) -> torch.Tensor:
+    """``t`` padded on the left of ``dim`` to ``width``: with ``value``, or None = its first
+    column repeated (for ``seen``: a token the row already has)."""
+    missing = width - t.shape[dim]
+    if missing <= 0:
+        return t
+    if value is None:
+        fill = t.narrow(dim, 0, 1).expand(*[missing if d == dim else -1 for d in range(t.dim())])
+    else:
+        shape = list(t.shape)
+        shape[dim] = missing
+        fill = t.new_full(shape, value)
+    return torch.cat([fill, t], dim=dim)
+
+
+def draw(logits: torch.Tensor, seen: torch.Tensor, rows: Sequence[Row], eos_id: int):
+    """One token per row of ``logits`` [B, V] under each row's own settings and generator.
+
+    Rows sharing (temperature, top-k, top-p) are filtered together by :func:`candidates`; each
+    row then takes the inverse CDF of its candidates at one uniform number from its generator,
+    so a row's draw never depends on the rows beside it.
+    """
+    penalties = [r.cfg.repetition_penalty for r in rows]
+    if any(p != 1.0 for p in penalties):
+        penalty = torch.tensor(penalties, device=logits.device)[:, None]
+        logits = penalize_repeats(logits, seen, penalty)
+    for i, row in enumerate(rows):
+        if len(row.new) < row.cfg.min_new_tokens:
+            logits[i, eos_id] = float("-inf")
+    uniform = torch.tensor(
+        [torch.rand((), generator=r.generator, dtype=torch.float64).item() for r in rows],
+        dtype=torch.float64,
+        device=logits.device,
+    )
+    groups: dict[tuple, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault((r.cfg.temperature, r.cfg.top_k, r.cfg.top_p), []).append(i)
+    tokens = torch.empty(len(rows), dtype=torch.long, device=logits.device)
+    for (temperature, top_k, top_p), members in groups.items():
+        pick = torch.tensor(members, device=logits.device) if len(groups) > 1 else None
+        part = logits if pick is None else logits[pick]
+        vals, idx = candidates(part, top_k, top_p, temperature)
+        cdf = vals.softmax(dim=-1).double().cumsum(dim=-1)
+        u = (uniform if pick is None else uniform[pick])[:, None] * cdf[:, -1:]
+        # The first candidate whose cumulative mass passes u: one of zero mass never does.
+        choice = torch.searchsorted(cdf, u, right=True).clamp(max=cdf.shape[1] - 1)
+        token = (choice if idx is None else idx.gather(1, choice)).squeeze(1)
+        if pick is None:
+            tokens = token
+        else:
+            tokens[pick] = token
+    return tokens
 
 
 @torch.no_grad()
@@ -192,57 +397,18 @@ def sample(
     pad_id: int,
     window: int | None = None,
 ):
-    """New tokens [B, <= max_new_tokens] for a left-padded batch.
+    """New tokens [B, <= max_new_tokens] for a left-padded batch, drawn from torch's global
+    generator (seed it with torch.manual_seed); a :class:`Batch` run to the end.
 
-    One forward pass per step over the last token only (KV cache); positions count real tokens,
-    so a row's left padding does not shift its positions. A row that wrote end-of-song gets pad
-    from then on; the loop ends when every row has ended. A song may run past the model's
-    window (``window``, default the model's n_positions): when the next position would not fit,
-    the rows restart from their genre token and most recent tokens (:func:`_slide_window`).
+    A row that wrote end-of-song is followed by pad up to the longest row.
     """
-    device = next(model.parameters()).device
-    ids, mask = ids.to(device), mask.to(device)
-    batch = ids.shape[0]
-    window = window or model_window(model)
-    seq = ids  # every real token so far (prompt + new), aligned with mask
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    # Tokens the repetition penalty looks at: the prompt without its padding (a pad slot
-    # repeats the row's last prompt token, which is penalised anyway).
-    seen = torch.where(mask.bool(), ids, ids[:, -1:])
-    done = torch.zeros(batch, dtype=torch.bool, device=device)
-    past, step_ids, out = None, ids, []
-    for step in range(cfg.max_new_tokens):
-        if window is not None and int(positions.max()) >= window:
-            seq, mask, positions = _slide_window(seq, mask, window, pad_id)
-            past, step_ids = None, seq
-        result = model(
-            input_ids=step_ids,
-            attention_mask=mask,
-            position_ids=positions,
-            past_key_values=past,
-            use_cache=True,
-            logits_to_keep=1,  # only the last position's logits are sampled from
-        )
-        past = result.past_key_values
-        logits = result.logits[:, -1, :].float()
-        if cfg.repetition_penalty != 1.0:
-            logits = penalize_repeats(logits, seen, cfg.repetition_penalty)
-        if step < cfg.min_new_tokens:
-            logits[:, eos_id] = float("-inf")
-        vals, idx = candidates(logits, cfg.top_k, cfg.top_p, cfg.temperature)
-        choice = torch.multinomial(vals.softmax(dim=-1), 1)
-        token = (choice if idx is None else idx.gather(1, choice)).squeeze(1)
-        token = token.masked_fill(done, pad_id)
-        out.append(token)
-        done |= token == eos_id
-        if bool(done.all()):
-            break
-        step_ids = token[:, None]
-        seq = torch.cat([seq, step_ids], dim=1)
-        seen = torch.cat([seen, step_ids], dim=1)
-        mask = torch.cat([mask, mask.new_ones(batch, 1)], dim=1)
-        positions = positions[:, -1:] + 1
-    return torch.stack(out, dim=1).cpu()
+    batch = Batch(model, eos_id, pad_id, window)
+    rows = [Row(r[m.bool()].tolist(), cfg) for r, m in zip(ids, mask, strict=True)]
+    batch.add(rows)
+    while batch.rows:
+        batch.step()
+    width = max(len(r.new) for r in rows)
+    return torch.tensor([r.new + [pad_id] * (width - len(r.new)) for r in rows], dtype=torch.long)
 
 
 def reflow(text: str) -> str:
@@ -286,15 +452,27 @@ def generate_songs(
     drop = set(tokenizer.all_special_ids) | set(known.values())
     jobs = [(g, i) for g in genres for i in range(num_songs)]
     songs: list[Song] = []
-    torch.manual_seed(seed)
+    batch = Batch(model, eos_id, pad_id)
     for start in range(0, len(jobs), batch_size):
         chunk = jobs[start : start + batch_size]
-        prompts = [prompt_ids(tokenizer, known[g], prompt) for g, _ in chunk]
-        ids, mask = left_pad(prompts, pad_id)
-        new = sample(model, ids, mask, cfg, eos_id, pad_id)
-        for (genre, i), p, row in zip(chunk, prompts, new.tolist(), strict=True):
-            text, n, ended = finish(tokenizer, p, row, eos_id, drop)
-            if reflow_mode == "on" or (reflow_mode == "auto" and "\n" not in text):
-                text = reflow(text)
+        rows = [
+            Row(prompt_ids(tokenizer, known[g], prompt), cfg, row_generator(seed, i))
+            for g, i in chunk
+        ]
+        batch.add(rows)
+        while batch.rows:
+            batch.step()
+        for (genre, i), row in zip(chunk, rows, strict=True):
+            text, n, ended = song_text(tokenizer, row, eos_id, drop, reflow_mode)
             songs.append(Song(genre, text, n, ended, seed, i))
     return songs
+
+
+def song_text(
+    tokenizer, row: Row, eos_id: int, drop: set[int], reflow_mode: str = "auto"
+) -> tuple[str, int, bool]:
+    """A finished row as the command prints it: (text, new tokens, ended)."""
+    text, n, ended = finish(tokenizer, row.prompt, row.new, eos_id, drop)
+    if reflow_mode == "on" or (reflow_mode == "auto" and "\n" not in text):
+        text = reflow(text)
+    return text, n, ended

@@ -112,16 +112,113 @@ def test_runs_of_blank_lines_become_one_stanza_break():
     assert ended and count == len(new)
 
 
+def _run_alone(model, eos, row):
+    batch = sampling.Batch(model, eos, eos)
+    batch.add([row])
+    while batch.rows:
+        batch.step()
+    return row.new
+
+
+def test_rows_that_join_later_with_their_own_settings_match_rows_alone(model_dir):
+    """Continuous batching: a row that joins a running batch, with other settings and a longer
+    prompt, gets the same tokens as when sampled alone; so do the rows already running."""
+    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
+    g, eos = model_genres(tok), tok.eos_token_id
+    specs = [
+        ([g["rap"]], sampling.Sampling(max_new_tokens=30), 1),
+        ([g["pop"], *tok("love the night")["input_ids"]], sampling.Sampling(
+            max_new_tokens=25, temperature=1.3, top_k=0, top_p=0.8, repetition_penalty=1.0), 2),
+        ([g["pop"]], sampling.Sampling(max_new_tokens=20, top_k=5, repetition_penalty=1.5), 3),
+    ]  # fmt: skip
+
+    def rows():
+        return [sampling.Row(p, c, sampling.row_generator(7, i)) for p, c, i in specs]
+
+    alone = [_run_alone(model, eos, r) for r in rows()]
+    together = rows()
+    batch = sampling.Batch(model, eos, eos)
+    batch.add(together[:1])
+    for _ in range(4):
+        batch.step()
+    batch.add(together[1:])  # join mid-way: the cache is wider than their prompts
+    while batch.rows:
+        batch.step()
+    assert [r.new for r in together] == alone
+    assert len({tuple(a) for a in alone}) == 3
+
+
+def test_a_dropped_row_leaves_and_the_others_are_unchanged(model_dir):
+    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
+    g, eos = model_genres(tok), tok.eos_token_id
+    cfg = sampling.Sampling(max_new_tokens=30, min_new_tokens=30)
+
+    def rows():
+        return [sampling.Row([g["rap"]], cfg, sampling.row_generator(1, i)) for i in range(3)]
+
+    alone = [_run_alone(model, eos, r) for r in rows()]
+    batch, rs = sampling.Batch(model, eos, eos), rows()
+    batch.add(rs)
+    for _ in range(5):
+        batch.step()
+    batch.drop([rs[1]])
+    assert batch.rows == [rs[0], rs[2]] and batch.cache.layers[0].keys.shape[0] == 2
+    while batch.rows:
+        batch.step()
+    assert rs[0].new == alone[0] and rs[2].new == alone[2]
+    assert rs[1].new == alone[1][:5] and batch.cache is None
+
+
+def test_songs_do_not_depend_on_the_batch_size(model_dir):
+    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
+    cfg = sampling.Sampling(max_new_tokens=40)
+    one = sampling.generate_songs(model, tok, ["rap", "pop"], 3, cfg, seed=5, batch_size=1)
+    many = sampling.generate_songs(model, tok, ["rap", "pop"], 3, cfg, seed=5, batch_size=4)
+    assert [s.text for s in one] == [s.text for s in many]
+    assert len({s.text for s in one}) == 6
+
+
+def test_per_row_penalty_equals_each_row_penalised_alone():
+    torch.manual_seed(0)
+    logits, seen = torch.randn(2, 50), torch.tensor([[3, 7, 7, 9], [0, 1, 2, 49]])
+    both = sampling.penalize_repeats(logits.clone(), seen, torch.tensor([[0.8], [1.3]]))
+    assert torch.equal(both[0], sampling.penalize_repeats(logits[:1].clone(), seen[:1], 0.8)[0])
+    assert torch.equal(both[1], sampling.penalize_repeats(logits[1:].clone(), seen[1:], 1.3)[0])
+
+
 # --- songs longer than the model's window ---------------------------------------------------
 
 
-def test_slide_window_keeps_genre_token_and_recent_tokens():
-    pad = 0
-    seq = torch.tensor([[pad, pad, 7, 1, 2, 3, 4, 5, 6], [9, 1, 2, 3, 4, 5, 6, 7, 8]])
-    mask = (torch.arange(9) >= torch.tensor([[2], [0]])).long()
-    ids, new_mask, positions = sampling._slide_window(seq, mask, window=8, pad_id=pad)
-    assert ids.tolist() == [[7, 3, 4, 5, 6], [9, 5, 6, 7, 8]]  # genre + the last 8 // 2
-    assert new_mask.tolist() == [[1] * 5] * 2 and positions.tolist() == [[0, 1, 2, 3, 4]] * 2
+def test_window_context_keeps_genre_token_and_recent_tokens():
+    assert sampling.window_context([7, 1, 2, 3, 4, 5, 6], window=8) == [7, 3, 4, 5, 6]
+    assert sampling.window_context([9, 1, 2, 3, 4, 5, 6, 7, 8], window=8) == [9, 5, 6, 7, 8]
+    assert sampling.window_context([9, 1, 2], window=8) == [9, 1, 2]  # short: kept whole
+
+
+def test_a_row_at_the_window_slides_while_the_others_keep_their_cache(model_dir):
+    """Rows with their own generators: a song that slides gives the same tokens in a batch as
+    alone, and a shorter row beside it is not disturbed."""
+    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
+    g, eos = model_genres(tok), tok.eos_token_id
+    cfg = sampling.Sampling(max_new_tokens=90, min_new_tokens=90)
+
+    def rows():
+        return [
+            sampling.Row([g["rap"], *tok("money cash money")["input_ids"]], cfg,
+                         sampling.row_generator(3, 0)),
+            sampling.Row([g["pop"]], sampling.Sampling(max_new_tokens=20),
+                         sampling.row_generator(3, 1)),
+        ]  # fmt: skip
+
+    alone = [_run_alone(model, eos, r) for r in rows()]
+    together = rows()
+    batch = sampling.Batch(model, eos, eos)
+    assert batch.window == 64
+    batch.add(together)
+    while batch.rows:
+        batch.step()
+        assert max(batch.mask.sum(-1).tolist(), default=0) <= 64
+    assert [r.new for r in together] == alone and len(alone[0]) == 90
 
 
 def test_songs_run_past_the_model_window(model_dir):
