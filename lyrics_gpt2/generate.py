@@ -100,8 +100,58 @@ def build_parser() -> ArgumentParser:
         default="auto",
         help="break lines after commas and periods; auto = only songs without line breaks",
     )
+    p.add_argument(
+        "--penalty-window",
+        type=int,
+        default=d.penalty_window,
+        help="the penalty counts only the last N tokens; 0 = the whole song (%(default)s)",
+    )
+    p.add_argument(
+        "--penalty-exempt",
+        choices=("structure", "none"),
+        default="structure",
+        help="structure: line breaks, punctuation and genre tokens are never penalised; "
+        "none: every seen token is, as in transformers and the original notebooks",
+    )
+    p.add_argument(
+        "--best-of",
+        type=int,
+        default=1,
+        help="sample N candidates per song and keep the one the report's genre classifier "
+        "rates most likely the asked genre, minus its share of copied training 8-grams (%(default)s)",
+    )
+    p.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("artifacts/report"),
+        help="--best-of: where python -m lyrics_gpt2.report saved its classifier (%(default)s)",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("artifacts/data"),
+        help="--best-of: the training data, for the classifier and n-gram index (%(default)s)",
+    )
     add_device_flag(p)
     return p
+
+
+def pick_best(songs: list[Song], best_of: int, num_songs: int, data_dir, report_dir) -> list[Song]:
+    """Keep, of each song's ``best_of`` candidates (consecutive indices of one genre), the one
+    ranked best by lyrics_gpt2.report.build.best_of; indices are renumbered 0..num_songs-1."""
+    from lyrics_gpt2.report.build import best_of as rank
+    from lyrics_gpt2.report.build import load_reference
+
+    ref = load_reference(data_dir, report_dir, log=lambda m: print(m, file=sys.stderr))
+    kept = []
+    for genre in dict.fromkeys(s.genre for s in songs):
+        mine = [s for s in songs if s.genre == genre]
+        for k in range(num_songs):
+            group = mine[k * best_of : (k + 1) * best_of]
+            best = group[rank(ref.classifier, ref.index, [s.text for s in group], genre)]
+            best.index = k
+            kept.append(best)
+    return kept
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,12 +161,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with Problems() as problems:
         problems.require(args.num_songs >= 1, f"--num-songs must be >= 1 (got {args.num_songs})")
         problems.require(args.batch_size >= 1, f"--batch-size must be >= 1 (got {args.batch_size})")
+        problems.require(args.best_of >= 1, f"--best-of must be >= 1 (got {args.best_of})")
         Sampling(
             max_new_tokens=args.max_length or DEFAULT_MAX_LENGTH,
             temperature=args.temperature,
             top_k=args.top_k,
             top_p=args.top_p,
             repetition_penalty=args.repetition_penalty,
+            penalty_window=args.penalty_window,
         ).check(problems)
     if not (args.model / "config.json").is_file():
         raise UsageError(
@@ -144,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         top_k=args.top_k,
         top_p=args.top_p,
         repetition_penalty=args.repetition_penalty,
+        penalty_window=args.penalty_window,
+        penalty_exempt=None if args.penalty_exempt == "structure" else (),
     )
     if cfg.repetition_penalty < 1:
         print(
@@ -156,13 +210,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         model,
         tokenizer,
         genres,
-        args.num_songs,
+        args.num_songs * args.best_of,
         cfg,
         prompt=args.prompt,
         seed=args.seed,
         batch_size=args.batch_size,
         reflow_mode=args.reflow,
     )
+    if args.best_of > 1:
+        songs = pick_best(songs, args.best_of, args.num_songs, args.data_dir, args.report_dir)
     elapsed = time.perf_counter() - t0
     settings = {
         "model": str(args.model),
@@ -173,6 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "top_k": cfg.top_k,
         "top_p": cfg.top_p,
         "repetition_penalty": cfg.repetition_penalty,
+        "penalty_window": cfg.penalty_window,
+        "penalty_exempt": args.penalty_exempt,
+        "best_of": args.best_of,
         "seed": args.seed,
         "prompt": args.prompt,
         "batch_size": args.batch_size,
