@@ -44,6 +44,17 @@ def test_report_generated_mode(tiny_trained, cli, tmp_path):
     # The second run reuses the cached classifier and index.
     res = cli("lyrics_gpt2.report", *args, "--max-length", "40", "--no-perplexity")
     assert res.returncode == 0 and "training the genre" not in res.stderr
+    # generate --best-of ranks candidates with the classifier this report saved.
+    gen = ["--model", model, "--data-dir", data, "--report-dir", out, "--max-length", "40"]
+    res = cli(
+        "lyrics_gpt2.generate", *gen, "--best-of", "3", "--num-songs", "2", "--format", "jsonl"
+    )
+    assert res.returncode == 0, res.stderr
+    songs = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [(s["genre"], s["index"]) for s in songs] == [
+        (g, i) for g in ("rap", "pop") for i in range(2)
+    ]
+    assert "training the genre" not in res.stderr
 
 
 def test_report_flags_a_model_that_returns_training_songs(tiny_trained, cli, tmp_path):

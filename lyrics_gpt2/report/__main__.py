@@ -18,6 +18,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
@@ -125,6 +126,9 @@ def generate(args) -> tuple[list[build.Judged], dict]:
     genres = resolve_genres(args.genre, model_genres(tok))
     model = load_trained(args.model, pick_device(args.device))
     cfg = sampling_from(args)
+    # Songs stop where the model's context does (the genre token takes one position).
+    context = getattr(model.config, "n_positions", None) or cfg.max_new_tokens + 1
+    cfg = replace(cfg, max_new_tokens=min(cfg.max_new_tokens, context - 1))
     songs = generate_songs(
         model, tok, genres, args.num_songs, cfg, seed=args.seed, batch_size=args.batch_size
     )

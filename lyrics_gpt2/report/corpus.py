@@ -37,11 +37,12 @@ def _chunk_texts(data_dir: Path, ids: set[str]) -> dict[str, str] | None:
     files = sorted((data_dir / "chunks").glob("*.parquet"))
     if not files:
         return None
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     texts: dict[str, str] = {}
-    wanted = __import__("pyarrow").array(sorted(ids))
+    wanted = pa.array(sorted(ids))
     for f in files:
         table = pq.read_table(f, columns=["id", "lyrics"])
         table = table.filter(pc.is_in(table["id"], value_set=wanted))
