@@ -14,6 +14,7 @@ The original notebooks' temperature 2.5 with penalty 0.8 on every token is in th
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,7 @@ def main() -> None:
             songs = picked
         fig = source_figures(ref, [Judged(s.genre, s.text, s.ended) for s in songs], args.seed)
         rows.append((name, distance(fig, held), fig))
+        print(f"{name}: distance {rows[-1][1]:.3f}", file=sys.stderr, flush=True)
 
     for name, cfg in GRID:
         run(name, cfg)
