@@ -11,14 +11,11 @@ each stops at end-of-song or after ``--max-length`` new tokens. Special tokens a
 The same seed with the same flags gives the same songs. This module is the command (flags, output
 formats); the sampler it runs is lyrics_gpt2.sampling.
 
-Defaults (temperature 0.9, top-k 50, top-p 0.95, repetition penalty 1.1) come from
-``python benchmarks/sampling_sweep.py``, which compares samples with held-out songs (distinct-1/2,
-repeated lines, end-of-song rate, words per song, share of real words), and from how often songs
-end. On the demo model (tiny preset, bundled sample) temperature 0.7 without a penalty came
-closest to the held-out songs' word statistics but ended 2 of 32 songs within 480 tokens; these
-defaults ended 27 of 32 (median 211 tokens) at the cost of fewer repeated chorus lines. The
-original's temperature 2.5 with penalty 0.8 made up over half of its words. Top-k 50 also bounds
-the per-step sampling work (see benchmarks/generate.py).
+Defaults (temperature 0.9, top-k 50, top-p 0.95, repetition penalty 1.1 that exempts line
+breaks, punctuation and genre tokens) are picked by ``python benchmarks/sampling_sweep.py``, which
+scores each setting with the evaluation report (lyrics_gpt2.report) against held-out songs;
+README "Performance" holds its table. ``--best-of N`` keeps, of N candidates per song, the one the
+report's genre classifier rates most likely the asked genre, minus its copied 8-gram share.
 In transformers a repetition penalty below 1 *rewards* repetition: the original's 0.8 is still
 accepted, with a warning.
 """
