@@ -32,6 +32,8 @@ demo: setup
 	@cat artifacts/songs.txt
 	$(BIN)/python -m lyrics_gpt2.perplexity --model $(MODEL) --data-dir $(DATA) \
 		--json artifacts/perplexity.json
+	$(BIN)/python -m lyrics_gpt2.report --model $(MODEL) --data-dir $(DATA) --out artifacts/report \
+		--num-songs 32 > artifacts/report.txt
 	@echo
 	@echo "Artifacts:"
 	@echo "  clean chunks      $(DATA)/chunks/  (manifest.json: what was dropped and why)"
@@ -39,6 +41,9 @@ demo: setup
 	@echo "  model             $(MODEL)/  (metrics.jsonl, train_loss.png, val_loss.png, summary.json)"
 	@echo "  songs             artifacts/songs.txt"
 	@echo "  perplexity        artifacts/perplexity.json"
+	@echo "  evaluation report artifacts/report/report.md  (report.json, PNGs)"
+	@echo
+	@cat artifacts/report.txt
 
 test: setup
 	$(BIN)/python -m lyrics_gpt2.gpt2_vocab --out artifacts/gpt2-tokenizer

@@ -13,14 +13,11 @@ is refused with a one-line message, never obeyed.
 The same seed with the same flags gives the same songs. This module is the command (flags, output
 formats); the sampler it runs is lyrics_gpt2.sampling.
 
-Defaults (temperature 0.9, top-k 50, top-p 0.95, repetition penalty 1.1) come from
-``python benchmarks/sampling_sweep.py``, which compares samples with held-out songs (distinct-1/2,
-repeated lines, end-of-song rate, words per song, share of real words), and from how often songs
-end. On the demo model (tiny preset, bundled sample) temperature 0.7 without a penalty came
-closest to the held-out songs' word statistics but ended 2 of 32 songs within 480 tokens; these
-defaults ended 27 of 32 (median 211 tokens) at the cost of fewer repeated chorus lines. The
-original's temperature 2.5 with penalty 0.8 made up over half of its words. Top-k 50 also bounds
-the per-step sampling work (see benchmarks/generate.py).
+Defaults (temperature 0.9, top-k 50, top-p 0.95, repetition penalty 1.1 on every seen token;
+``--penalty-exempt structure`` spares line breaks, punctuation and genre tokens) are picked by ``python benchmarks/sampling_sweep.py``, which
+scores each setting with the evaluation report (lyrics_gpt2.report) against held-out songs;
+README "Performance" holds its table. ``--best-of N`` keeps, of N candidates per song, the one the
+report's genre classifier rates most likely the asked genre, minus its copied 8-gram share.
 In transformers a repetition penalty below 1 *rewards* repetition: the original's 0.8 is still
 accepted, with a warning.
 """
@@ -109,8 +106,58 @@ def build_parser() -> ArgumentParser:
         default="auto",
         help="break lines after commas and periods; auto = only songs without line breaks",
     )
+    p.add_argument(
+        "--penalty-window",
+        type=int,
+        default=d.penalty_window,
+        help="the penalty counts only the last N tokens; 0 = the whole song (%(default)s)",
+    )
+    p.add_argument(
+        "--penalty-exempt",
+        choices=("structure", "none"),
+        default="none",
+        help="structure: line breaks, punctuation and genre tokens are never penalised; "
+        "none: every seen token is, as in transformers and the original notebooks",
+    )
+    p.add_argument(
+        "--best-of",
+        type=int,
+        default=1,
+        help="sample N candidates per song and keep the one the report's genre classifier "
+        "rates most likely the asked genre, minus its share of copied training 8-grams (%(default)s)",
+    )
+    p.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("artifacts/report"),
+        help="--best-of: where python -m lyrics_gpt2.report saved its classifier (%(default)s)",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("artifacts/data"),
+        help="--best-of: the training data, for the classifier and n-gram index (%(default)s)",
+    )
     add_device_flag(p)
     return p
+
+
+def pick_best(songs: list[Song], best_of: int, num_songs: int, data_dir, report_dir) -> list[Song]:
+    """Keep, of each song's ``best_of`` candidates (consecutive indices of one genre), the one
+    ranked best by lyrics_gpt2.report.build.best_of; indices are renumbered 0..num_songs-1."""
+    from lyrics_gpt2.report.build import best_of as rank
+    from lyrics_gpt2.report.build import load_reference
+
+    ref = load_reference(data_dir, report_dir, log=lambda m: print(m, file=sys.stderr))
+    kept = []
+    for genre in dict.fromkeys(s.genre for s in songs):
+        mine = [s for s in songs if s.genre == genre]
+        for k in range(num_songs):
+            group = mine[k * best_of : (k + 1) * best_of]
+            best = group[rank(ref.classifier, ref.index, [s.text for s in group], genre)]
+            best.index = k
+            kept.append(best)
+    return kept
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,12 +167,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with Problems() as problems:
         problems.require(args.num_songs >= 1, f"--num-songs must be >= 1 (got {args.num_songs})")
         problems.require(args.batch_size >= 1, f"--batch-size must be >= 1 (got {args.batch_size})")
+        problems.require(args.best_of >= 1, f"--best-of must be >= 1 (got {args.best_of})")
         Sampling(
             max_new_tokens=DEFAULT_MAX_LENGTH if args.max_length is None else args.max_length,
             temperature=args.temperature,
             top_k=args.top_k,
             top_p=args.top_p,
             repetition_penalty=args.repetition_penalty,
+            penalty_window=args.penalty_window,
         ).check(problems)
     if args.output:
         check_output(args.output)  # a folder, a read-only place: said now, not after sampling
@@ -155,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         top_k=args.top_k,
         top_p=args.top_p,
         repetition_penalty=args.repetition_penalty,
+        penalty_window=args.penalty_window,
+        penalty_exempt=None if args.penalty_exempt == "structure" else (),
     )
     if cfg.repetition_penalty < 1:
         print(
@@ -167,13 +218,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         model,
         tokenizer,
         genres,
-        args.num_songs,
+        args.num_songs * args.best_of,
         cfg,
         prompt=args.prompt,
         seed=args.seed,
         batch_size=args.batch_size,
         reflow_mode=args.reflow,
     )
+    if args.best_of > 1:
+        songs = pick_best(songs, args.best_of, args.num_songs, args.data_dir, args.report_dir)
     elapsed = time.perf_counter() - t0
     settings = {
         "model": str(args.model),
@@ -184,6 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "top_k": cfg.top_k,
         "top_p": cfg.top_p,
         "repetition_penalty": cfg.repetition_penalty,
+        "penalty_window": cfg.penalty_window,
+        "penalty_exempt": args.penalty_exempt,
+        "best_of": args.best_of,
         "seed": args.seed,
         "prompt": args.prompt,
         "batch_size": args.batch_size,

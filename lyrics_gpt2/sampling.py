@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -43,6 +43,11 @@ class Sampling:
     top_p: float = 0.95
     repetition_penalty: float = 1.1
     min_new_tokens: int = 0  # > 0 only for benchmarks that need a fixed amount of work
+    # Tokens the penalty never touches. (): none, transformers' behaviour (the default: it ends
+    # more songs, see the README's sampling table). None: the tokenizer's structure tokens (line
+    # breaks, punctuation, genre and special tokens; structure_ids), filled in by generate_songs.
+    penalty_exempt: tuple[int, ...] | None = ()
+    penalty_window: int = 0  # > 0: only the last N tokens count as seen; 0 = the whole song
 
     def check(self, problems: Problems | None = None) -> None:
         """Name every invalid value and its valid range: added to ``problems`` when given (a
@@ -57,6 +62,10 @@ class Sampling:
             f"--repetition-penalty must be > 0, 1.0 = off (got {self.repetition_penalty})",
         )
         need(self.max_new_tokens >= 1, f"--max-length must be >= 1 (got {self.max_new_tokens})")
+        need(
+            self.penalty_window >= 0,
+            f"--penalty-window must be >= 0, 0 = whole song (got {self.penalty_window})",
+        )
         if problems is None:
             found.raise_if_any()
 
@@ -122,15 +131,37 @@ def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
 NUCLEUS_CANDIDATES = 512
 
 
+def structure_ids(tokenizer) -> tuple[int, ...]:
+    """Ids the repetition penalty leaves alone: tokens with no letter or digit (line breaks,
+    spaces, punctuation) and the special and genre tokens. Repeating these is what gives a song
+    its lines and choruses, so penalising them makes lines grow long and choruses vanish."""
+    vocab = len(tokenizer)
+    texts = tokenizer.batch_decode([[i] for i in range(vocab)], clean_up_tokenization_spaces=False)
+    plain = {i for i, t in enumerate(texts) if not any(c.isalnum() for c in t)}
+    special = set(tokenizer.all_special_ids) | set(model_genres(tokenizer).values())
+    return tuple(sorted(plain | special))
+
+
 def penalize_repeats(
-    logits: torch.Tensor, seen: torch.Tensor, penalty: float | torch.Tensor
+    logits: torch.Tensor,
+    seen: torch.Tensor,
+    penalty: float | torch.Tensor,
+    exempt: Sequence[int] | torch.Tensor = (),
+    window: int = 0,
 ) -> torch.Tensor:
     """transformers' repetition penalty: every token already in the row (prompt included) has
-    its logit divided by ``penalty`` when positive, multiplied when negative. Modifies logits.
-    ``penalty`` is one number or one per row ([B, 1], a server's rows each have their own)."""
+    its logit divided by ``penalty`` when positive, multiplied when negative. Tokens in
+    ``exempt`` keep their logits; ``window`` > 0 counts only the last ``window`` tokens of
+    ``seen`` [B, T]. ``penalty`` is one number or one per row ([B, 1]: a server's rows each
+    have their own). Modifies logits."""
+    if window > 0:
+        seen = seen[:, -window:]
     picked = logits.gather(1, seen)
-    picked = torch.where(picked < 0, picked * penalty, picked / penalty)
-    return logits.scatter_(1, seen, picked)  # in place: a [B, V] copy per step is not free
+    hit = torch.where(picked < 0, picked * penalty, picked / penalty)
+    if len(exempt):
+        keep = torch.isin(seen, torch.as_tensor(exempt, dtype=seen.dtype, device=seen.device))
+        hit = torch.where(keep, picked, hit)
+    return logits.scatter_(1, seen, hit)  # in place: a [B, V] copy per step is not free
 
 
 def candidates(logits: torch.Tensor, top_k: int, top_p: float, temperature: float = 1.0):
@@ -355,10 +386,21 @@ def draw(logits: torch.Tensor, seen: torch.Tensor, rows: Sequence[Row], eos_id: 
     row then takes the inverse CDF of its candidates at one uniform number from its generator,
     so a row's draw never depends on the rows beside it.
     """
-    penalties = [r.cfg.repetition_penalty for r in rows]
-    if any(p != 1.0 for p in penalties):
-        penalty = torch.tensor(penalties, device=logits.device)[:, None]
-        logits = penalize_repeats(logits, seen, penalty)
+    # Rows sharing exempt tokens and window are penalised together, each with its own penalty.
+    penalised: dict[tuple, list[int]] = {}
+    for i, r in enumerate(rows):
+        if r.cfg.repetition_penalty != 1.0:
+            penalised.setdefault((id(r.cfg.penalty_exempt), r.cfg.penalty_window), []).append(i)
+    for members in penalised.values():
+        cfg = rows[members[0]].cfg
+        penalty = [rows[i].cfg.repetition_penalty for i in members]
+        penalty = torch.tensor(penalty, device=logits.device)[:, None]
+        exempt, window = cfg.penalty_exempt or (), cfg.penalty_window
+        if len(members) == len(rows):
+            logits = penalize_repeats(logits, seen, penalty, exempt, window)
+        else:
+            pick = torch.tensor(members, device=logits.device)
+            logits[pick] = penalize_repeats(logits[pick], seen[pick], penalty, exempt, window)
     for i, row in enumerate(rows):
         if len(row.new) < row.cfg.min_new_tokens:
             logits[i, eos_id] = float("-inf")
@@ -450,6 +492,8 @@ def generate_songs(
         raise UsageError("the model's tokenizer has no end-of-text token; cannot stop songs")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_id
     drop = set(tokenizer.all_special_ids) | set(known.values())
+    if cfg.penalty_exempt is None and cfg.repetition_penalty != 1.0:
+        cfg = replace(cfg, penalty_exempt=structure_ids(tokenizer))
     jobs = [(g, i) for g in genres for i in range(num_songs)]
     songs: list[Song] = []
     batch = Batch(model, eos_id, pad_id)

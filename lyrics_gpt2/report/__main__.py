@@ -1,0 +1,220 @@
+"""Judge generated songs against held-out ones: genre fidelity, copying, variety, structure, rhyme.
+
+    python -m lyrics_gpt2.report                                  # artifacts/model, 64 songs/genre
+    python -m lyrics_gpt2.report --num-songs 16 --temperature 0.8 --penalty-window 64
+    python -m lyrics_gpt2.report --songs songs.jsonl --out artifacts/report-other   # any generator
+
+Writes ``OUT/report.json`` (figures per source and genre, the classifier's accuracy, the
+perplexity comparison), ``OUT/report.md`` (tables, examples, the most-copied song beside its
+nearest training song) and PNGs (line and song lengths, genre-swap heatmap). The classifier is
+cached in OUT and the n-gram index in ``DATA/report-cache``, both keyed by the data's manifests.
+``--songs FILE.jsonl`` takes one ``{"genre": ..., "lyrics": ...}`` per line (generate's
+``--format jsonl`` output works as is: ``text`` and ``ended`` are read too).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
+from lyrics_gpt2.fileio import atomic_path, write_json
+from lyrics_gpt2.modeling import DEFAULT_MODEL, add_device_flag, quiet_transformers
+from lyrics_gpt2.report import build, render
+from lyrics_gpt2.sampling import DEFAULT_MAX_LENGTH, Sampling
+
+
+def add_sampling_flags(p: ArgumentParser) -> None:
+    d = Sampling()
+    p.add_argument("--temperature", type=float, default=d.temperature, help="(%(default)s)")
+    p.add_argument("--top-k", type=int, default=d.top_k, help="0 = off (%(default)s)")
+    p.add_argument("--top-p", type=float, default=d.top_p, help="in (0, 1] (%(default)s)")
+    p.add_argument(
+        "--repetition-penalty", type=float, default=d.repetition_penalty, help="(%(default)s)"
+    )
+    p.add_argument(
+        "--penalty-window",
+        type=int,
+        default=d.penalty_window,
+        help="count only the last N tokens as seen; 0 = the whole song (%(default)s)",
+    )
+    p.add_argument(
+        "--penalty-exempt",
+        choices=("structure", "none"),
+        default="structure",
+        help="structure: line breaks, punctuation and genre tokens are never penalised; "
+        "none: every seen token is (transformers, the original notebooks)",
+    )
+    p.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH, help="(%(default)s)")
+
+
+def sampling_from(args) -> Sampling:
+    return Sampling(
+        max_new_tokens=args.max_length,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        repetition_penalty=args.repetition_penalty,
+        penalty_window=args.penalty_window,
+        penalty_exempt=None if args.penalty_exempt == "structure" else (),
+    )
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(
+        prog="python -m lyrics_gpt2.report",
+        description="Evaluate generated (or given) songs against held-out songs.",
+    )
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help=f"model to sample from and score perplexity with (default: {DEFAULT_MODEL}; "
+        "with --songs, perplexity runs only when --model is given)",
+    )
+    p.add_argument("--data-dir", type=Path, default=Path("artifacts/data"), help="(%(default)s)")
+    p.add_argument("--out", type=Path, default=Path("artifacts/report"), help="(%(default)s)")
+    p.add_argument("--songs", type=Path, default=None, help="score this JSONL instead of sampling")
+    p.add_argument("--num-songs", type=int, default=64, help="songs per genre (%(default)s)")
+    p.add_argument("--genre", default="all", help="genres to generate (%(default)s)")
+    p.add_argument("--seed", type=int, default=42, help="(%(default)s)")
+    p.add_argument("--batch-size", type=int, default=16, help="(%(default)s)")
+    p.add_argument(
+        "--max-ngrams",
+        type=int,
+        default=50_000_000,
+        help="n-gram index bound: 12 bytes each (%(default)s)",
+    )
+    p.add_argument("--no-perplexity", action="store_true", help="skip the perplexity comparison")
+    p.add_argument("--bootstrap", type=int, default=200, help="perplexity CI resamples")
+    add_sampling_flags(p)
+    add_device_flag(p)
+    return p
+
+
+def read_songs(path: Path) -> list[build.Judged]:
+    if not path.is_file():
+        raise UsageError(f"--songs {path}: no such file")
+    songs = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            text = rec["lyrics"] if "lyrics" in rec else rec["text"]
+            songs.append(build.Judged(str(rec["genre"]), str(text), rec.get("ended")))
+        except (ValueError, KeyError, TypeError):
+            raise UsageError(
+                f"--songs {path} line {n}: expected a JSON object with 'genre' and 'lyrics'"
+            ) from None
+    if not songs:
+        raise UsageError(f"--songs {path} holds no songs")
+    return songs
+
+
+def generate(args) -> tuple[list[build.Judged], dict]:
+    from lyrics_gpt2.genres import model_genres, resolve_genres
+    from lyrics_gpt2.modeling import load_trained, pick_device
+    from lyrics_gpt2.sampling import generate_songs
+    from lyrics_gpt2.tokenizer import load_tokenizer
+
+    tok = load_tokenizer(args.model)
+    genres = resolve_genres(args.genre, model_genres(tok))
+    model = load_trained(args.model, pick_device(args.device))
+    cfg = sampling_from(args)
+    # Songs stop where the model's context does (the genre token takes one position).
+    context = getattr(model.config, "n_positions", None) or cfg.max_new_tokens + 1
+    cfg = replace(cfg, max_new_tokens=min(cfg.max_new_tokens, context - 1))
+    songs = generate_songs(
+        model, tok, genres, args.num_songs, cfg, seed=args.seed, batch_size=args.batch_size
+    )
+    settings = {k: getattr(cfg, k) for k in ("temperature", "top_k", "top_p", "max_new_tokens")}
+    settings.update(
+        repetition_penalty=cfg.repetition_penalty,
+        penalty_window=cfg.penalty_window,
+        penalty_exempt=args.penalty_exempt,
+        seed=args.seed,
+        num_songs=args.num_songs,
+    )
+    return [build.Judged(s.genre, s.text, s.ended) for s in songs], settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet_transformers()
+    scored_model = args.model is not None or args.songs is None
+    args.model = Path(args.model or DEFAULT_MODEL)
+    with Problems() as problems:
+        need = problems.require
+        need(args.num_songs >= 1, f"--num-songs must be >= 1 (got {args.num_songs})")
+        need(args.batch_size >= 1, f"--batch-size must be >= 1 (got {args.batch_size})")
+        need(args.max_ngrams >= 1, f"--max-ngrams must be >= 1 (got {args.max_ngrams})")
+        need(
+            not scored_model or (args.model / "config.json").is_file(),
+            f"no trained model in {args.model}; pass --model DIR or --songs FILE.jsonl",
+        )
+        sampling_from(args).check(problems)
+    t0 = time.perf_counter()
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    if args.songs is not None:
+        songs, settings, source = read_songs(args.songs), {}, str(args.songs)
+    else:
+        songs, settings = generate(args)
+        source = f"generated by {args.model}"
+    ref = build.load_reference(args.data_dir, args.out, args.max_ngrams, log)
+    held = [build.Judged(s.genre, s.text) for s in ref.held_out]
+    report = {
+        "generated_from": source,
+        "model": str(args.model),
+        "data_dir": str(args.data_dir),
+        "data_digest": ref.digest,
+        "settings": settings,
+        "sources": {
+            "generated": build.source_figures(ref, songs, args.seed),
+            "held_out": build.source_figures(ref, held, args.seed),
+        },
+        "classifier": build.classifier_figures(ref),
+        "index": {"n": build.NGRAM, "ngrams": len(ref.index.keys), "bytes": ref.index.nbytes},
+        "most_copied": build.most_copied(ref, songs),
+        "examples": [
+            {"genre": g, "text": next(s.text for s in songs if s.genre == g)}
+            for g in sorted({s.genre for s in songs})
+        ],
+        "perplexity": None,
+    }
+    if scored_model and not args.no_perplexity:
+        from lyrics_gpt2.modeling import base_from_summary
+        from lyrics_gpt2.perplexity import evaluate_models
+
+        report["perplexity"] = evaluate_models(
+            args.model,
+            base_from_summary(args.model),
+            args.data_dir,
+            n_boot=args.bootstrap,
+            device=args.device,
+        )
+    report["seconds"] = round(time.perf_counter() - t0, 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    pngs = render.plots(
+        report,
+        {
+            "generated": [(s.genre, s.text) for s in songs],
+            "held_out": [(s.genre, s.text) for s in held],
+        },
+        args.out,
+    )
+    write_json(args.out / "report.json", report)
+    with atomic_path(args.out / "report.md") as tmp:
+        tmp.write_text(render.markdown(report, pngs), encoding="utf-8")
+    print(f"report: {args.out / 'report.md'} ({report['seconds']} s)")
+    for line in render.headline(report):
+        print("  " + line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
