@@ -67,12 +67,12 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def die_with_parent(parent_pid: int) -> None:
+def die_with_parent(parent_pid: int, signum: int | None = None) -> None:
     """Make this worker process exit quietly as soon as ``parent_pid`` is gone (``kill -9`` of
     the command): no orphan keeps computing, nor prints BrokenPipeError tracebacks when it
     sends its result. Call it first thing in a pool initializer, with the parent's pid taken
-    before the pool started. Linux: the kernel sends SIGKILL (PR_SET_PDEATHSIG); elsewhere a
-    daemon thread polls the parent pid."""
+    before the pool started. Linux: the kernel sends ``signum`` (default SIGKILL;
+    PR_SET_PDEATHSIG); a daemon thread also polls the parent pid (the only watch elsewhere)."""
     import os
     import signal
     import threading
@@ -82,7 +82,8 @@ def die_with_parent(parent_pid: int) -> None:
         import ctypes
 
         with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+            sig = signal.SIGKILL if signum is None else signum
+            ctypes.CDLL(None, use_errno=True).prctl(1, sig)  # 1 = PR_SET_PDEATHSIG
 
     def watch() -> None:
         while os.getppid() == parent_pid:

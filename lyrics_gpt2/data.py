@@ -113,6 +113,13 @@ def load_tokenized(data_dir: str | Path):
     return load_from_disk(str(path)), manifest
 
 
+def split_is_empty(data_dir: str | Path, split: str) -> bool:
+    """True for a split saved with no rows: datasets cannot even open one (it has no shards), so
+    commands look here first and say so in one line instead of an IndexError later."""
+    state = read_json(Path(data_dir) / "tokenized" / split / "state.json")
+    return isinstance(state, dict) and not state.get("_data_files")
+
+
 def collate(rows: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Tensor]:
     """Stack songs into a batch trimmed to its longest real song.
 

@@ -37,9 +37,9 @@ import numpy as np
 import torch
 
 from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, first_line, run
-from lyrics_gpt2.data import collate, load_tokenized
+from lyrics_gpt2.data import collate, load_tokenized, split_is_empty
 from lyrics_gpt2.evaluation import SongScores, score_songs, song_groups
-from lyrics_gpt2.fileio import check_output, output_errors, read_json, write_json
+from lyrics_gpt2.fileio import check_output, output_errors, write_json
 from lyrics_gpt2.genres import model_genres
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
@@ -104,10 +104,7 @@ class Songs:
 
 
 def load_songs(data_dir: str | Path, split: str = "validation", max_songs: int | None = None):
-    # datasets cannot open a split saved with no rows (zero shards), so look first (as training
-    # does): an empty split is one line, not an IndexError from the bootstrap.
-    state = read_json(Path(data_dir) / "tokenized" / split / "state.json")
-    if isinstance(state, dict) and not state.get("_data_files"):
+    if split_is_empty(data_dir, split):
         raise UsageError(
             f"split {split!r} in {data_dir}/tokenized has no songs; re-run preprocessing with "
             "more data or pass --split train"

@@ -23,13 +23,12 @@ trained from scratch, its untrained weights in ``untuned/``.
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -38,7 +37,6 @@ if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import torch
-from torch.utils.data import DataLoader
 
 from lyrics_gpt2.checkpoints import (
     FIXED_ON_RESUME,
@@ -49,100 +47,17 @@ from lyrics_gpt2.checkpoints import (
     resolve_resume,
     save_checkpoint,
 )
-from lyrics_gpt2.cli import UsageError, run
+from lyrics_gpt2.cli import UsageError, die_with_parent, run
 from lyrics_gpt2.config import TrainArgs, parse_train_args
-from lyrics_gpt2.data import IGNORE_INDEX, Collator, EpochShuffle, Manifest, load_tokenized
+from lyrics_gpt2.data import IGNORE_INDEX, EpochShuffle
 from lyrics_gpt2.evaluation import SongScores, score_songs
-from lyrics_gpt2.fileio import check_output, output_errors, read_json, write_json
+from lyrics_gpt2.fileio import check_output, output_errors, write_json
 from lyrics_gpt2.modeling import build_model, summary_base
 from lyrics_gpt2.optim import build_optimizer, get_lr_scheduler
 from lyrics_gpt2.outputs import MetricsLog, clear_run_outputs, plain_state_dict, save_hf_folder
-from lyrics_gpt2.tokenizer import check_data_vocab, load_tokenizer
+from lyrics_gpt2.train_data import get_dataloaders, load_data
 
 PROG = "accelerate launch lyrics_gpt2/train.py"
-
-
-# ----------------------------------------------------------------------------------------- data
-@dataclass
-class TrainData:
-    train: object  # datasets.Dataset: input_ids, length
-    validation: object
-    manifest: Manifest
-    tokenizer: object
-
-    @property
-    def seq_len(self) -> int:
-        return self.manifest.seq_len
-
-    @property
-    def pad_token_id(self) -> int:
-        return self.manifest.pad_token_id
-
-
-def load_data(data_dir: str | Path, eval_max_songs: int | None = None) -> TrainData:
-    """The tokenized splits, manifest and tokenizer, checked against each other."""
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise UsageError(f"data folder {data_dir} does not exist; run preprocessing first")
-    for name in ("train", "validation"):
-        # datasets cannot even open a split saved with no rows (zero shards), so look first.
-        state = read_json(data_dir / "tokenized" / name / "state.json")
-        if isinstance(state, dict) and not state.get("_data_files"):
-            raise UsageError(
-                f"the {name} split in {data_dir}/tokenized is empty; re-run preprocessing"
-            )
-    try:
-        dataset, manifest = load_tokenized(data_dir)
-    except UsageError:
-        raise
-    except Exception as exc:  # a damaged folder: say which, not a datasets traceback
-        raise UsageError(
-            f"cannot read {data_dir}/tokenized ({type(exc).__name__}: {exc}); re-run preprocessing"
-        ) from None
-    tok_dir = data_dir / "tokenizer"
-    if not tok_dir.is_dir():
-        raise UsageError(f"no tokenizer in {tok_dir}; re-run preprocessing (stage tokenize)")
-    tokenizer = load_tokenizer(tok_dir)
-    check_data_vocab(
-        tokenizer, manifest.vocab_size, manifest.genre_token_ids, manifest.genre_tokens, tok_dir
-    )
-    splits = {}
-    for name in ("train", "validation"):
-        if name not in dataset or len(dataset[name]) == 0:
-            raise UsageError(f"the {name} split in {data_dir}/tokenized is empty or missing")
-        # Only ids and lengths travel to the loader; numpy rows avoid per-token Python objects.
-        splits[name] = dataset[name].select_columns(["input_ids", "length"]).with_format("numpy")
-    if eval_max_songs is not None and eval_max_songs < len(splits["validation"]):
-        splits["validation"] = splits["validation"].select(range(eval_max_songs))
-    return TrainData(splits["train"], splits["validation"], manifest, tokenizer)
-
-
-def get_dataloaders(
-    data: TrainData, args: TrainArgs
-) -> tuple[DataLoader, DataLoader, EpochShuffle]:
-    """Shuffled training batches and in-order validation batches (before accelerator.prepare)."""
-    collator = Collator(data.pad_token_id, data.seq_len, args.pad_to_multiple_of)
-    sampler = EpochShuffle(len(data.train), args.seed)
-    common = {"collate_fn": collator, "num_workers": args.num_workers}
-    if args.num_workers:
-        common["persistent_workers"] = True
-    # Own generators keep the loaders from drawing on the global RNG (which dropout uses), so
-    # starting an iterator mid-run (resume) cannot shift the dropout masks.
-    train = DataLoader(
-        data.train,
-        batch_size=args.batch_size,
-        sampler=sampler,
-        generator=torch.Generator().manual_seed(args.seed),
-        **common,
-    )
-    val = DataLoader(
-        data.validation,
-        batch_size=args.eval_batch_size or args.batch_size,
-        shuffle=False,
-        generator=torch.Generator().manual_seed(args.seed),
-        **common,
-    )
-    return train, val, sampler
 
 
 # --------------------------------------------------------------------------------- validation
@@ -332,22 +247,13 @@ def die_with_launcher() -> None:
     """Under ``accelerate launch`` (or torchrun), end this process when the launcher dies.
 
     ``kill -9`` of the launcher cannot forward a signal, and the training process would go on
-    writing checkpoints and metrics into a folder the user believes idle. Linux delivers SIGTERM
-    to us when our parent exits (PR_SET_PDEATHSIG); run by hand (``python train.py``) nothing
-    changes, so closing a shell's parent does not end a run started with nohup.
+    writing checkpoints and metrics into a folder the user believes idle. Run by hand (``python
+    train.py``) nothing changes, so closing a shell's parent does not end a run started with nohup.
     """
     # What the launchers put in the environment of the process they start (accelerate's
     # launch prepares ACCELERATE_MIXED_PRECISION; torchrun sets TORCHELASTIC_RUN_ID).
-    launched = any(k in os.environ for k in ("ACCELERATE_MIXED_PRECISION", "TORCHELASTIC_RUN_ID"))
-    if not launched or not sys.platform.startswith("linux"):
-        return
-    pr_set_pdeathsig = 1
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the launcher died before the request was made: init adopted us
-        raise SystemExit(1)
+    if any(k in os.environ for k in ("ACCELERATE_MIXED_PRECISION", "TORCHELASTIC_RUN_ID")):
+        die_with_parent(os.getppid(), signal.SIGTERM)
 
 
 def main(argv=None) -> int:

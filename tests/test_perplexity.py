@@ -318,7 +318,17 @@ def test_max_songs_takes_whole_songs(tiny, pieces_data):
     assert songs.groups.max() == 2
 
 
-def test_without_piece_column_every_row_is_a_song(tiny):
-    data_dir, _ = tiny
+def test_without_piece_column_every_row_is_a_song(tiny, tmp_path):
+    # Data written before songs became pieces has no piece column: each row is then one song.
+    data_dir = tmp_path / "data"
+    shutil.copytree(tiny[0], data_dir)
+    old = load_from_disk(str(data_dir / "tokenized"))
+    DatasetDict({k: v.remove_columns("piece") for k, v in old.items()}).save_to_disk(
+        str(tmp_path / "tokenized")
+    )
+    shutil.rmtree(data_dir / "tokenized" / "train")
+    shutil.rmtree(data_dir / "tokenized" / "validation")
+    for split in ("train", "validation"):
+        shutil.copytree(tmp_path / "tokenized" / split, data_dir / "tokenized" / split)
     songs, _ = perplexity.load_songs(data_dir)
     assert songs.song is None and songs.groups.tolist() == list(range(len(songs)))

@@ -1,13 +1,11 @@
-"""Each report metric on hand-made songs whose answers are known, the n-gram index, and the
-repetition penalty's structure exemption (lyrics_gpt2/report/, lyrics_gpt2/sampling.py)."""
+"""Each report metric on hand-made songs whose answers are known and the n-gram index
+(lyrics_gpt2/report/); the penalty's structure exemption is tested in test_warpers.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from lyrics_gpt2 import sampling
 from lyrics_gpt2.report import metrics
 from lyrics_gpt2.report.ngrams import NgramIndex, longest_common_run
 
@@ -78,28 +76,6 @@ def test_index_bound_keeps_share_unbiased(tmp_path):
     small.save(tmp_path / "i.npz")
     again = NgramIndex.load(tmp_path / "i.npz")
     assert again.copied_share(copied) == small.copied_share(copied)
-
-
-def test_penalty_leaves_exempt_tokens_and_window():
-    logits = torch.tensor([[2.0, 2.0, 2.0, -2.0, 1.0]])
-    seen = torch.tensor([[0, 1, 3]])
-    out = sampling.penalize_repeats(logits.clone(), seen, 2.0, exempt=[1])
-    assert out.tolist() == [[1.0, 2.0, 2.0, -4.0, 1.0]]
-    out = sampling.penalize_repeats(logits.clone(), seen, 2.0, window=1)
-    assert out.tolist() == [[2.0, 2.0, 2.0, -4.0, 1.0]]
-
-
-def test_structure_ids_cover_newline_punctuation_and_genre(model_dir):
-    from lyrics_gpt2.genres import model_genres
-    from lyrics_gpt2.tokenizer import load_tokenizer
-
-    tok = load_tokenizer(model_dir)
-    ids = set(sampling.structure_ids(tok))
-    assert tok.convert_tokens_to_ids(tok.tokenize("\n"))[0] in ids
-    assert set(model_genres(tok).values()) <= ids
-    assert tok.eos_token_id in ids
-    word = tok("money", add_special_tokens=False)["input_ids"][0]
-    assert word not in ids
 
 
 @pytest.fixture(scope="module")

@@ -51,34 +51,6 @@ def test_reflow_breaks_after_commas_and_periods():
     assert sampling.reflow("one, two. three! four") == "one,\ntwo.\nthree!\nfour"
 
 
-@pytest.mark.parametrize(("top_k", "top_p"), [(0, 0.9), (0, 0.99), (20, 0.8), (7, 1.0)])
-def test_filters_keep_what_transformers_warpers_keep(top_k, top_p):
-    from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
-
-    torch.manual_seed(0)
-    # Peaked rows (nucleus inside the first 512) and a flat row (nucleus wider: full sort).
-    logits = torch.cat([torch.randn(3, 3000) * 4, torch.randn(1, 3000) * 0.01])
-    ref = logits.clone()
-    if top_k:
-        ref = TopKLogitsWarper(top_k)(None, ref)
-    if top_p < 1:
-        ref = TopPLogitsWarper(top_p)(None, ref)
-    vals, idx = sampling.candidates(logits, top_k, top_p)
-    ours = torch.full_like(logits, float("-inf")).scatter(1, idx, vals)
-    assert torch.equal(torch.isfinite(ours), torch.isfinite(ref))
-    assert torch.equal(ours[torch.isfinite(ours)], logits[torch.isfinite(ours)])
-
-
-def test_repetition_penalty_matches_transformers():
-    from transformers.generation.logits_process import RepetitionPenaltyLogitsProcessor
-
-    torch.manual_seed(0)
-    logits, seen = torch.randn(2, 50), torch.tensor([[3, 7, 7, 9], [0, 1, 2, 49]])
-    for penalty in (0.8, 1.3):
-        ref = RepetitionPenaltyLogitsProcessor(penalty)(seen, logits.clone())
-        assert torch.allclose(sampling.penalize_repeats(logits, seen, penalty), ref)
-
-
 def test_cached_loop_matches_transformers_greedy_generate(model_dir):
     """top-k 1 through our KV-cache loop = transformers' greedy generate, token for token."""
     tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
@@ -176,14 +148,6 @@ def test_songs_do_not_depend_on_the_batch_size(model_dir):
     many = sampling.generate_songs(model, tok, ["rap", "pop"], 3, cfg, seed=5, batch_size=4)
     assert [s.text for s in one] == [s.text for s in many]
     assert len({s.text for s in one}) == 6
-
-
-def test_per_row_penalty_equals_each_row_penalised_alone():
-    torch.manual_seed(0)
-    logits, seen = torch.randn(2, 50), torch.tensor([[3, 7, 7, 9], [0, 1, 2, 49]])
-    both = sampling.penalize_repeats(logits.clone(), seen, torch.tensor([[0.8], [1.3]]))
-    assert torch.equal(both[0], sampling.penalize_repeats(logits[:1].clone(), seen[:1], 0.8)[0])
-    assert torch.equal(both[1], sampling.penalize_repeats(logits[1:].clone(), seen[1:], 1.3)[0])
 
 
 # --- songs longer than the model's window ---------------------------------------------------
