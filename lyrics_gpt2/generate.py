@@ -47,6 +47,7 @@ from lyrics_gpt2.sampling import (
     Song,
     check_prompt,
     generate_songs,
+    model_window,
     prompt_ids,
 )
 from lyrics_gpt2.tokenizer import load_tokenizer
@@ -65,8 +66,47 @@ def render(songs: list[Song], fmt: str, settings: dict) -> str:
     return "\n".join(blocks)
 
 
-def build_parser() -> ArgumentParser:
+def add_sampling_flags(p: ArgumentParser) -> None:
+    """How tokens are drawn, shared with the evaluation report (lyrics_gpt2.report)."""
     d = Sampling()
+    p.add_argument("--temperature", type=float, default=d.temperature, help="(%(default)s)")
+    p.add_argument("--top-k", type=int, default=d.top_k, help="0 = off (%(default)s)")
+    p.add_argument("--top-p", type=float, default=d.top_p, help="in (0, 1] (%(default)s)")
+    p.add_argument(
+        "--repetition-penalty",
+        type=float,
+        default=d.repetition_penalty,
+        help="1.0 = off; below 1 rewards repetition (%(default)s)",
+    )
+    p.add_argument(
+        "--penalty-window",
+        type=int,
+        default=d.penalty_window,
+        help="the penalty counts only the last N tokens; 0 = the whole song (%(default)s)",
+    )
+    p.add_argument(
+        "--penalty-exempt",
+        choices=("structure", "none"),
+        default="none",
+        help="structure: line breaks, punctuation and genre tokens are never penalised; "
+        "none: every seen token is, as in transformers and the original notebooks (%(default)s)",
+    )
+
+
+def sampling_from(args, max_new_tokens: int) -> Sampling:
+    """The Sampling that add_sampling_flags' flags name."""
+    return Sampling(
+        max_new_tokens=max_new_tokens,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        repetition_penalty=args.repetition_penalty,
+        penalty_window=args.penalty_window,
+        penalty_exempt=None if args.penalty_exempt == "structure" else (),
+    )
+
+
+def build_parser() -> ArgumentParser:
     p = ArgumentParser(
         prog="python -m lyrics_gpt2.generate",
         description="Generate genre-conditioned lyrics with a trained model.",
@@ -86,15 +126,7 @@ def build_parser() -> ArgumentParser:
         help=f"most new tokens per song (default: {DEFAULT_MAX_LENGTH}, or less when the "
         "model's context is shorter)",
     )
-    p.add_argument("--temperature", type=float, default=d.temperature, help="(%(default)s)")
-    p.add_argument("--top-k", type=int, default=d.top_k, help="0 = off (%(default)s)")
-    p.add_argument("--top-p", type=float, default=d.top_p, help="in (0, 1] (%(default)s)")
-    p.add_argument(
-        "--repetition-penalty",
-        type=float,
-        default=d.repetition_penalty,
-        help="1.0 = off; below 1 rewards repetition (%(default)s)",
-    )
+    add_sampling_flags(p)
     p.add_argument("--seed", type=int, default=42, help="same seed, same flags -> same songs")
     p.add_argument("--prompt", default=None, help="a first line for every song to continue")
     p.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
@@ -105,19 +137,6 @@ def build_parser() -> ArgumentParser:
         choices=("auto", "on", "off"),
         default="auto",
         help="break lines after commas and periods; auto = only songs without line breaks",
-    )
-    p.add_argument(
-        "--penalty-window",
-        type=int,
-        default=d.penalty_window,
-        help="the penalty counts only the last N tokens; 0 = the whole song (%(default)s)",
-    )
-    p.add_argument(
-        "--penalty-exempt",
-        choices=("structure", "none"),
-        default="none",
-        help="structure: line breaks, punctuation and genre tokens are never penalised; "
-        "none: every seen token is, as in transformers and the original notebooks",
     )
     p.add_argument(
         "--best-of",
@@ -168,14 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         problems.require(args.num_songs >= 1, f"--num-songs must be >= 1 (got {args.num_songs})")
         problems.require(args.batch_size >= 1, f"--batch-size must be >= 1 (got {args.batch_size})")
         problems.require(args.best_of >= 1, f"--best-of must be >= 1 (got {args.best_of})")
-        Sampling(
-            max_new_tokens=DEFAULT_MAX_LENGTH if args.max_length is None else args.max_length,
-            temperature=args.temperature,
-            top_k=args.top_k,
-            top_p=args.top_p,
-            repetition_penalty=args.repetition_penalty,
-            penalty_window=args.penalty_window,
-        ).check(problems)
+        max_length = DEFAULT_MAX_LENGTH if args.max_length is None else args.max_length
+        sampling_from(args, max_length).check(problems)
     if args.output:
         check_output(args.output)  # a folder, a read-only place: said now, not after sampling
     if not (args.model / "config.json").is_file():
@@ -184,29 +197,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             "('accelerate launch lyrics_gpt2/train.py') or pass --model DIR"
         )
     device = pick_device(args.device)
-    if args.output:
-        check_output(args.output)  # before the work: a folder or unwritable place is refused now
     tokenizer = load_tokenizer(args.model)
     genres = resolve_genres(args.genre, model_genres(tokenizer))
     check_prompt(tokenizer, args.prompt)
     model = load_trained(args.model, device)
     prompt_len = len(prompt_ids(tokenizer, 0, args.prompt))
-    context = getattr(model.config, "n_positions", None) or getattr(
-        model.config, "max_position_embeddings", 1 << 30
-    )
+    context = model_window(model) or 1 << 30
     room = context - prompt_len
     if room < 1:
         raise UsageError(f"--prompt is {prompt_len} tokens; the model sees at most {context}")
     # --max-length may exceed the window: the sampler slides it (sampling.window_context).
-    cfg = Sampling(
-        max_new_tokens=args.max_length or min(DEFAULT_MAX_LENGTH, room),
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        repetition_penalty=args.repetition_penalty,
-        penalty_window=args.penalty_window,
-        penalty_exempt=None if args.penalty_exempt == "structure" else (),
-    )
+    cfg = sampling_from(args, args.max_length or min(DEFAULT_MAX_LENGTH, room))
     if cfg.repetition_penalty < 1:
         print(
             f"warning: --repetition-penalty {cfg.repetition_penalty} < 1 rewards repeated "

@@ -23,45 +23,10 @@ from pathlib import Path
 
 from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
 from lyrics_gpt2.fileio import atomic_path, write_json
+from lyrics_gpt2.generate import add_sampling_flags, sampling_from
 from lyrics_gpt2.modeling import DEFAULT_MODEL, add_device_flag, quiet_transformers
 from lyrics_gpt2.report import build, render
-from lyrics_gpt2.sampling import DEFAULT_MAX_LENGTH, Sampling
-
-
-def add_sampling_flags(p: ArgumentParser) -> None:
-    d = Sampling()
-    p.add_argument("--temperature", type=float, default=d.temperature, help="(%(default)s)")
-    p.add_argument("--top-k", type=int, default=d.top_k, help="0 = off (%(default)s)")
-    p.add_argument("--top-p", type=float, default=d.top_p, help="in (0, 1] (%(default)s)")
-    p.add_argument(
-        "--repetition-penalty", type=float, default=d.repetition_penalty, help="(%(default)s)"
-    )
-    p.add_argument(
-        "--penalty-window",
-        type=int,
-        default=d.penalty_window,
-        help="count only the last N tokens as seen; 0 = the whole song (%(default)s)",
-    )
-    p.add_argument(
-        "--penalty-exempt",
-        choices=("structure", "none"),
-        default="structure",
-        help="structure: line breaks, punctuation and genre tokens are never penalised; "
-        "none: every seen token is (transformers, the original notebooks)",
-    )
-    p.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH, help="(%(default)s)")
-
-
-def sampling_from(args) -> Sampling:
-    return Sampling(
-        max_new_tokens=args.max_length,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        repetition_penalty=args.repetition_penalty,
-        penalty_window=args.penalty_window,
-        penalty_exempt=None if args.penalty_exempt == "structure" else (),
-    )
+from lyrics_gpt2.sampling import DEFAULT_MAX_LENGTH
 
 
 def build_parser() -> ArgumentParser:
@@ -92,6 +57,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--no-perplexity", action="store_true", help="skip the perplexity comparison")
     p.add_argument("--bootstrap", type=int, default=200, help="perplexity CI resamples")
     add_sampling_flags(p)
+    p.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH, help="(%(default)s)")
     add_device_flag(p)
     return p
 
@@ -125,7 +91,7 @@ def generate(args) -> tuple[list[build.Judged], dict]:
     tok = load_tokenizer(args.model)
     genres = resolve_genres(args.genre, model_genres(tok))
     model = load_trained(args.model, pick_device(args.device))
-    cfg = sampling_from(args)
+    cfg = sampling_from(args, args.max_length)
     # Songs stop where the model's context does (the genre token takes one position).
     context = getattr(model.config, "n_positions", None) or cfg.max_new_tokens + 1
     cfg = replace(cfg, max_new_tokens=min(cfg.max_new_tokens, context - 1))
@@ -157,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             not scored_model or (args.model / "config.json").is_file(),
             f"no trained model in {args.model}; pass --model DIR or --songs FILE.jsonl",
         )
-        sampling_from(args).check(problems)
+        sampling_from(args, args.max_length).check(problems)
     t0 = time.perf_counter()
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     if args.songs is not None:
