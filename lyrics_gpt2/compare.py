@@ -35,35 +35,26 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lyrics_gpt2.cli import ArgumentParser, UsageError, first_line, run
+from lyrics_gpt2.cli import ArgumentParser, UsageError, run
 from lyrics_gpt2.fileio import read_json, write_json
 from lyrics_gpt2.genres import GENRE_TOKENS
+from lyrics_gpt2.modeling import base_from_summary, load_trained, quiet_transformers
 from lyrics_gpt2.rnn.data import Song, encode_songs, load_splits
 from lyrics_gpt2.rnn.generate import sample_songs
 from lyrics_gpt2.rnn.model import count_parameters, is_rnn_folder, load_rnn
 from lyrics_gpt2.rnn.scoring import LN2, score_encoded
+from lyrics_gpt2.tokenizer import load_tokenizer
 
 TEMPERATURE = 0.8
 SAMPLE_BYTES = 300
 
 
 def load_gpt2(path: str | Path, device, tokenizer_path: str | Path | None = None):
-    """(model, tokenizer) of a Hugging Face folder or cached hub id; the one GPT-2 loader here.
-
-    The tokenizer comes from ``tokenizer_path`` when given (an untuned copy saved without one).
-    """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging
-
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
-    local = Path(path).is_dir()
-    try:
-        model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=not local)
-        tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_path or path))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot load a GPT-2 model from {path} ({first_line(exc)})") from None
-    return model.to(device).eval(), tokenizer
+    """(model, tokenizer) of a Hugging Face folder or cached hub id, through the project's one
+    loader (damaged weights named, one-line errors). The tokenizer comes from ``tokenizer_path``
+    when given (an untuned copy saved without one)."""
+    quiet_transformers()
+    return load_trained(path, device), load_tokenizer(tokenizer_path or path)
 
 
 @torch.no_grad()
@@ -201,24 +192,25 @@ def score_model(path: Path, songs: list[Song], device, seed: int) -> list[dict]:
             "sample": gpt2_sample(model, tokenizer, genre, seed),
         }
     ]
-    base = summary.get("base_model")
-    if base:
-        try:
-            base_model, _ = load_gpt2(base, device, tokenizer_path=path)
-        except UsageError as exc:
-            print(f"skipping the base of {path}: {exc}", file=sys.stderr)
-        else:
-            rows.append(
-                {
-                    "model": str(base),
-                    "kind": "gpt2 (base)",
-                    "parameters": sum(p.numel() for p in base_model.parameters()),
-                    "train_time_s": None,
-                    "epochs": None,
-                    "nll": gpt2_song_nll(base_model, tokenizer, songs),
-                    "sample": gpt2_sample(base_model, tokenizer, genre, seed),
-                }
-            )
+    try:
+        # Resolved as the perplexity command does: relative to the model folder, fingerprint checked.
+        base = base_from_summary(path)
+        base_model = load_gpt2(base, device, tokenizer_path=path)[0] if base else None
+    except UsageError as exc:
+        print(f"skipping the base of {path}: {exc}", file=sys.stderr)
+        base_model = None
+    if base_model is not None:
+        rows.append(
+            {
+                "model": str(base),
+                "kind": "gpt2 (base)",
+                "parameters": sum(p.numel() for p in base_model.parameters()),
+                "train_time_s": None,
+                "epochs": None,
+                "nll": gpt2_song_nll(base_model, tokenizer, songs),
+                "sample": gpt2_sample(base_model, tokenizer, genre, seed),
+            }
+        )
     return rows
 
 

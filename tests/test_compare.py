@@ -148,3 +148,17 @@ def test_cli_writes_json_and_bad_input_exits_2_with_one_line(setup, tmp_path, ca
         assert run(compare.main, ["--data-dir", str(data), *bad]) == 2
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1
+
+
+def test_a_base_recorded_relative_to_the_model_folder_is_found(setup, tmp_path):
+    # Training records its base relative to the model folder (so the pair can be moved): the
+    # comparison must resolve it there, as the perplexity command does, not from the cwd.
+    import shutil
+
+    root, data, _ = setup
+    moved = tmp_path / "moved"
+    shutil.copytree(root / "gpt2", moved / "gpt2")
+    shutil.copytree(root / "untuned", moved / "untuned")
+    (moved / "gpt2" / "summary.json").write_text(json.dumps({"base_model": "../untuned"}))
+    result = compare.compare(data, [moved / "gpt2"], n_boot=0, max_songs=2)
+    assert [row["kind"] for row in result["models"]] == ["gpt2 (tuned)", "gpt2 (base)"]
