@@ -24,16 +24,25 @@ from lyrics_gpt2.report.build import Judged, best_of, load_reference, source_fig
 from lyrics_gpt2.sampling import Sampling, generate_songs
 from lyrics_gpt2.tokenizer import load_tokenizer
 
-STRUCT = ()  # penalty on every token: transformers' (and the original notebooks') behaviour
+ALL = ()  # penalty on every seen token: transformers', the notebooks' and generate's default
+STRUCT = (
+    None  # line breaks, punctuation, genre and special tokens exempt (--penalty-exempt structure)
+)
 GRID = [
-    ("original T2.5 r0.8 (all tokens)", Sampling(2**9, 2.5, 0, 1.0, 0.8, penalty_exempt=STRUCT)),
-    ("T0.9 k50 p.95 r1.1 (all tokens)", Sampling(2**9, 0.9, 50, 0.95, 1.1, penalty_exempt=STRUCT)),
+    ("original T2.5 r0.8 (all tokens)", Sampling(2**9, 2.5, 0, 1.0, 0.8, penalty_exempt=ALL)),
+    ("T0.9 k50 p.95 r1.1 (all tokens; default)", Sampling(2**9, 0.9, 50, 0.95, 1.1)),
     ("T0.7 k50 p.95 r1.0", Sampling(2**9, 0.7, 50, 0.95, 1.0)),
     ("T0.9 k50 p.95 r1.0", Sampling(2**9, 0.9, 50, 0.95, 1.0)),
-    ("T0.9 k50 p.95 r1.1", Sampling(2**9, 0.9, 50, 0.95, 1.1)),
-    ("T0.8 k50 p.95 r1.1", Sampling(2**9, 0.8, 50, 0.95, 1.1)),
-    ("T0.9 k50 p.95 r1.2 w64", Sampling(2**9, 0.9, 50, 0.95, 1.2, penalty_window=64)),
-    ("T1.0 k50 p.95 r1.1 w64", Sampling(2**9, 1.0, 50, 0.95, 1.1, penalty_window=64)),
+    ("T0.9 k50 p.95 r1.1 (structure)", Sampling(2**9, 0.9, 50, 0.95, 1.1, penalty_exempt=STRUCT)),
+    ("T0.8 k50 p.95 r1.1 (structure)", Sampling(2**9, 0.8, 50, 0.95, 1.1, penalty_exempt=STRUCT)),
+    (
+        "T0.9 k50 p.95 r1.2 w64 (structure)",
+        Sampling(2**9, 0.9, 50, 0.95, 1.2, penalty_window=64, penalty_exempt=STRUCT),
+    ),
+    (
+        "T1.0 k50 p.95 r1.1 w64 (structure)",
+        Sampling(2**9, 1.0, 50, 0.95, 1.1, penalty_window=64, penalty_exempt=STRUCT),
+    ),
 ]
 DISTANCE_KEYS = (
     "distinct_1",
