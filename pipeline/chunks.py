@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from lyrics_gpt2.cli import UsageError, die_with_parent
+from lyrics_gpt2.cli import Problems, UsageError, die_with_parent
 from lyrics_gpt2.fileio import (
     atomic_path,
     describe_os_error,
@@ -137,28 +137,27 @@ class Config:
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """Check the stage's flags; every problem reported at once as one UsageError."""
-    problems = []
+    problems = Problems()
     unknown = [g for g in args.genres if g not in TAGS]
     if unknown:
-        problems.append(
+        problems.add(
             f"unknown genre {', '.join(map(repr, unknown))} in --genres (choose from "
             f"{' '.join(TAGS)})"
         )
     if not 1 <= args.num_chunks <= 10_000:
-        problems.append(f"--num-chunks must be between 1 and 10000, not {args.num_chunks}")
+        problems.add(f"--num-chunks must be between 1 and 10000, not {args.num_chunks}")
     if args.repeat_threshold < 0 or args.repeat_threshold == 1:
-        problems.append(f"--repeat-threshold must be 0 (off) or >= 2, not {args.repeat_threshold}")
+        problems.add(f"--repeat-threshold must be 0 (off) or >= 2, not {args.repeat_threshold}")
     language = args.language.strip().lower()
     language = langid.normalize_code(language) or language  # "English" -> "en"
     if language != "any" and language not in langid.KNOWN_CODES:
-        problems.append(
+        problems.add(
             f"--language {language!r} is not a language code the detector knows; use an ISO "
             "code such as en, es, fr, pt, de (see pipeline/langid.py KNOWN_CODES), or any"
         )
     if args.workers is not None and args.workers < 0:
-        problems.append(f"--workers must be >= 0, not {args.workers}")
-    if problems:
-        raise UsageError("; ".join(problems))
+        problems.add(f"--workers must be >= 0, not {args.workers}")
+    problems.raise_if_any()
     return Config(
         num_chunks=args.num_chunks,
         genres=tuple(sorted(set(args.genres), key=TAGS.index)),

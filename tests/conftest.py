@@ -76,3 +76,14 @@ def cli():
         )
 
     return run_command
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread for the test: tiny models only pay overhead for more."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

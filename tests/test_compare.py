@@ -19,13 +19,8 @@ N_POSITIONS = 24  # shorter than most tiny songs, so GPT-2 must score them in wi
 MAX_SONGS = 6
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny models: threads only add overhead on a shared 2-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Tiny models: threads only add overhead on a 2-core machine.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,8 @@ from lyrics_gpt2.rnn.data import IGNORE, Encoded, WindowPlan
 from lyrics_gpt2.rnn.model import ARCHS, RNNLM, RNNBundle, RNNConfig, load_rnn, save_rnn
 from lyrics_gpt2.rnn.vocab import ByteVocab, Conditions, WordVocab
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny models: threads only add overhead on a shared 2-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Tiny models: threads only add overhead on a 2-core machine.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TEXTS = ["la la love\nbaby dance tonight\n", "money block hustle\nflow crew grind\n"] * 4

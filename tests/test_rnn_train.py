@@ -16,12 +16,8 @@ from lyrics_gpt2.rnn.testing import write_tiny_rnn_data
 SMALL = ["--embed-dim", "8", "--hidden-size", "16", "--layers", "1", "--batch-size", "4"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Tiny models: threads only add overhead on a 2-core machine.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.cli import Problems
 
 LAYOUTS: dict[str, tuple[str, ...]] = {
     "genius": ("title", "tag", "artist", "year", "views", "features", "lyrics", "id"),
@@ -141,11 +141,11 @@ class SynthConfig:
     crlf: bool = False  # CRLF line endings (rows and inside lyrics), as a re-uploaded songdata.csv
 
     def __post_init__(self) -> None:
-        problems = []
+        problems = Problems()
         if self.rows < 1:
-            problems.append(f"--rows must be at least 1, got {self.rows}")
+            problems.add(f"--rows must be at least 1, got {self.rows}")
         if self.layout not in LAYOUTS:
-            problems.append(f"unknown layout {self.layout!r}; choose from {', '.join(LAYOUTS)}")
+            problems.add(f"unknown layout {self.layout!r}; choose from {', '.join(LAYOUTS)}")
         for name, table, known in (
             ("tag share", self.tag_shares, TAG_SHARES),
             ("junk kind", self.rates, JUNK_RATES),
@@ -153,15 +153,14 @@ class SynthConfig:
         ):
             for key, value in table.items():
                 if key not in known:
-                    problems.append(f"unknown {name} {key!r} (known: {', '.join(known)})")
+                    problems.add(f"unknown {name} {key!r} (known: {', '.join(known)})")
                 elif not (0.0 <= value <= 1.0) or math.isnan(value):
-                    problems.append(f"{name} {key}={value} is not between 0 and 1")
+                    problems.add(f"{name} {key}={value} is not between 0 and 1")
         if sum(self.tag_shares.values()) <= 0:
-            problems.append("tag shares are all zero")
+            problems.add("tag shares are all zero")
         if sum(self.rates.values()) > 1.0 + 1e-9:
-            problems.append(f"junk rates add up to {sum(self.rates.values()):.3f} > 1")
-        if problems:
-            raise UsageError("; ".join(problems))
+            problems.add(f"junk rates add up to {sum(self.rates.values()):.3f} > 1")
+        problems.raise_if_any()
 
 
 @dataclass(slots=True)

@@ -54,7 +54,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lyrics_gpt2 import tokenizer as tokenizers
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.cli import Problems, UsageError
 from lyrics_gpt2.fileio import atomic_path, intact, listing, read_json, remove_stale_tmp, write_json
 from lyrics_gpt2.genres import GENRE_TOKENS
 from pipeline import split
@@ -118,34 +118,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_settings(s: Settings) -> None:
     """Every problem with the flags, in one UsageError."""
-    problems = []
+    problems = Problems()
     if s.min_tokens < 0:
-        problems.append(f"--min-tokens must be >= 0 (got {s.min_tokens})")
+        problems.add(f"--min-tokens must be >= 0 (got {s.min_tokens})")
     if s.long_songs == "drop" and s.min_tokens >= s.max_tokens:
-        problems.append(
+        problems.add(
             f"--min-tokens ({s.min_tokens}) must be smaller than --max-tokens "
             f"({s.max_tokens}): songs of more than min and fewer than max tokens are kept"
         )
     if s.seq_len < 2:
-        problems.append(f"--seq-len must be at least 2 (got {s.seq_len})")
+        problems.add(f"--seq-len must be at least 2 (got {s.seq_len})")
     if s.long_songs == "split" and s.min_tokens >= s.max_song_tokens:
-        problems.append(
+        problems.add(
             f"--min-tokens ({s.min_tokens}) must be smaller than --max-song-tokens "
             f"({s.max_song_tokens})"
         )
     if s.long_songs == "split" and s.seq_len < 4:
-        problems.append(f"--seq-len must be at least 4 to split long songs (got {s.seq_len})")
+        problems.add(f"--seq-len must be at least 4 to split long songs (got {s.seq_len})")
     if not 0.0 < s.val_fraction < 1.0:
-        problems.append(f"--val-fraction must be between 0 and 1 (got {s.val_fraction})")
+        problems.add(f"--val-fraction must be between 0 and 1 (got {s.val_fraction})")
     if s.workers < 0:
-        problems.append(f"--workers must be >= 0 (got {s.workers})")
+        problems.add(f"--workers must be >= 0 (got {s.workers})")
     size = s.bpe_size
     if s.tokenizer.strip().startswith("bpe:") and size is None:
-        problems.append(f"--tokenizer {s.tokenizer!r}: write bpe:N with N a number, e.g. bpe:8000")
+        problems.add(f"--tokenizer {s.tokenizer!r}: write bpe:N with N a number, e.g. bpe:8000")
     if size is not None and size < tokenizers.MIN_VOCAB:
-        problems.append(f"--tokenizer bpe:{size}: N must be at least {tokenizers.MIN_VOCAB}")
-    if problems:
-        raise UsageError("; ".join(problems))
+        problems.add(f"--tokenizer bpe:{size}: N must be at least {tokenizers.MIN_VOCAB}")
+    problems.raise_if_any()
 
 
 # --------------------------------------------------------------------------------------------
