@@ -6,21 +6,26 @@ manifest, loading, the batch collator and the training sampler.
 one row per song, or per piece of a song longer than ``seq_len``,
 
 - ``input_ids``: ``seq_len`` token ids (uint16 when the vocabulary fits), ``[Genre: X]`` first,
-  then the lyrics (or the piece's part of them), then end-of-text on the song's last row only,
-  then padding.
-- ``length``: how many leading ids are real (genre token + lyrics + eos, at most ``seq_len``).
+  then, for a song of an artist with a token (``--artist-tokens N``), ``[Artist: Y]``, then the
+  lyrics (or the piece's part of them), then end-of-text on the song's last row only, then
+  padding.
+- ``length``: how many leading ids are real (genre token + artist token if any + lyrics + eos, at
+  most ``seq_len``).
   The attention mask is derived from it, never from token ids, because pad and eos may share an id.
 - ``genre`` (Genius tag), ``id`` (the song's), ``piece`` (0, 1, ... in song order; the rows of one
   song share ``id`` and ``artist``, so they always fall in the same split), ``artist``.
 
 ``DIR/tokenized/manifest.json`` records (``Manifest``) ``seq_len``, ``eos_token_id``,
 ``pad_token_id``, ``vocab_size``, ``genre_token_ids`` ({tag: id}), ``genre_tokens`` and the filter
-counts. ``DIR/tokenizer`` holds the tokenizer. Training (lyrics_gpt2/train.py), perplexity and
+counts; with artist tokens also ``artist_token_ids`` ({name: id}) and ``artist_tokens``, and a
+third split ``artist_val``: held-out songs of those artists, never trained on (the validation
+split is artist-disjoint, so it has none of them). ``DIR/tokenizer`` holds the tokenizer. Training (lyrics_gpt2/train.py), perplexity and
 lyrics_gpt2.testing read and write through this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +77,8 @@ class Manifest:
     vocab_size: int | None = None
     genre_token_ids: dict[str, int] = field(default_factory=dict)
     genre_tokens: dict[str, str] = field(default_factory=dict)
+    artist_token_ids: dict[str, int] = field(default_factory=dict)  # {} without artist tokens
+    artist_tokens: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     REQUIRED = ("seq_len", "pad_token_id", "eos_token_id")
@@ -89,8 +96,17 @@ class Manifest:
             vocab_size=None if vocab is None else int(vocab),
             genre_token_ids={g: int(i) for g, i in (data.get("genre_token_ids") or {}).items()},
             genre_tokens=dict(data.get("genre_tokens") or {}),
+            artist_token_ids={a: int(i) for a, i in (data.get("artist_token_ids") or {}).items()},
+            artist_tokens=dict(data.get("artist_tokens") or {}),
             raw=data,
         )
+
+    @property
+    def conditioning_ids(self) -> tuple[int, ...]:
+        """Ids that are given, never learned: the collator masks them out of the labels. The
+        genre token needs no mask (position 0 is never predicted); artist tokens at position 1
+        do."""
+        return tuple(sorted(self.artist_token_ids.values()))
 
     @classmethod
     def read(cls, path: str | Path) -> Manifest | None:
@@ -120,12 +136,16 @@ def split_is_empty(data_dir: str | Path, split: str) -> bool:
     return isinstance(state, dict) and not state.get("_data_files")
 
 
-def collate(rows: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Tensor]:
+def collate(
+    rows: list[dict[str, Any]], pad_token_id: int, conditioning_ids: Iterable[int] = ()
+) -> dict[str, torch.Tensor]:
     """Stack songs into a batch trimmed to its longest real song.
 
     Labels are the input ids on real positions (end-of-text included, so the model learns to stop)
     and IGNORE_INDEX on padding. The genre token sits at position 0, which a causal LM never
-    predicts (labels are shifted inside the model), so it is given, not learned.
+    predicts (labels are shifted inside the model), so it is given, not learned. An artist token
+    (``conditioning_ids``: ``Manifest.conditioning_ids``) sits at position 1, so its label is set
+    to IGNORE_INDEX: it too is given, and the loss and every score leave it out.
     """
     import torch
 
@@ -136,20 +156,25 @@ def collate(rows: list[dict[str, Any]], pad_token_id: int) -> dict[str, torch.Te
     mask = torch.arange(width)[None, :] < lengths[:, None]
     input_ids = input_ids.masked_fill(~mask, pad_token_id)
     labels = input_ids.masked_fill(~mask, IGNORE_INDEX)
+    conditioning = torch.tensor(sorted(set(conditioning_ids)), dtype=torch.int64)
+    if len(conditioning):
+        labels = labels.masked_fill(torch.isin(input_ids, conditioning), IGNORE_INDEX)
     return {"input_ids": input_ids, "attention_mask": mask.long(), "labels": labels}
 
 
 class Collator:
-    """``collate`` (trim to the longest song, labels -100 on padding), then optionally widen
-    to a multiple of ``multiple`` (stable shapes for GPU kernels and torch.compile)."""
+    """``collate`` (trim to the longest song, labels -100 on padding and on the artist tokens
+    ``conditioning_ids``), then optionally widen to a multiple of ``multiple`` (stable shapes
+    for GPU kernels and torch.compile)."""
 
-    def __init__(self, pad_token_id: int, seq_len: int, multiple: int = 1):
+    def __init__(self, pad_token_id: int, seq_len: int, multiple: int = 1, conditioning_ids=()):
         self.pad_token_id, self.seq_len, self.multiple = pad_token_id, seq_len, multiple
+        self.conditioning_ids = tuple(conditioning_ids)
 
     def __call__(self, rows):
         import torch
 
-        batch = collate(rows, self.pad_token_id)
+        batch = collate(rows, self.pad_token_id, self.conditioning_ids)
         width = batch["input_ids"].shape[1]
         target = min(self.seq_len, -(-width // self.multiple) * self.multiple)
         extra = target - width

@@ -2,7 +2,7 @@
 
 A song's score is the summed negative log-likelihood (nats) of its target tokens: every position
 whose label is not IGNORE_INDEX (lyrics and end-of-text; never padding, never the token at
-position 0). Means are taken over tokens, not batches, so a short last batch or an uneven split
+position 0, never an artist token: lyrics_gpt2.data.collate masks it). Means are taken over tokens, not batches, so a short last batch or an uneven split
 across processes cannot skew them.
 
 Songs and rows. Stage tokenize may cut a long song into several rows (pieces: columns ``id`` and

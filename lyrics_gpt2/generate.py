@@ -4,9 +4,12 @@
     python -m lyrics_gpt2.generate --genre both --num-songs 20 --format jsonl --output songs.jsonl
     python -m lyrics_gpt2.generate --genre pop --prompt "I walked along the river" --seed 7
     python -m lyrics_gpt2.generate --genre rap --temperature 2.5 --repetition-penalty 0.8  # original
+    python -m lyrics_gpt2.generate --genre rap --artist "Kendrick Lamar"   # data with --artist-tokens
 
-Each song starts from its genre token (``[Genre: Rap]``) and, with ``--prompt``, a first line to
-continue. Songs are sampled in batches (left-padded, with an attention mask and the KV cache) and
+Each song starts from its genre token (``[Genre: Rap]``), with ``--artist`` then that artist's
+token (``[Artist: Name]``, only for a model trained on data made with stage tokenize's
+``--artist-tokens N``; an unknown name is refused with a few known ones), and, with ``--prompt``,
+a first line to continue. Songs are sampled in batches (left-padded, with an attention mask and the KV cache) and
 each stops at end-of-song or after ``--max-length`` new tokens. Special tokens are stripped.
 A prompt is plain text: one holding a control token's text (``[Genre: Pop]``, ``<|endoftext|>``)
 is refused with a one-line message, never obeyed.
@@ -33,7 +36,7 @@ from pathlib import Path
 
 from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
 from lyrics_gpt2.fileio import atomic_path, check_output, output_errors
-from lyrics_gpt2.genres import model_genres, resolve_genres
+from lyrics_gpt2.genres import model_artists, model_genres, resolve_artist, resolve_genres
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
     add_device_flag,
@@ -53,16 +56,25 @@ from lyrics_gpt2.sampling import (
 from lyrics_gpt2.tokenizer import load_tokenizer
 
 
+def song_dict(song: Song) -> dict:
+    """A song as JSON writes it; ``artist`` only when it was asked for."""
+    out = asdict(song)
+    if out["artist"] is None:
+        del out["artist"]
+    return out
+
+
 def render(songs: list[Song], fmt: str, settings: dict) -> str:
     if fmt == "jsonl":
-        return "".join(json.dumps(asdict(s), ensure_ascii=False) + "\n" for s in songs)
+        return "".join(json.dumps(song_dict(s), ensure_ascii=False) + "\n" for s in songs)
     if fmt == "json":
-        payload = {"settings": settings, "songs": [asdict(s) for s in songs]}
+        payload = {"settings": settings, "songs": [song_dict(s) for s in songs]}
         return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
     blocks = []
     for s in songs:
         end = "" if s.ended else f"  (cut at --max-length {settings['max_length']})"
-        blocks.append(f"=== {s.genre} #{s.index + 1}{end} ===\n{s.text}\n")
+        who = s.genre if s.artist is None else f"{s.genre}, {s.artist}"
+        blocks.append(f"=== {who} #{s.index + 1}{end} ===\n{s.text}\n")
     return "\n".join(blocks)
 
 
@@ -116,6 +128,12 @@ def build_parser() -> ArgumentParser:
         default="both",
         help="rap, pop, both (rap and pop), all, any genre the model was trained with, "
         "or a comma list (default: %(default)s)",
+    )
+    p.add_argument(
+        "--artist",
+        default=None,
+        help="an artist the model has a token for (data made with --artist-tokens N); the name "
+        "as the data spells it, case aside (default: none)",
     )
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model folder (%(default)s)")
     p.add_argument("--num-songs", type=int, default=5, help="songs per genre (%(default)s)")
@@ -199,9 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = pick_device(args.device)
     tokenizer = load_tokenizer(args.model)
     genres = resolve_genres(args.genre, model_genres(tokenizer))
+    artist = None if args.artist is None else resolve_artist(args.artist, model_artists(tokenizer))
     check_prompt(tokenizer, args.prompt)
     model = load_trained(args.model, device)
-    prompt_len = len(prompt_ids(tokenizer, 0, args.prompt))
+    prompt_len = len(prompt_ids(tokenizer, 0, args.prompt, None if artist is None else 0))
     context = model_window(model) or 1 << 30
     room = context - prompt_len
     if room < 1:
@@ -225,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         batch_size=args.batch_size,
         reflow_mode=args.reflow,
+        artist=artist,
     )
     if args.best_of > 1:
         songs = pick_best(songs, args.best_of, args.num_songs, args.data_dir, args.report_dir)
@@ -232,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = {
         "model": str(args.model),
         "genres": genres,
+        **({"artist": artist} if artist is not None else {}),
         "num_songs": args.num_songs,
         "max_length": cfg.max_new_tokens,
         "temperature": cfg.temperature,
@@ -255,7 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ended = sum(s.ended for s in songs)
     where = f" -> {args.output}" if args.output else ""
     print(
-        f"{len(songs)} songs ({', '.join(genres)}), {tokens:,} tokens in {elapsed:.1f} s "
+        f"{len(songs)} songs ({', '.join(genres)}{'' if artist is None else ', ' + artist}), "
+        f"{tokens:,} tokens in {elapsed:.1f} s "
         f"({tokens / max(elapsed, 1e-9):,.0f} tokens/s); {ended}/{len(songs)} reached "
         f"end-of-song{where}",
         file=sys.stderr,

@@ -1,9 +1,13 @@
-"""The genre vocabulary shared by every stage.
+"""The control-token vocabulary shared by every stage: genres, and optionally artists.
 
 Genius tags are the internal genre names. Each has one control token that starts every training
 song of that genre; other datasets' genre names are mapped onto the tags. A trained model's
 tokenizer says which genres it can be asked for (:func:`model_genres`); :func:`resolve_genres`
 turns a ``--genre`` flag into those tags.
+
+Artist tokens (``[Artist: Name]``, stage tokenize's ``--artist-tokens N``) follow the genre token
+in songs of the N most frequent training artists; :func:`model_artists` lists those a model
+knows and :func:`resolve_artist` turns an ``--artist`` flag into one of them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ GENRE_TOKENS: dict[str, str] = {
 }
 
 _GENRE_PATTERN = re.compile(r"^\[Genre: (.+)\]$")
+ARTIST_PREFIX, ARTIST_SUFFIX = "[Artist: ", "]"
 
 # Genre names of other lyrics datasets (compared lowercased) -> Genius tag.
 # Multi-Lingual Lyrics for Genre Classification: Rock, Pop, Metal, Jazz, Folk, Indie, R&B,
@@ -102,3 +107,44 @@ def resolve_genres(requested: str, known: dict[str, int]) -> list[str]:
     if not tags:
         raise UsageError(f"no genre given; valid --genre values: {valid}")
     return tags
+
+
+# ---------------------------------------------------------------------------------- artists
+def artist_token(name: str) -> str:
+    """The control token of an artist: exactly ``[Artist: <name>]``, the name unchanged."""
+    return f"{ARTIST_PREFIX}{name}{ARTIST_SUFFIX}"
+
+
+def usable_artist_name(name: str) -> bool:
+    """Whether ``name`` can be an artist token: not blank, no surrounding spaces (the added
+    token would not be the name itself), no line breaks or other control characters."""
+    return bool(name.strip()) and name == name.strip() and all(c.isprintable() for c in name)
+
+
+def model_artists(tokenizer) -> dict[str, int]:
+    """{artist name: token id} for every ``[Artist: X]`` token the tokenizer holds, in id order
+    (stage tokenize adds them most frequent first)."""
+    found = {
+        token[len(ARTIST_PREFIX) : -len(ARTIST_SUFFIX)]: token_id
+        for token, token_id in tokenizer.get_added_vocab().items()
+        if token.startswith(ARTIST_PREFIX) and token.endswith(ARTIST_SUFFIX)
+    }
+    return dict(sorted(found.items(), key=lambda kv: kv[1]))
+
+
+def resolve_artist(requested: str, known: dict[str, int]) -> str:
+    """Turn ``--artist`` into a known artist name: the exact name, else the one name that matches
+    it ignoring case and surrounding spaces; UsageError naming a few known ones otherwise."""
+    if not known:
+        raise UsageError(
+            "the model's tokenizer has no [Artist: X] tokens; train on data made with stage "
+            "tokenize's --artist-tokens N to ask for an artist"
+        )
+    if requested in known:
+        return requested
+    folded = [name for name in known if name.casefold() == requested.strip().casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    few = ", ".join(map(repr, list(known)[:5]))
+    more = f" ({len(known)} in all)" if len(known) > 5 else ""
+    raise UsageError(f"the model has no artist {requested!r}; known artists include {few}{more}")

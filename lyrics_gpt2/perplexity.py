@@ -21,6 +21,14 @@ is scored piece by piece and counted as one song: its pieces' NLL and tokens are
 bootstrap resamples songs, not rows (lyrics_gpt2.evaluation.song_groups). Then the genre-swap matrix: each genre's songs scored by the
 tuned model under every genre token; conditioning works when each row's diagonal cell wins.
 
+Artist tokens. When the data was made with ``--artist-tokens N`` (stage tokenize), the artist
+swap matrix scores the held-out songs of those artists (split ``artist_val``: validation is
+artist-disjoint, so it has none of them) with each artist's token in position 1 and with none
+(the token removed, as songs of other artists read in training). Reported: the diagonal wins
+(own token best of all columns) and the mean gain in nats per token of the own token over none.
+An artist token is conditioning, never a target: the collator masks it wherever it is scored, and
+the base model reads the rows without it.
+
 Also usable through ``evaluate`` without the hub:
 ``evaluate.load("lyrics_gpt2/metrics/perplexity").compute(predictions=texts, model_id=DIR)``.
 """
@@ -30,7 +38,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +48,7 @@ from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, first_line, ru
 from lyrics_gpt2.data import collate, load_tokenized, split_is_empty
 from lyrics_gpt2.evaluation import SongScores, score_songs, song_groups
 from lyrics_gpt2.fileio import check_output, output_errors, write_json
-from lyrics_gpt2.genres import model_genres
+from lyrics_gpt2.genres import model_artists, model_genres
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
     add_device_flag,
@@ -65,6 +73,8 @@ class Songs:
     pad_id: int
     eos_id: int
     song: np.ndarray | None = None
+    artists: np.ndarray | None = None  # [N] each row's artist, when known
+    mask_ids: tuple[int, ...] = ()  # artist token ids: given at position 1, never scored
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -80,7 +90,26 @@ class Songs:
         """The same rows with position 0 replaced (a genre token per row, or one token)."""
         ids = self.ids.copy()
         ids[:, 0] = first
-        return Songs(ids, self.lengths, self.genres, self.pad_id, self.eos_id, self.song)
+        return replace(self, ids=ids)
+
+    def has_artist(self) -> np.ndarray:
+        """[N] bool: the row holds an artist token at position 1."""
+        if not self.mask_ids or self.ids.shape[1] < 2:
+            return np.zeros(len(self), dtype=bool)
+        return np.isin(self.ids[:, 1], self.mask_ids) & (self.lengths > 1)
+
+    def with_artist(self, token: int | None) -> Songs:
+        """The rows that hold an artist token with ``token`` in its place, or with it removed
+        (None: the row reads as a song of an artist without a token); other rows unchanged."""
+        has = self.has_artist()
+        ids, lengths = self.ids.copy(), self.lengths.copy()
+        if token is not None:
+            ids[has, 1] = token
+            return replace(self, ids=ids)
+        ids[has, 1:-1] = self.ids[has, 2:]
+        ids[has, -1] = self.pad_id
+        lengths[has] -= 1
+        return replace(self, ids=ids, lengths=lengths)
 
     def subset(self, mask: np.ndarray) -> Songs:
         """The rows in ``mask`` (whole songs, e.g. one genre's), songs renumbered 0..k-1."""
@@ -88,7 +117,14 @@ class Songs:
         if self.song is not None:
             song = np.unique(self.song[mask], return_inverse=True)[1].reshape(-1)
         return Songs(
-            self.ids[mask], self.lengths[mask], self.genres[mask], self.pad_id, self.eos_id, song
+            self.ids[mask],
+            self.lengths[mask],
+            self.genres[mask],
+            self.pad_id,
+            self.eos_id,
+            song,
+            None if self.artists is None else self.artists[mask],
+            self.mask_ids,
         )
 
     def per_song(self, scores: SongScores, nbytes: np.ndarray):
@@ -134,6 +170,8 @@ def load_songs(data_dir: str | Path, split: str = "validation", max_songs: int |
         pad_id=manifest.pad_token_id,
         eos_id=manifest.eos_token_id,
         song=song,
+        artists=np.asarray(ds["artist"]) if "artist" in ds.column_names else None,
+        mask_ids=manifest.conditioning_ids,
     )
     return songs, manifest
 
@@ -144,7 +182,7 @@ def batches(songs: Songs, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         rows = [{"input_ids": songs.ids[i], "length": songs.lengths[i]} for i in idx]
-        batch = collate(rows, songs.pad_id)
+        batch = collate(rows, songs.pad_id, songs.mask_ids)
         batch["index"] = torch.from_numpy(idx.astype(np.int64))
         yield batch
 
@@ -265,6 +303,42 @@ def genre_swap(
     }
 
 
+def artist_swap(model, songs: Songs, artist_ids: dict[str, int], batch_size: int) -> dict:
+    """Perplexity of each token artist's held-out songs (rows) under each artist token and
+    under none (columns, the last one); the diagonal wins when the own token is best, and
+    ``gain_nats_per_token`` is the own token's mean advantage over none (token-weighted, over all
+    the songs; per artist in ``gain_per_artist``)."""
+    own = songs.has_artist()
+    present = [a for a in artist_ids if ((songs.artists == a) & own).any()]
+    songs = songs.subset(np.isin(songs.artists, present) & own)
+    columns: list[tuple[str, int | None]] = [(a, artist_ids[a]) for a in present]
+    columns.append(("(none)", None))
+    scored = [score(model, songs.with_artist(token), batch_size) for _, token in columns]
+    matrix, counts, gains, wins = [], [], [], 0
+    for i, artist in enumerate(present):
+        rows = songs.artists == artist
+        nll = np.array([s.nll[rows].sum() for s in scored])
+        tokens = int(scored[i].tokens[rows].sum())
+        matrix.append([math.exp(v / tokens) for v in nll])
+        counts.append(len(np.unique(songs.groups[rows])))
+        gains.append(float((nll[-1] - nll[i]) / tokens))
+        wins += int(np.argmin(nll)) == i
+    tokens = int(scored[-1].tokens.sum())
+    own_nll = sum(scored[i].nll[songs.artists == a].sum() for i, a in enumerate(present))
+    return {
+        "split": "artist_val",
+        "artists": present,
+        "columns": [name for name, _ in columns],
+        "songs": counts,
+        "tokens": tokens,
+        "perplexity": matrix,
+        "diagonal_wins": wins,
+        "rows": len(present),
+        "gain_per_artist": gains,
+        "gain_nats_per_token": float((scored[-1].nll.sum() - own_nll) / tokens) if tokens else 0.0,
+    }
+
+
 def evaluate_models(
     model_dir: str | Path,
     base: str | None,
@@ -301,22 +375,32 @@ def evaluate_models(
         "split": split,
         "songs": len(per_song.nll),
         "rows": len(songs),
-        "targets": "lyric tokens + end-of-song; never padding, never the genre token (position 0)",
+        "targets": "lyric tokens + end-of-song; never padding, never the genre token (position 0)"
+        + (", never an artist token" if manifest.artist_token_ids else ""),
         "bootstrap": n_boot,
         "tuned": breakdown(per_song, song_genres, song_bytes, n_boot, seed),
     }
     if swap:
         result["genre_swap"] = genre_swap(model, songs, genre_ids, batch_size, tuned_scores)
+    # Validation is artist-disjoint: the token artists' own held-out songs tell whether it helps.
+    if swap and manifest.artist_token_ids and _has_split(data_dir, "artist_val"):
+        held, _ = load_songs(data_dir, "artist_val")
+        result["artist_swap"] = artist_swap(
+            model, held, _model_artist_ids(tokenizer, manifest), batch_size
+        )
     if base:
         base_model = load_trained(base, dev)
         # Saved initial weights of a from-scratch preset carry no tokenizer: same vocabulary.
         base_tok = load_tokenizer(base) if has_tokenizer(base) else None
         vocab = base_model.get_input_embeddings().num_embeddings
         first, how = base_input(base_tok, tokenizer, genre_ids, vocab)
-        lyric_max = max(int(r[1:n].max()) for r, n in zip(songs.ids, songs.lengths, strict=True))
+        plain = songs.with_artist(None)
+        lyric_max = max(int(r[1:n].max()) for r, n in zip(plain.ids, plain.lengths, strict=True))
         if lyric_max >= vocab:
             raise UsageError(f"the base model {base} has {vocab} tokens; the lyrics use more")
-        base_songs = songs if first is None else songs.with_first(first)
+        # The base knows no artist token: it reads those rows without one (never a target).
+        base_songs = songs.with_artist(None)
+        base_songs = base_songs if first is None else base_songs.with_first(first)
         base_scores = score(base_model, base_songs, batch_size)
         if not np.array_equal(base_scores.tokens, tuned_scores.tokens):
             raise AssertionError("base and tuned models scored different numbers of tokens")
@@ -328,6 +412,24 @@ def evaluate_models(
             ),
         )
     return result
+
+
+def _has_split(data_dir: str | Path, split: str) -> bool:
+    return (Path(data_dir) / "tokenized" / split / "state.json").is_file() and not split_is_empty(
+        data_dir, split
+    )
+
+
+def _model_artist_ids(tokenizer, manifest) -> dict[str, int]:
+    """The data's artist tokens, which the model must number the same way."""
+    known = model_artists(tokenizer)
+    clash = [a for a, i in manifest.artist_token_ids.items() if known.get(a) != i]
+    if clash:
+        raise UsageError(
+            f"the model's artist tokens differ from the data's (e.g. {clash[0]!r}); score the "
+            "data the model was trained on"
+        )
+    return dict(manifest.artist_token_ids)
 
 
 def build_parser() -> ArgumentParser:
@@ -348,7 +450,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--bootstrap", type=int, default=1000, help="resamples for the 95%% CI, 0 = off")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (%(default)s)")
     p.add_argument("--max-songs", type=int, default=None, help="score only the first N songs")
-    p.add_argument("--no-swap", action="store_true", help="skip the genre-swap matrix")
+    p.add_argument(
+        "--no-swap", action="store_true", help="skip the genre-swap (and artist-swap) matrices"
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     add_device_flag(p)
     return p

@@ -117,4 +117,36 @@ def render(result: dict) -> str:
             lines.append(f"{g[i]:<10}{cells}")
         verdict = "conditioning works" if swap["diagonal_wins"] == swap["rows"] else "check"
         lines.append(f"diagonal wins in {swap['diagonal_wins']}/{swap['rows']} rows ({verdict})")
+    lines += render_artist_swap(result.get("artist_swap"))
     return "\n".join(lines) + "\n"
+
+
+def render_artist_swap(swap: dict | None) -> list[str]:
+    """The artist swap matrix (lyrics_gpt2.perplexity.artist_swap) as lines; none without it."""
+    if not swap or not swap["rows"]:
+        return []
+    width = max(10, *(len(a) + 2 for a in swap["artists"]))
+    cols = swap["columns"]
+    lines = [
+        "",
+        f"Artist swap (tuned model, split {swap['split']}): perplexity of each artist's held-out "
+        "songs (rows) under each artist token and under none (columns); * = lowest in the row",
+        f"{'songs of':<{width}}{'n':>4}"
+        + "".join(f"{c[:width]:>{width}}" for c in cols)
+        + f"{'gain':>9}",
+    ]
+    for i, row in enumerate(swap["perplexity"]):
+        best = int(np.argmin(row))
+        cells = "".join(
+            f"{('*' if j == best else '') + fmt_ppl(v):>{width}}" for j, v in enumerate(row)
+        )
+        lines.append(
+            f"{swap['artists'][i][:width]:<{width}}{swap['songs'][i]:>4}{cells}"
+            f"{swap['gain_per_artist'][i]:>+9.3f}"
+        )
+    lines.append(
+        f"diagonal wins in {swap['diagonal_wins']}/{swap['rows']} rows; own artist token vs none: "
+        f"{swap['gain_nats_per_token']:+.4f} nats/token over {swap['tokens']:,} tokens "
+        "(> 0: the token helps)"
+    )
+    return lines

@@ -7,8 +7,8 @@
     model, tokenizer = load_trained("artifacts/model"), load_tokenizer("artifacts/model")
     songs = generate_songs(model, tokenizer, ["rap"], 4, Sampling(temperature=0.8), seed=7)
 
-Each song starts from its genre token (``[Genre: Rap]``) and, with ``prompt``, a first line to
-continue. Songs are sampled in batches (left-padded, with an attention mask and the KV cache) and
+Each song starts from its genre token (``[Genre: Rap]``), then with ``artist`` that artist's token
+(``[Artist: Name]``), and, with ``prompt``, a first line to continue. Songs are sampled in batches (left-padded, with an attention mask and the KV cache) and
 each stops at end-of-song or after ``Sampling.max_new_tokens`` new tokens. Special tokens are
 stripped. The same seed with the same settings gives the same songs: song i has its own random
 stream (:func:`row_generator`), so it does not depend on the batch size or on other songs sampled
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from lyrics_gpt2.cli import Problems, UsageError
-from lyrics_gpt2.genres import model_genres
+from lyrics_gpt2.genres import model_artists, model_genres
 from lyrics_gpt2.warpers import draw, structure_ids
 
 DEFAULT_MAX_LENGTH = 256
@@ -79,6 +79,7 @@ class Song:
     ended: bool  # True when the model wrote end-of-song before --max-length
     seed: int
     index: int  # position among this genre's songs
+    artist: str | None = None  # the artist token it was conditioned on, if any
 
 
 def control_tokens(tokenizer) -> list[str]:
@@ -107,9 +108,12 @@ def check_prompt(tokenizer, prompt: str | None) -> None:
         )
 
 
-def prompt_ids(tokenizer, genre_id: int, prompt: str | None) -> list[int]:
+def prompt_ids(
+    tokenizer, genre_id: int, prompt: str | None, artist_id: int | None = None
+) -> list[int]:
     check_prompt(tokenizer, prompt)
-    ids = [genre_id]
+    # As training rows start: genre token, then the artist token for an artist that has one.
+    ids = [genre_id] if artist_id is None else [genre_id, artist_id]
     if prompt:
         ids += tokenizer(prompt, add_special_tokens=False)["input_ids"]
     return ids
@@ -146,6 +150,7 @@ class Row:
     owner: object = None
     new: list[int] = field(default_factory=list)
     done: bool = False
+    prefix: int = 1  # conditioning tokens the prompt opens with (genre, + artist): kept on slides
 
 
 class Batch:
@@ -258,7 +263,7 @@ class Batch:
             self.cache = result.past_key_values
             self.logits = result.logits[:, -1, :].float()
             self.seen = torch.cat([self.seen, step_ids], dim=1)
-        self.add(full, [window_context(r.prompt + r.new, self.window) for r in full])
+        self.add(full, [window_context(r.prompt + r.new, self.window, r.prefix) for r in full])
         return drawn
 
     def _keep(self, index: list[int]) -> None:
@@ -286,12 +291,13 @@ def model_window(model) -> int | None:
     return int(n) if n else None
 
 
-def window_context(tokens: list[int], window: int) -> list[int]:
-    """What a song that filled the window goes on from: its first token (the genre token, as
-    every training row starts with it) and its most recent ``window // 2`` tokens — the way a
-    later piece of a long training song reads — leaving half a window before the next slide."""
+def window_context(tokens: list[int], window: int, prefix: int = 1) -> list[int]:
+    """What a song that filled the window goes on from: its first ``prefix`` tokens (the genre
+    token, and the artist token if any, as every training row starts with them) and its most
+    recent ``window // 2`` tokens — the way a later piece of a long training song reads —
+    leaving half a window before the next slide."""
     keep = max(1, window // 2)
-    return [tokens[0], *tokens[-keep:]] if len(tokens) > keep + 1 else list(tokens)
+    return [*tokens[:prefix], *tokens[-keep:]] if len(tokens) > keep + prefix else list(tokens)
 
 
 def _layers(cache):
@@ -368,9 +374,16 @@ def generate_songs(
     seed: int = 42,
     batch_size: int = 16,
     reflow_mode: str = "auto",
+    artist: str | None = None,
 ) -> list[Song]:
-    """``num_songs`` songs for each genre tag, sampled ``batch_size`` at a time."""
+    """``num_songs`` songs for each genre tag, sampled ``batch_size`` at a time; with ``artist``
+    (a name :func:`lyrics_gpt2.genres.model_artists` lists) each is conditioned on that artist."""
     known = model_genres(tokenizer)
+    artist_id = None
+    if artist is not None:
+        artist_id = model_artists(tokenizer).get(artist)
+        if artist_id is None:
+            raise UsageError(f"the model has no artist token for {artist!r}")
     eos_id = tokenizer.eos_token_id
     if eos_id is None:
         raise UsageError("the model's tokenizer has no end-of-text token; cannot stop songs")
@@ -384,7 +397,12 @@ def generate_songs(
     for start in range(0, len(jobs), batch_size):
         chunk = jobs[start : start + batch_size]
         rows = [
-            Row(prompt_ids(tokenizer, known[g], prompt), cfg, row_generator(seed, i))
+            Row(
+                prompt_ids(tokenizer, known[g], prompt, artist_id),
+                cfg,
+                row_generator(seed, i),
+                prefix=1 if artist_id is None else 2,
+            )
             for g, i in chunk
         ]
         batch.add(rows)
@@ -392,7 +410,7 @@ def generate_songs(
             batch.step()
         for (genre, i), row in zip(chunk, rows, strict=True):
             text, n, ended = song_text(tokenizer, row, eos_id, drop, reflow_mode)
-            songs.append(Song(genre, text, n, ended, seed, i))
+            songs.append(Song(genre, text, n, ended, seed, i, artist))
     return songs
 
 

@@ -4,6 +4,10 @@
 and ``DIR/tokenized`` (DatasetDict train/validation + manifest.json) exactly as stage ``tokenize``
 does, in about a second, so training, generation and perplexity can be tested without running
 the preprocessing pipeline. Genres use disjoint word banks, so a model can learn the conditioning.
+With ``artists_per_genre=A`` each genre also has A artists with ``[Artist: Name]`` tokens, each
+singing from its own part of the genre's bank, and a split ``artist_val`` of their held-out songs,
+as stage tokenize's ``--artist-tokens`` writes: artists that really differ, so a model can learn
+the artist tokens too.
 
 ``train_tiny_model(DIR, OUT)`` trains a small GPT-2 on it in a few seconds and writes the folder
 training writes (see its docstring). ``subprocess_env()`` and ``exit_code()`` are what tests of
@@ -23,8 +27,8 @@ from pathlib import Path
 from lyrics_gpt2 import data
 from lyrics_gpt2.cli import run
 from lyrics_gpt2.fileio import write_json
-from lyrics_gpt2.genres import GENRE_TOKENS
-from lyrics_gpt2.tokenizer import add_genre_tokens, load_tokenizer, train_bpe
+from lyrics_gpt2.genres import GENRE_TOKENS, artist_token
+from lyrics_gpt2.tokenizer import add_artist_tokens, add_genre_tokens, load_tokenizer, train_bpe
 
 EOS = "<|endoftext|>"
 REPO = Path(__file__).resolve().parent.parent
@@ -56,9 +60,11 @@ _BANKS = {
 }
 
 
-def tiny_songs(genre: str, n: int, rng: random.Random) -> list[str]:
-    """n songs of 1-4 stanzas, each line 3-6 words from the genre's bank."""
-    bank = _BANKS[genre]
+def tiny_songs(
+    genre: str, n: int, rng: random.Random, bank: Sequence[str] | None = None
+) -> list[str]:
+    """n songs of 1-4 stanzas, each line 3-6 words from ``bank`` (default: the genre's)."""
+    bank = list(bank or _BANKS[genre])
     songs = []
     for _ in range(n):
         stanzas = []
@@ -86,8 +92,15 @@ def write_tiny_dataset(
     seq_len: int = 64,
     seed: int = 0,
     piece_tokens: int | None = None,
+    artists_per_genre: int = 0,
+    artist_val_per_artist: int = 4,
 ) -> Path:
     """Write DIR/tokenizer and DIR/tokenized for ``genres``; return DIR.
+
+    ``artists_per_genre``: the training songs of each genre are sung in turn by that many
+    artists (``"Pop Singer 0"``, ...), artist k using every A-th word of the genre's bank from
+    the k-th on, each with an artist token after the genre token; ``artist_val_per_artist`` more
+    songs of each go to split ``artist_val``. Validation songs stay by other artists, without.
 
     ``piece_tokens``: cut every song into pieces of at most this many lyric tokens, as stage
     tokenize does with long songs (at token boundaries here): each piece is a row that starts
@@ -101,7 +114,21 @@ def write_tiny_dataset(
     rng = random.Random(seed)
     splits = {"train": train_per_genre, "validation": val_per_genre}
     songs = {(split, g): tiny_songs(g, n, rng) for split, n in splits.items() for g in genres}
+    # (split, genre) -> the artist of each song; None: no artist token
+    singers: dict[tuple[str, str], list[str | None]] = {}
+    names = {(g, k): f"{g.title()} Singer {k}" for g in genres for k in range(artists_per_genre)}
+    if artists_per_genre:
+        splits["artist_val"] = artist_val_per_artist * artists_per_genre
+        for split in ("train", "artist_val"):
+            for g in genres:
+                singers[(split, g)], songs[(split, g)] = [], []
+                for i in range(splits[split]):
+                    k = i % artists_per_genre
+                    bank = _BANKS[g][k::artists_per_genre]
+                    singers[(split, g)].append(names[(g, k)])
+                    songs[(split, g)] += tiny_songs(g, 1, rng, bank)
     tokenizer = train_tiny_tokenizer([s for texts in songs.values() for s in texts], list(genres))
+    artist_ids = add_artist_tokens(tokenizer, names.values()) if names else {}
     genre_ids = {g: tokenizer.convert_tokens_to_ids(GENRE_TOKENS[g]) for g in genres}
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
 
@@ -114,11 +141,13 @@ def write_tiny_dataset(
         for g in genres:
             for i, text in enumerate(songs[(split, g)]):
                 lyric = [*tokenizer(text)["input_ids"], eos]
+                singer = singers[(split, g)][i] if (split, g) in singers else None
+                first = [genre_ids[g], *([artist_ids[singer]] if singer else [])]
                 if piece_tokens is None:
-                    cut = [[genre_ids[g], *lyric][:seq_len]]
+                    cut = [[*first, *lyric][:seq_len]]
                 else:
                     cut = [
-                        [genre_ids[g], *lyric[k : k + piece_tokens]]
+                        [*first, *lyric[k : k + piece_tokens]]
                         for k in range(0, len(lyric), piece_tokens)
                     ]
                 for piece, ids in enumerate(cut):
@@ -126,8 +155,8 @@ def write_tiny_dataset(
                     rows["length"].append(len(ids))
                     rows["genre"].append(g)
                     rows["id"].append(f"{split}-{g}-{i}")
-                    # Artists never cross splits, as in the real pipeline.
-                    rows["artist"].append(f"{split}-{g}-artist-{i % 5}")
+                    # Validation artists never sing in training, as in the real pipeline.
+                    rows["artist"].append(singer or f"{split}-{g}-artist-{i % 5}")
                     rows["piece"].append(piece)
         dataset[split] = Dataset.from_dict(rows, features=features)
 
@@ -144,6 +173,14 @@ def write_tiny_dataset(
             "pad_token_id": pad,
             "genre_tokens": {g: GENRE_TOKENS[g] for g in genres},
             "genre_token_ids": genre_ids,
+            **(
+                {
+                    "artist_tokens": {a: artist_token(a) for a in artist_ids},
+                    "artist_token_ids": artist_ids,
+                }
+                if artist_ids
+                else {}
+            ),
             "counts": {split: {g: len(songs[(split, g)]) for g in genres} for split in splits},
         },
     )
@@ -192,7 +229,7 @@ def train_tiny_model(
     model.train()
     for _ in range(steps):
         pick = torch.randint(len(rows), (batch_size,), generator=gen).tolist()
-        batch = collate([rows[i] for i in pick], manifest.pad_token_id)
+        batch = collate([rows[i] for i in pick], manifest.pad_token_id, manifest.conditioning_ids)
         loss = model(**batch).loss
         loss.backward()
         opt.step()

@@ -1,5 +1,5 @@
-"""Tokenizers, in one place: loading one, training a byte-level BPE, adding the genre tokens, and
-checking that two vocabularies (or a tokenizer and the tokenized data) agree.
+"""Tokenizers, in one place: loading one, training a byte-level BPE, adding the genre (and artist)
+tokens, and checking that two vocabularies (or a tokenizer and the tokenized data) agree.
 
 Used by stage ``tokenize`` (``python -m pipeline.preprocess --stages tokenize``), training
 (``accelerate launch lyrics_gpt2/train.py``), ``python -m lyrics_gpt2.generate``,
@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from lyrics_gpt2.cli import UsageError, first_line
-from lyrics_gpt2.genres import GENRE_TOKENS
+from lyrics_gpt2.genres import GENRE_TOKENS, artist_token, usable_artist_name
 
 EOS = "<|endoftext|>"
 # 256 byte symbols + end-of-text; anything smaller cannot even hold the alphabet.
@@ -145,6 +145,26 @@ def add_genre_tokens(tok, genres: Iterable[str]) -> dict[str, int]:
             raise UsageError(f"genre token {GENRE_TOKENS[g]!r} is not a single token: {ids}")
         genre_ids[g] = ids[0]
     return genre_ids
+
+
+def add_artist_tokens(tok, names: Iterable[str]) -> dict[str, int]:
+    """Add ``[Artist: Name]`` for each name as a special token (after the genre tokens, so the
+    genre ids do not move) and return {name: id}; like a genre token, each must be one id."""
+    names = list(names)
+    bad = [n for n in names if not usable_artist_name(n)]
+    if bad:
+        raise UsageError(f"artist name {bad[0]!r} cannot be a token (blank or control characters)")
+    tok.add_special_tokens(
+        {"additional_special_tokens": [artist_token(n) for n in names]},
+        replace_extra_special_tokens=False,
+    )
+    artist_ids = {}
+    for name in names:
+        ids = tok.encode(artist_token(name), add_special_tokens=False)
+        if len(ids) != 1:
+            raise UsageError(f"artist token {artist_token(name)!r} is not a single token: {ids}")
+        artist_ids[name] = ids[0]
+    return artist_ids
 
 
 # ---------------------------------------------------------------------------- vocabulary checks

@@ -77,7 +77,9 @@ def get_dataloaders(
     data: TrainData, args: TrainArgs
 ) -> tuple[DataLoader, DataLoader, EpochShuffle]:
     """Shuffled training batches and in-order validation batches (before accelerator.prepare)."""
-    collator = Collator(data.pad_token_id, data.seq_len, args.pad_to_multiple_of)
+    collator = Collator(
+        data.pad_token_id, data.seq_len, args.pad_to_multiple_of, data.manifest.conditioning_ids
+    )
     sampler = EpochShuffle(len(data.train), args.seed)
     common = {"collate_fn": collator, "num_workers": args.num_workers}
     if args.num_workers:

@@ -119,3 +119,45 @@ def test_fix_up_after_filtering_moves_smallest_artist():
     chosen = {"d"}
     assert split.ensure_validation_per_genre(kept, chosen, seed=0) == ["b"]
     assert chosen == {"b", "d"}
+
+
+def test_token_artists_most_songs_first_ties_by_name_no_validation_or_pseudo_artists():
+    counts = Counter(
+        {
+            ("Genius English Translations", "pop"): 50,
+            ("Genius Brasil Tradues", "pop"): 40,
+            ("", "rap"): 30,
+            ("Big Val", "rap"): 25,
+            ("B", "rap"): 6,
+            ("A", "pop"): 4,
+            ("A", "rap"): 2,
+            ("C", "pop"): 6,
+            ("Line\nbreak", "pop"): 7,
+            ("D", "pop"): 1,
+        }
+    )
+    chosen, skipped = split.token_artists(counts, {"Big Val"}, 3)
+    # A has 6 songs over two genres, tied with B and C: by name.
+    assert chosen == ["A", "B", "C"]
+    assert skipped == ["Genius English Translations", "Genius Brasil Tradues", "", "Line\nbreak"]
+    assert split.token_artists(counts, set(), 0) == ([], [])
+    assert split.is_pseudo_artist("Genius Romanizations") and not split.is_pseudo_artist("Geniuses")
+
+
+def test_artist_holdout_share_at_least_one_keeps_one_and_ignores_order():
+    songs = {"a": [f"a{i}" for i in range(20)], "b": ["b0", "b1"], "c": ["c0"]}
+    held = split.artist_holdout(songs, 0.1, 7)
+    assert [len(held[k]) for k in "abc"] == [2, 1, 0]
+    assert set(held["a"]) <= set(songs["a"])
+    shuffled = {k: list(reversed(v)) for k, v in songs.items()}
+    assert split.artist_holdout(shuffled, 0.1, 7) == held
+    assert split.artist_holdout(songs, 0.1, 8)["a"] != held["a"]
+    assert split.artist_holdout(songs, 0.0, 7) == {"a": [], "b": [], "c": []}
+    assert len(split.artist_holdout(songs, 0.9, 7)["a"]) == 18
+    assert len(split.artist_holdout({"b": ["b0", "b1"]}, 0.9, 7)["b"]) == 1  # one stays in train
+
+
+def test_moving_an_artist_to_validation_spares_token_artists():
+    counts = {("small", "rock"): 1, ("tok", "rock"): 1, ("big", "rock"): 9}
+    chosen: set[str] = set()
+    assert split.ensure_validation_per_genre(counts, chosen, 0, keep_in_train={"small"}) == ["tok"]

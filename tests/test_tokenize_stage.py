@@ -550,3 +550,153 @@ def test_chunks_that_keep_nothing_or_lack_a_genre_run_through(tmp_path, gpt2_tok
     assert per_chunk["chunk-02.parquet"]["pop"]["read"] == 0
     assert manifest["token_lengths"]["songs"] > 0
     assert sum(manifest["splits"].values()) == manifest["token_lengths"]["rows"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Artist tokens (--artist-tokens N, --artist-holdout).
+
+
+def _without_timings(manifest: dict) -> dict:
+    return {k: v for k, v in manifest.items() if k not in ("timings", "throughput", "files")}
+
+
+def test_artist_tokens_after_the_genre_token_and_held_out_songs(tmp_path, chunks):
+    from pipeline import split as splits
+
+    write_chunks(tmp_path, chunks)
+    manifest = run_stage(
+        tmp_path, "bpe:400", *SMALL, "--artist-tokens", "3", "--artist-holdout", "0.2"
+    )
+    dd, tok = load(tmp_path)
+    src = source_rows(chunks)
+    assert set(dd) == {"train", "validation", "artist_val"}
+    artist_ids = manifest["artist_token_ids"]
+    # The three artists with the most songs outside validation, each one added token whose text
+    # is exactly [Artist: name].
+    assert len(artist_ids) == 3
+    val_artists = set(dd["validation"]["artist"])
+    songs = Counter(r["artist"] for r in src.values() if r["artist"] not in val_artists)
+    ranked = sorted(songs, key=lambda a: (-songs[a], a))
+    assert list(artist_ids) == ranked[:3]
+    for name, token_id in artist_ids.items():
+        assert manifest["artist_tokens"][name] == f"[Artist: {name}]"
+        assert tok.encode(f"[Artist: {name}]", add_special_tokens=False) == [token_id]
+    assert set(artist_ids.values()).isdisjoint(manifest["genre_token_ids"].values())
+    assert manifest["vocab_size"] == len(tok)
+
+    # Placement: [Genre] [Artist] lyrics in every piece of such an artist's songs; other songs
+    # carry no artist token at all; the pieces joined are still the song.
+    pieces: dict[str, list] = {}
+    with_token = 0
+    for name in ("train", "validation", "artist_val"):
+        for row in dd[name]:
+            ids, length = row["input_ids"], row["length"]
+            assert ids[0] == manifest["genre_token_ids"][row["genre"]]
+            own = artist_ids.get(row["artist"])
+            if own is None:
+                assert not set(ids[:length]) & set(artist_ids.values())
+                continue
+            assert name != "validation"  # validation is artist-disjoint
+            assert ids[1] == own and own not in ids[2:length]
+            with_token += 1
+            pieces.setdefault(row["id"], []).append((row["piece"], ids[:length]))
+    assert with_token > 0
+    eos = manifest["eos_token_id"]
+    for song_id, rows in pieces.items():
+        rows.sort()
+        assert rows[-1][1][-1] == eos
+        body = [t for _, r in rows[:-1] for t in r[2:]] + rows[-1][1][2:-1]
+        assert body == tok.encode(src[song_id]["lyrics"], add_special_tokens=False)
+        # n counts the artist token like the genre token: one-row songs stay inside seq_len.
+        assert all(len(r) <= 40 for _, r in rows)
+
+    # The holdout: only token artists, disjoint from train by song, round(0.2 x songs) each
+    # (at least one), recorded in the manifest.
+    train_ids, held_ids = set(dd["train"]["id"]), set(dd["artist_val"]["id"])
+    assert held_ids and not held_ids & train_ids
+    assert set(dd["artist_val"]["artist"]) <= set(artist_ids)
+    per_artist = manifest["artist_split"]["per_artist"]
+    for name, c in per_artist.items():
+        n = c["train"] + c["artist_val"]
+        held, kept = _songs_of(dd["artist_val"], name), _songs_of(dd["train"], name)
+        assert len(held) == c["artist_val"] == (min(max(1, round(0.2 * n)), n - 1) if n > 1 else 0)
+        assert len(kept) == c["train"]
+        # --seed 42, preprocess' default
+        assert sorted(held) == splits.artist_holdout({name: kept | held}, 0.2, 42)[name]
+    assert manifest["splits"]["artist_val"] == len(dd["artist_val"])
+
+    # Deterministic: a fresh run holds out the same songs and writes the same rows.
+    again = tmp_path / "again"
+    write_chunks(again, chunks)
+    run_stage(again, "bpe:400", *SMALL, "--artist-tokens", "3", "--artist-holdout", "0.2")
+    for name, table in _tables_all(tmp_path).items():
+        assert table.equals(_tables_all(again)[name])
+
+
+def _songs_of(ds, artist: str) -> set[str]:
+    return {i for i, a in zip(ds["id"], ds["artist"], strict=True) if a == artist}
+
+
+def _tables_all(out_dir: Path):
+    from datasets import load_from_disk
+
+    dd = load_from_disk(str(out_dir / "tokenized"))
+    return {name: dd[name].data.table for name in dd}
+
+
+def test_artist_tokens_zero_is_byte_identical_to_no_flag(tmp_path, gpt2_tokenizer_dir, chunks):
+    write_chunks(tmp_path, chunks)
+
+    def outputs() -> dict[str, bytes]:
+        files = sorted((tmp_path / "tokenizer").iterdir())
+        files += sorted((tmp_path / "tokenized").rglob("*.arrow"))
+        return {str(f.relative_to(tmp_path)): f.read_bytes() for f in files}
+
+    first = run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL)
+    before = outputs()
+    assert not {k for k in first if k.startswith("artist")}
+    assert "artist_tokens" not in first["parameters"]
+    # Same stage key: the stage is up to date, nothing is redone.
+    assert run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL, "--artist-tokens", "0") == first
+    # Redone: the same bytes.
+    forced = run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL, "--artist-tokens", "0", "--force")
+    assert _without_timings(forced) == _without_timings(first)
+    assert outputs() == before
+    assert sorted(p.name for p in (tmp_path / "tokenized").iterdir()) == [
+        "dataset_dict.json",
+        "manifest.json",
+        "train",
+        "validation",
+    ]
+    # Turning artist tokens on is a parameter change: every chunk is redone.
+    third = run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL, "--artist-tokens", "2")
+    assert third["throughput"]["chunks_reused"] == 0
+    assert third["genre_token_ids"] == first["genre_token_ids"]  # artist ids come after
+
+
+def test_collator_masks_the_artist_token(tmp_path, chunks):
+    write_chunks(tmp_path, chunks)
+    manifest = run_stage(tmp_path, "bpe:400", *SMALL, "--artist-tokens", "3")
+    _, m = contract.load_tokenized(tmp_path)
+    assert m.conditioning_ids == tuple(sorted(manifest["artist_token_ids"].values()))
+    dd, _ = load(tmp_path)
+    rows = [r for r in dd["train"]][:40]
+    assert any(r["artist"] in m.artist_token_ids for r in rows)
+    plain = contract.collate(rows, m.pad_token_id)
+    masked = contract.Collator(m.pad_token_id, m.seq_len, 8, m.conditioning_ids)(rows)
+    for b, row in enumerate(rows):
+        has = row["artist"] in m.artist_token_ids
+        assert plain["labels"][b, 1] == (
+            m.artist_token_ids[row["artist"]] if has else row["input_ids"][1]
+        )
+        assert masked["labels"][b, 1] == (contract.IGNORE_INDEX if has else row["input_ids"][1])
+        # Nothing else changes: lyrics and eos stay targets.
+        assert (
+            masked["labels"][b, 2 : row["length"]] == plain["labels"][b, 2 : row["length"]]
+        ).all()
+
+
+def test_bad_artist_flags(tmp_path, chunks):
+    write_chunks(tmp_path, chunks)
+    args = ["--artist-tokens", "-1", "--artist-holdout", "1.5"]
+    _expect_usage_error(tmp_path, "bpe:400", *args, match="artist-tokens must.*artist-holdout")

@@ -13,7 +13,7 @@ import itertools
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,9 @@ class ChunkTask:
     seed: int
     long_songs: str = "split"  # "split": cut into rows of seq_len; "drop": the original rule
     max_song_tokens: int = 4000  # split mode: longer songs (book-length texts) are dropped
+    # {artist: id} of the artists with a token (--artist-tokens); their songs' rows read
+    # genre token, artist token, lyrics
+    artist_ids: Mapping[str, int] = field(default_factory=dict)
 
 
 def read_chunk(path: Path, columns: tuple[str, ...]) -> pa.Table:
@@ -109,15 +112,23 @@ def control_filter(lyrics: pa.ChunkedArray, control_tokens) -> tuple[np.ndarray,
     return empty_np, has_control
 
 
+def artist_prefix(artists: np.ndarray | None, artist_ids: Mapping[str, int]) -> np.ndarray:
+    """Per chunk row: the artist token's id, or -1 for an artist without one."""
+    if artists is None or not artist_ids:
+        return np.full(0 if artists is None else len(artists), -1, dtype=np.int64)
+    return np.fromiter((artist_ids.get(a, -1) for a in artists), dtype=np.int64, count=len(artists))
+
+
 @dataclass
 class Encoded:
     """What ``tokenize_and_pad`` made of a chunk's songs."""
 
-    n_tokens: np.ndarray  # per row of the chunk: genre token + lyrics + eos; 0 if not tokenized
+    # per row of the chunk: genre token + artist token (if any) + lyrics + eos; 0 if not tokenized
+    n_tokens: np.ndarray
     song: np.ndarray  # per output row: the chunk row of its song (ascending, pieces in order)
     piece: np.ndarray  # per output row: 0, 1, ... within its song
     matrix: np.ndarray  # [output rows, seq_len] ids, padded
-    lengths: np.ndarray  # per output row: real tokens (genre token, lyrics, eos when it ends)
+    lengths: np.ndarray  # per output row: real tokens (genre, artist, lyrics, eos when it ends)
 
     @property
     def passed(self) -> np.ndarray:
@@ -188,16 +199,24 @@ def cut_points(n_body: int, stanza, line, safe, seq_len: int, min_tokens: int) -
 
 
 def tokenize_and_pad(
-    encoder, texts: pa.ChunkedArray, rows: np.ndarray, tags: np.ndarray, n_rows: int, task
+    encoder,
+    texts: pa.ChunkedArray,
+    rows: np.ndarray,
+    tags: np.ndarray,
+    n_rows: int,
+    task,
+    artist_tok: np.ndarray | None = None,
 ) -> Encoded:
     """Tokenize ``texts`` (the lyrics of row numbers ``rows``) a batch at a time into rows.
 
-    n = genre token + lyrics + eos per song. ``task.long_songs == "drop"`` (the original rule):
-    songs with min_tokens < n < max_tokens, one row each, cut at seq_len. ``"split"``: songs with
-    min_tokens < n < max_song_tokens; one that does not fit in seq_len becomes several rows
-    (``cut_points``), each starting with the genre token, only the last ending with eos. A song
-    goes straight into padded rows, so no per-token Python objects outlive their batch (memory
-    stays ~ rows x seq_len x 2 bytes per chunk).
+    n = genre token + lyrics + eos per song, + 1 for a song whose chunk row has an artist token
+    (``artist_tok[row]`` >= 0, :func:`artist_prefix`): it is counted like the genre token.
+    ``task.long_songs == "drop"`` (the original rule): songs with min_tokens < n < max_tokens,
+    one row each, cut at seq_len. ``"split"``: songs with min_tokens < n < max_song_tokens; one
+    that does not fit in seq_len becomes several rows (``cut_points``), each starting with the
+    genre token (and the artist token), only the last ending with eos. A song goes straight into
+    padded rows, so no per-token Python objects outlive their batch (memory stays ~ rows x
+    seq_len x 2 bytes per chunk).
     """
     seq_len, lo = task.seq_len, task.min_tokens
     split = task.long_songs == "split"
@@ -205,22 +224,31 @@ def tokenize_and_pad(
     dtype = np.dtype(task.dtype)
     pad, eos, genre_ids = task.pad, task.eos, task.genre_ids
     token_bytes = getattr(encoder, "token_bytes", None)
+    if artist_tok is None or len(artist_tok) == 0:
+        artist_tok = np.full(n_rows, -1, dtype=np.int64)
     n_tokens = np.zeros(n_rows, dtype=np.int64)
     blocks, songs, pieces, lengths = [], [], [], []
     for start in range(0, len(rows), BATCH_SIZE):
         batch = texts.slice(start, BATCH_SIZE).to_pylist()
         encoded = encoder.encode_batch(batch)
         batch_rows = rows[start : start + len(batch)]
-        n = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(batch)) + 2
+        # Conditioning tokens before the lyrics: the genre token, and the artist token if any.
+        prefix = 1 + (artist_tok[batch_rows] >= 0)
+        n = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(batch)) + 1 + prefix
         n_tokens[batch_rows] = n
         passing = np.flatnonzero((n > lo) & (n < hi))
         spans: list[tuple[int, int, int, bool]] = []  # (song k, start, end, ends the song)
         for k in passing:
+            body_room = seq_len - prefix[k]  # lyrics tokens a row holds, eos aside
             if not split or n[k] <= seq_len:
-                spans.append((k, 0, min(n[k] - 2, seq_len - 1), True))
+                spans.append((k, 0, min(n[k] - 1 - prefix[k], body_room), True))
                 continue
+            # cut_points leaves one position for the genre token: an artist token takes one more.
             cuts = cut_points(
-                n[k] - 2, *line_starts(batch[k], encoded[k], token_bytes), seq_len, lo
+                n[k] - 1 - prefix[k],
+                *line_starts(batch[k], encoded[k], token_bytes),
+                seq_len - prefix[k] + 1,
+                lo,
             )
             last = len(cuts) - 2
             spans.extend((k, a, b, i == last) for i, (a, b) in enumerate(itertools.pairwise(cuts)))
@@ -231,14 +259,16 @@ def tokenize_and_pad(
         for j, (k, a, b, ends) in enumerate(spans):
             piece[j] = piece[j - 1] + 1 if k == prev else 0
             prev = k
-            body = b - a
+            body, p = b - a, prefix[k]
             block[j, 0] = genre_ids[tags[batch_rows[k]]]
-            block[j, 1 : 1 + body] = encoded[k][a:b]
+            if p == 2:
+                block[j, 1] = artist_tok[batch_rows[k]]
+            block[j, p : p + body] = encoded[k][a:b]
             # A song cut at seq_len in drop mode has no room for its eos.
-            has_eos = ends and body + 1 < seq_len
+            has_eos = ends and body + p < seq_len
             if has_eos:
-                block[j, body + 1] = eos
-            length[j] = body + 1 + has_eos
+                block[j, body + p] = eos
+            length[j] = body + p + has_eos
         blocks.append(block)
         songs.append(batch_rows[[k for k, *_ in spans]].astype(np.int64))
         pieces.append(piece)
@@ -291,16 +321,21 @@ def count(
     row_tags: np.ndarray,
     row_lengths: np.ndarray,
     row_has_eos: np.ndarray,
+    has_artist: np.ndarray | None = None,
+    row_has_artist: np.ndarray | None = None,
 ) -> dict[str, dict[str, int]]:
     """Songs, rows and tokens per genre through every filter (stats.COUNT_KEYS, in that order).
 
     ``row_*`` describe the rows written (after balancing); their lyrics tokens are the length
-    less the genre token and the eos.
+    less the genre token, the artist token (``row_has_artist``) and the eos. ``has_artist``:
+    per chunk row, whether its n counts an artist token.
     """
     lo = task.min_tokens
     hi = task.max_song_tokens if task.long_songs == "split" else task.max_tokens
-    lyric_tokens = np.maximum(n_tokens - 2, 0)
-    row_lyrics = row_lengths.astype(np.int64) - 1 - row_has_eos
+    extra = 0 if has_artist is None else has_artist.astype(np.int64)
+    row_extra = 0 if row_has_artist is None else row_has_artist.astype(np.int64)
+    lyric_tokens = np.maximum(n_tokens - 2 - extra, 0)
+    row_lyrics = row_lengths.astype(np.int64) - 1 - row_has_eos - row_extra
     counts = {}
     for g in task.genres:
         is_g = tags == g
@@ -370,11 +405,19 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
     empty, has_control = control_filter(table["lyrics"], task.control_tokens)
     candidates = np.flatnonzero(~empty & ~has_control)
 
+    artist_tok = artist_prefix(
+        np.asarray(pc.fill_null(table["artist"], "").to_pylist(), dtype=object)
+        if task.artist_ids
+        else None,
+        task.artist_ids,
+    )
+    has_artist = (artist_tok >= 0) & ~empty & ~has_control if task.artist_ids else None
+
     texts = table["lyrics"].take(pa.array(candidates, type=pa.int64()))
-    encoded = tokenize_and_pad(tokenizer, texts, candidates, tags, len(table), task)
+    encoded = tokenize_and_pad(tokenizer, texts, candidates, tags, len(table), task, artist_tok)
     del texts
     n_tokens = encoded.n_tokens
-    tokens = int(np.maximum(n_tokens - 2, 0).sum())
+    tokens = int(np.maximum(n_tokens - 2 - (0 if has_artist is None else has_artist), 0).sum())
 
     # Balance songs, not rows: a song's pieces stay together.
     passed = encoded.passed
@@ -391,7 +434,18 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
     songs_kept = passed[selected]
     tokenized = n_tokens[n_tokens > 0]
     counts = count(
-        task, tags, empty, has_control, n_tokens, kept_length, target, tags[keep], lengths, has_eos
+        task,
+        tags,
+        empty,
+        has_control,
+        n_tokens,
+        kept_length,
+        target,
+        tags[keep],
+        lengths,
+        has_eos,
+        has_artist,
+        None if has_artist is None else has_artist[keep],
     )
     stats = {
         "chunk": Path(task.chunk).name,

@@ -10,7 +10,7 @@ import hashlib
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from lyrics_gpt2 import data
 from lyrics_gpt2 import tokenizer as tokenizers
 from lyrics_gpt2.cli import UsageError
 from lyrics_gpt2.fileio import atomic_path, params_digest, read_json, write_json
-from lyrics_gpt2.genres import GENRE_TOKENS, TAGS
+from lyrics_gpt2.genres import GENRE_TOKENS, TAGS, artist_token
 from pipeline.tokenize.chunk import ChunkTask, file_sha, read_chunk
 
 # Bump when the part or dataset layout changes, so old parts and outputs are not reused.
@@ -47,6 +47,8 @@ class Settings:
     workers: int
     force: bool
     quiet: bool
+    artist_tokens: int = 0  # N most frequent training artists get [Artist: Name]; 0 = off
+    artist_holdout: float = 0.1  # share of each such artist's training songs held out
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -63,6 +65,8 @@ class Settings:
             workers=DEFAULT_WORKERS if args.workers is None else args.workers,
             force=bool(args.force),
             quiet=bool(getattr(args, "quiet", False)),
+            artist_tokens=getattr(args, "artist_tokens", 0),
+            artist_holdout=getattr(args, "artist_holdout", 0.1),
         )
 
     @property
@@ -80,6 +84,12 @@ class Settings:
             "max_song_tokens": self.max_song_tokens,
             "val_fraction": self.val_fraction,
             "seed": self.seed,
+            # Only when on: without artist tokens the keys and the manifest stay as they were.
+            **(
+                {"artist_tokens": self.artist_tokens, "artist_holdout": self.artist_holdout}
+                if self.artist_tokens
+                else {}
+            ),
         }
 
 
@@ -93,6 +103,7 @@ class TokenizerInfo:
     eos_token: str
     genre_token_ids: dict[str, int]
     dtype: str
+    artist_token_ids: dict[str, int] = field(default_factory=dict)
 
 
 def say(quiet: bool, message: str) -> None:
@@ -195,7 +206,11 @@ def stage_key(settings: Settings, chunks_fp: str) -> str:
 
 
 def tokenizer_key(
-    settings: Settings, genres: list[str], chunks_fp: str, val_artists: set[str]
+    settings: Settings,
+    genres: list[str],
+    chunks_fp: str,
+    val_artists: set[str],
+    artists: list[str] | tuple[str, ...] = (),
 ) -> str:
     return params_digest(
         {
@@ -203,6 +218,7 @@ def tokenizer_key(
             "source": tokenizer_source_fingerprint(settings.tokenizer),
             "genres": genres,
             "format": FORMAT_VERSION,
+            **({"artists": list(artists)} if artists else {}),
             # A trained BPE depends on which songs are training songs.
             **(
                 {
@@ -244,6 +260,7 @@ def chunk_tasks(
             "genres": genres,
             "chunk": path.name,
             "format": FORMAT_VERSION,
+            **({"artists": info.artist_token_ids} if info.artist_token_ids else {}),
         }
         st = path.stat()
         tasks.append(
@@ -258,7 +275,11 @@ def chunk_tasks(
                 genre_ids=info.genre_token_ids,
                 eos=info.eos_token_id,
                 pad=info.pad_token_id,
-                control_tokens=(*(GENRE_TOKENS[g] for g in genres), info.eos_token),
+                control_tokens=(
+                    *(GENRE_TOKENS[g] for g in genres),
+                    info.eos_token,
+                    *(artist_token(a) for a in info.artist_token_ids),
+                ),
                 dtype=info.dtype,
                 schema=schema,
                 min_tokens=settings.min_tokens,
@@ -267,6 +288,7 @@ def chunk_tasks(
                 seed=settings.seed,
                 long_songs=settings.long_songs,
                 max_song_tokens=settings.max_song_tokens,
+                artist_ids=info.artist_token_ids,
             )
         )
     return tasks
@@ -285,15 +307,17 @@ def stage_tokenizer(
     chunks_fp: str,
     val_artists: set[str],
     parts_dir: Path,
+    artists: list[str] | tuple[str, ...] = (),
 ) -> tuple[Path, TokenizerInfo]:
-    """Build the tokenizer with genre tokens in ``parts_dir/tokenizer`` (reused when current).
+    """Build the tokenizer with genre tokens (then ``artists``' tokens) in ``parts_dir/tokenizer``
+    (reused when current).
 
     Returns the folder and the ids the stage needs. The folder is copied to ``DIR/tokenizer``
     only when the whole stage succeeds, so a failed run never leaves a tokenizer that does not
     match ``DIR/tokenized``.
     """
     staged = parts_dir / "tokenizer"
-    key = tokenizer_key(settings, genres, chunks_fp, val_artists)
+    key = tokenizer_key(settings, genres, chunks_fp, val_artists, artists)
     stamp_path = parts_dir / "tokenizer.stamp.json"
     stamp = read_json(stamp_path)
     if (
@@ -314,6 +338,7 @@ def stage_tokenizer(
         texts = training_texts(chunk_paths, val_artists, BPE_MAX_CHARS)
         tok = tokenizers.train_bpe(texts, settings.bpe_size)
     genre_ids = tokenizers.add_genre_tokens(tok, genres)
+    artist_ids = tokenizers.add_artist_tokens(tok, artists) if artists else {}
     info = TokenizerInfo(
         vocab_size=len(tok),
         eos_token_id=tok.eos_token_id,
@@ -321,6 +346,7 @@ def stage_tokenizer(
         eos_token=tok.eos_token,
         genre_token_ids=genre_ids,
         dtype="uint16" if len(tok) <= 65535 else "int32",
+        artist_token_ids=artist_ids,
     )
     with atomic_path(staged, is_dir=True) as tmp:
         tok.save_pretrained(str(tmp))

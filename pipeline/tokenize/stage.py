@@ -5,6 +5,7 @@ padded token ids that training reads as they are.
     python -m pipeline.preprocess --stages tokenize --tokenizer artifacts/gpt2-tokenizer
     python -m pipeline.preprocess --stages tokenize --tokenizer bpe:8000   # trained from scratch
     python -m pipeline.preprocess --stages tokenize --long-songs drop    # the original 20-400 rule
+    python -m pipeline.preprocess --stages tokenize --artist-tokens 50   # + [Artist: Name] tokens
 
 Reads ``DIR/chunks/chunk-NN.parquet`` (columns id, title, artist, tag, lyrics) and writes
 
@@ -16,7 +17,11 @@ Reads ``DIR/chunks/chunk-NN.parquet`` (columns id, title, artist, tag, lyrics) a
 - ``DIR/tokenized.parts/``: per-chunk results, kept so that a killed or changed run redoes only
   the chunks whose input or parameters changed. Safe to delete.
 
-Each song becomes ``[Genre: X]`` + lyrics + end-of-text. Its token count ``n`` is that whole
+Each song becomes ``[Genre: X]`` + lyrics + end-of-text; with ``--artist-tokens N``, a song of
+one of the N artists with the most training songs becomes ``[Genre: X] [Artist: Y]`` + lyrics +
+end-of-text (the artist token counts in ``n`` and in every piece, like the genre token), and
+``--artist-holdout`` of each such artist's kept training songs go to a third split,
+``artist_val``, never trained on (see "Artist tokens" below). Its token count ``n`` is that whole
 sequence (genre token and eos included). ``--long-songs split`` (default): songs with
 ``min_tokens < n < max_song_tokens`` are kept; one longer than ``seq_len`` becomes several rows
 (column ``piece``), cut at stanza, line or token boundaries (chunk.cut_points), each starting with
@@ -33,6 +38,14 @@ always fall in the same split. The validation split takes whole artists (see ``p
 rows before tokenizing so that ``bpe:N`` learns its merges from training songs only. Should every
 validation song of a genre be filtered out, the artist with the fewest kept songs of that genre
 moves to validation afterwards (listed in the manifest under split.moved_after_filtering).
+
+Artist tokens. The N artists are ranked by their songs in the clean chunks (before the length
+filter: the tokens must exist before encoding), validation artists and Genius' pseudo-artists
+("Genius English Translations", ...) left out, ties by name. The validation split is
+artist-disjoint, so it holds none of them; an artist that had to move to validation after
+filtering is picked among the others first. Lyrics holding an artist token's text are dropped
+like those holding a genre token. Without ``--artist-tokens`` (0) every output is byte for byte
+what it was before the flag existed.
 
 The pieces: source.py (settings, chunks, tokenizer, cache keys), workers.py (processes),
 chunk.py (one chunk), stats.py (counts and lengths); this module runs them and publishes.
@@ -56,7 +69,7 @@ import pyarrow.compute as pc
 from lyrics_gpt2 import tokenizer as tokenizers
 from lyrics_gpt2.cli import Problems, UsageError
 from lyrics_gpt2.fileio import atomic_path, intact, listing, read_json, remove_stale_tmp, write_json
-from lyrics_gpt2.genres import GENRE_TOKENS
+from lyrics_gpt2.genres import GENRE_TOKENS, artist_token
 from pipeline import split
 from pipeline.tokenize import source, stats, workers
 from pipeline.tokenize.chunk import BATCH_SIZE, file_sha
@@ -114,6 +127,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="share of songs for validation, whole artists, at least one song per genre "
         "(default: %(default)s)",
     )
+    group.add_argument(
+        "--artist-tokens",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add an [Artist: Name] token, after the genre token, for the N artists with the "
+        "most training songs; 0 = off (default: %(default)s)",
+    )
+    group.add_argument(
+        "--artist-holdout",
+        type=float,
+        default=0.1,
+        help="with --artist-tokens: share of each such artist's training songs held out in split "
+        "artist_val (at least one of an artist's two or more songs; 0 = none) (default: "
+        "%(default)s)",
+    )
 
 
 def check_settings(s: Settings) -> None:
@@ -139,6 +168,10 @@ def check_settings(s: Settings) -> None:
         problems.add(f"--val-fraction must be between 0 and 1 (got {s.val_fraction})")
     if s.workers < 0:
         problems.add(f"--workers must be >= 0 (got {s.workers})")
+    if s.artist_tokens < 0:
+        problems.add(f"--artist-tokens must be >= 0, 0 = off (got {s.artist_tokens})")
+    if not 0.0 <= s.artist_holdout < 1.0:
+        problems.add(f"--artist-holdout must be in [0, 1) (got {s.artist_holdout})")
     size = s.bpe_size
     if s.tokenizer.strip().startswith("bpe:") and size is None:
         problems.add(f"--tokenizer {s.tokenizer!r}: write bpe:N with N a number, e.g. bpe:8000")
@@ -181,10 +214,18 @@ def run(args: argparse.Namespace) -> dict:
             val_artists = split.choose_validation_artists(
                 artist_genre_counts, settings.val_fraction, settings.seed, genres
             )
+            artists, skipped = split.token_artists(
+                artist_genre_counts, val_artists, settings.artist_tokens
+            )
+            if settings.artist_tokens and not artists:
+                raise UsageError(
+                    f"--artist-tokens {settings.artist_tokens}: no training artist can have a "
+                    "token (all are validation artists, nameless or Genius pseudo-artists)"
+                )
         parts_dir = out_dir / "tokenized.parts"
         with clock.lap("tokenizer_s"):
             staged_tok, info = source.stage_tokenizer(
-                settings, genres, chunk_paths, chunks_fp, val_artists, parts_dir
+                settings, genres, chunk_paths, chunks_fp, val_artists, parts_dir, artists
             )
         with clock.lap("encode_s"):
             tasks = source.chunk_tasks(settings, chunk_paths, parts_dir, staged_tok, info, genres)
@@ -199,7 +240,15 @@ def run(args: argparse.Namespace) -> dict:
         problem = stats.nothing_left(counts, genres)
         if problem:
             raise UsageError(problem)
-        dataset, split_info = split_parts([r["part"] for r in results], val_artists, settings.seed)
+        dataset, split_info = split_parts(
+            [r["part"] for r in results],
+            val_artists,
+            settings.seed,
+            list(info.artist_token_ids),
+            settings.artist_holdout,
+        )
+        if artists:
+            split_info["artists"]["skipped"] = skipped
     except UsageError:
         # Nothing can be trained: leave no half-built stage behind (a rerun with other flags
         # or data redoes these chunks anyway).
@@ -250,13 +299,19 @@ class Stopwatch:
 
 
 def split_parts(
-    part_paths: list[str], val_artists: set[str], seed: int
+    part_paths: list[str],
+    val_artists: set[str],
+    seed: int,
+    artists: list[str] | None = None,
+    holdout: float = 0.0,
 ) -> tuple[Any, dict[str, Any]]:
-    """The parts as a DatasetDict (train, validation) and what the split did.
+    """The parts as a DatasetDict (train, validation, and ``artist_val`` when ``artists`` have
+    tokens and ``holdout`` > 0) and what the split did.
 
     The parts are memory-mapped, never loaded whole, so memory stays bounded by a chunk.
     ``val_artists`` is not changed; artists moved to validation after filtering are added to
-    a copy.
+    a copy. ``artist_val`` takes ``holdout`` of each token artist's training songs
+    (split.artist_holdout), all pieces of a song together.
     """
     from datasets import Dataset, DatasetDict, concatenate_datasets
 
@@ -274,27 +329,71 @@ def split_parts(
             )
         )
     val_artists = set(val_artists)
-    moved = split.ensure_validation_per_genre(kept_counts, val_artists, seed)
+    artists = list(artists or [])
+    moved = split.ensure_validation_per_genre(kept_counts, val_artists, seed, set(artists))
     values = pa.array(sorted(val_artists), type=pa.string())
-    train, val = [], []
+    held, artist_info = _artist_holdout(parts, artists, values, holdout, seed)
+    held_ids = pa.array(sorted(held), type=pa.string())
+    train, val, artist_val = [], [], []
     split_counts: dict[str, Counter[str]] = {"train": Counter(), "validation": Counter()}
+    if held:
+        split_counts["artist_val"] = Counter()
     val_artists_kept: set[str] = set()
     for p in parts:
         is_val = pc.is_in(p.data["artist"], value_set=values).to_numpy(zero_copy_only=False)
+        is_held = pc.is_in(p.data["id"], value_set=held_ids).to_numpy(zero_copy_only=False)
+        is_held &= ~is_val
+        is_train = ~is_val & ~is_held
         genre = np.asarray(p.data["genre"].to_pylist(), dtype=object)
-        split_counts["train"].update(genre[~is_val].tolist())
+        split_counts["train"].update(genre[is_train].tolist())
         split_counts["validation"].update(genre[is_val].tolist())
         val_artists_kept.update(pc.filter(p.data["artist"], pa.array(is_val)).to_pylist())
-        train.append(p.select(np.flatnonzero(~is_val), keep_in_memory=True))
+        train.append(p.select(np.flatnonzero(is_train), keep_in_memory=True))
         val.append(p.select(np.flatnonzero(is_val), keep_in_memory=True))
-    dd = DatasetDict(train=concatenate_datasets(train), validation=concatenate_datasets(val))
+        if held:
+            split_counts["artist_val"].update(genre[is_held].tolist())
+            artist_val.append(p.select(np.flatnonzero(is_held), keep_in_memory=True))
+    splits = {"train": concatenate_datasets(train), "validation": concatenate_datasets(val)}
+    if held:
+        splits["artist_val"] = concatenate_datasets(artist_val)
+    dd = DatasetDict(splits)
     info = {
         "per_genre": split_counts,
         "moved": moved,
         "validation_artists": len(val_artists_kept),
         "splits": {name: len(ds) for name, ds in dd.items()},
     }
+    if artists:
+        artist_info["in_validation"] = sorted(set(artists) & val_artists)
+        info["artists"] = artist_info
     return dd, info
+
+
+def _artist_holdout(
+    parts: list, artists: list[str], val_values: pa.Array, holdout: float, seed: int
+) -> tuple[set[str], dict[str, Any]]:
+    """(ids of the songs held out for ``artist_val``, {"per_artist": {artist: {"train": songs,
+    "artist_val": songs}}}) over the kept training songs of the token ``artists``."""
+    if not artists:
+        return set(), {}
+    wanted = pa.array(sorted(artists), type=pa.string())
+    songs: dict[str, set[str]] = {a: set() for a in artists}
+    for p in parts:
+        mine = pc.and_(
+            pc.is_in(p.data["artist"], value_set=wanted),
+            pc.invert(pc.is_in(p.data["artist"], value_set=val_values)),
+        )
+        for artist, song_id in zip(
+            pc.filter(p.data["artist"], mine).to_pylist(),
+            pc.filter(p.data["id"], mine).to_pylist(),
+            strict=True,
+        ):
+            songs[artist].add(song_id)
+    chosen = split.artist_holdout(songs, holdout, seed)
+    per_artist = {
+        a: {"train": len(songs[a]) - len(chosen[a]), "artist_val": len(chosen[a])} for a in artists
+    }
+    return {i for ids in chosen.values() for i in ids}, {"per_artist": per_artist}
 
 
 def build_manifest(
@@ -319,6 +418,7 @@ def build_manifest(
         for g, c in counts["per_genre"].items()
     }
     fresh = [r for r in results if not r["reused"]]
+    artist_on = bool(info.artist_token_ids)
     return {
         "stage": "tokenize",
         "stage_key": stage_key,
@@ -329,13 +429,15 @@ def build_manifest(
         "pad_token_id": info.pad_token_id,
         "genre_token_ids": info.genre_token_ids,
         "genre_tokens": {g: GENRE_TOKENS[g] for g in genres},
+        **_artist_manifest(info, split_info),
         "dtype": info.dtype,
         "length_rule": (
             "min_tokens < n < max_song_tokens, longer than seq_len split into pieces at stanza, "
             "line or token boundaries; n = genre token + lyrics + eos"
             if settings.long_songs == "split"
             else "min_tokens < n < max_tokens, cut at seq_len; n = genre token + lyrics + eos"
-        ),
+        )
+        + (" (+ the artist token, in every piece, for an artist with one)" if artist_on else ""),
         # Which library turned lyrics into ids (ids are the same either way; tests compare).
         "encoder": ", ".join(sorted({str(r.get("encoder")) for r in results})),
         "parameters": {
@@ -363,6 +465,23 @@ def build_manifest(
             "val_fraction": settings.val_fraction,
             "validation_artists": split_info["validation_artists"],
             "moved_after_filtering": split_info["moved"],
+        },
+    }
+
+
+def _artist_manifest(info: TokenizerInfo, split_info: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's artist keys; none at all without artist tokens (the manifest then stays
+    what it was before the flag existed)."""
+    if not info.artist_token_ids:
+        return {}
+    return {
+        "artist_tokens": {a: artist_token(a) for a in info.artist_token_ids},
+        "artist_token_ids": info.artist_token_ids,
+        "artist_split": {
+            "rule": "the N artists with the most songs in the clean chunks outside validation, "
+            "ties by name, Genius pseudo-artists skipped; artist_val holds round(holdout x "
+            "kept training songs) of each (at least 1 of 2 or more, hash of seed and song id)",
+            **split_info.get("artists", {}),
         },
     }
 
@@ -415,14 +534,23 @@ def _summary(quiet: bool, manifest: dict[str, Any]) -> None:
     if quiet:
         return
     lengths = manifest["token_lengths"]
+    held = manifest["splits"].get("artist_val")
     print(
         f"tokenize: {manifest['splits']['train']} train / {manifest['splits']['validation']} "
-        f"validation rows ({lengths.get('songs', 0)} songs, "
+        f"validation{'' if held is None else f' / {held} artist_val'} rows "
+        f"({lengths.get('songs', 0)} songs, "
         f"{lengths.get('songs_whole', 0)} in one row), vocab {manifest['vocab_size']}, "
         f"median {lengths.get('median')} tokens, "
         f"{100 * lengths.get('share_padding_at_seq_len', 0):.1f}% padding at "
         f"{manifest['seq_len']}, {manifest['timings']['total_s']:.1f}s"
     )
+    if manifest.get("artist_tokens"):
+        per_artist = manifest["artist_split"].get("per_artist", {})
+        print(
+            f"  {len(manifest['artist_tokens'])} artist tokens (e.g. "
+            f"{next(iter(manifest['artist_tokens'].values()))}); artist_val holds "
+            f"{sum(a['artist_val'] for a in per_artist.values())} of their songs"
+        )
     for g, c in manifest["counts"]["per_genre"].items():
         print(
             f"  {GENRE_TOKENS[g]:<18} read {c['read']:>8}  length ok {c['kept_length']:>8}  "
