@@ -122,7 +122,7 @@ def render(result: dict) -> str:
 
 
 def render_artist_swap(swap: dict | None) -> list[str]:
-    """The artist swap matrix (lyrics_gpt2.perplexity.artist_swap) as lines; none without it."""
+    """The artist swap matrix (lyrics_gpt2.swap.artist_swap) as lines; none without it."""
     if not swap or not swap["rows"]:
         return []
     width = max(10, *(len(a) + 2 for a in swap["artists"]))

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from lyrics_gpt2 import generate, perplexity, sampling
+from lyrics_gpt2 import generate, perplexity, sampling, scored
 from lyrics_gpt2.cli import UsageError
 from lyrics_gpt2.testing import _BANKS, exit_code, train_tiny_model, write_tiny_dataset
 from lyrics_gpt2.tokenizer import load_tokenizer
@@ -98,7 +98,7 @@ def test_perplexity_artist_swap_diagonal_wins(artist_model, tmp_path, capsys):
     result = perplexity.evaluate_models(
         model, str(model / "untuned"), data, split="artist_val", n_boot=0, swap=False
     )
-    songs, _ = perplexity.load_songs(data, "artist_val")
+    songs, _ = scored.load_songs(data, "artist_val")
     lyric_and_eos = int((songs.lengths - 2).sum())
     assert result["tuned"]["all"]["tokens"] == result["base"]["all"]["tokens"] == lyric_and_eos
     assert swap["tokens"] == lyric_and_eos

@@ -14,7 +14,7 @@ import torch
 from datasets import Dataset, DatasetDict, Features, Sequence, Value, load_from_disk
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from lyrics_gpt2 import perplexity
+from lyrics_gpt2 import perplexity, scored
 from lyrics_gpt2.cli import run
 from lyrics_gpt2.fileio import read_json, write_json
 from lyrics_gpt2.genres import model_genres
@@ -297,8 +297,8 @@ def test_bootstrap_resamples_songs_not_rows(tiny, pieces_data):
 
     _, model_dir = tiny
     model = load_trained(model_dir, torch.device("cpu"))
-    songs, _ = perplexity.load_songs(pieces_data)
-    rows = perplexity.score(model, songs)
+    songs, _ = scored.load_songs(pieces_data)
+    rows = scored.score(model, songs)
     per_song = rows.by_song(songs.groups)
     assert len(per_song.nll) < len(rows.nll)
     result = perplexity.evaluate_models(
@@ -311,7 +311,7 @@ def test_bootstrap_resamples_songs_not_rows(tiny, pieces_data):
 
 
 def test_max_songs_takes_whole_songs(tiny, pieces_data):
-    songs, _ = perplexity.load_songs(pieces_data, max_songs=3)
+    songs, _ = scored.load_songs(pieces_data, max_songs=3)
     val = load_from_disk(str(pieces_data / "tokenized"))["validation"]
     first3 = list(dict.fromkeys(val["id"]))[:3]
     assert len(songs) == sum(i in first3 for i in val["id"])
@@ -330,5 +330,5 @@ def test_without_piece_column_every_row_is_a_song(tiny, tmp_path):
     shutil.rmtree(data_dir / "tokenized" / "validation")
     for split in ("train", "validation"):
         shutil.copytree(tmp_path / "tokenized" / split, data_dir / "tokenized" / split)
-    songs, _ = perplexity.load_songs(data_dir)
+    songs, _ = scored.load_songs(data_dir)
     assert songs.song is None and songs.groups.tolist() == list(range(len(songs)))

@@ -15,7 +15,7 @@ import pytest
 from lyrics_gpt2 import data
 from lyrics_gpt2.cli import UsageError
 from lyrics_gpt2.tokenizer import Encoder
-from pipeline.tokenize import chunk
+from pipeline.tokenize import chunk, pieces
 from pipeline.tokenize.chunk import ChunkTask
 
 
@@ -155,14 +155,19 @@ def test_cut_points_prefer_stanzas_then_lines_then_tokens_and_never_leave_a_shor
     none = np.zeros(0, dtype=np.int64)
     every = np.arange(1, 40)
     # seq_len 10: pieces of up to 9 lyrics tokens, the last up to 8 (genre token, eos).
-    assert chunk.cut_points(8, none, none, every, 10, 2) == [0, 8]  # fits whole
-    assert chunk.cut_points(20, np.array([6, 14]), every, every, 10, 2) == [0, 6, 14, 20]
+    assert pieces.cut_points(8, none, none, every, 10, 2) == [0, 8]  # fits whole
+    assert pieces.cut_points(20, np.array([6, 14]), every, every, 10, 2) == [0, 6, 14, 20]
     # A stanza start that would leave the piece under half full loses to a line start.
-    assert chunk.cut_points(20, np.array([3]), np.array([3, 8, 16]), every, 10, 2) == [0, 8, 16, 20]
-    assert chunk.cut_points(20, none, none, every, 10, 2) == [0, 9, 18, 20]
+    assert pieces.cut_points(20, np.array([3]), np.array([3, 8, 16]), every, 10, 2) == [
+        0,
+        8,
+        16,
+        20,
+    ]
+    assert pieces.cut_points(20, none, none, every, 10, 2) == [0, 9, 18, 20]
     # min_tokens 3: a last piece of 2 tokens (n = 4 > 3 is fine) but not of 1 (n = 3).
-    assert chunk.cut_points(19, none, none, every, 10, 3) == [0, 9, 16, 19]
-    assert chunk.cut_points(10, none, none, every, 10, 3) == [0, 7, 10]
+    assert pieces.cut_points(19, none, none, every, 10, 3) == [0, 9, 16, 19]
+    assert pieces.cut_points(10, none, none, every, 10, 3) == [0, 7, 10]
 
 
 LONG_SONG = (

@@ -24,7 +24,7 @@ end-of-text (the artist token counts in ``n`` and in every piece, like the genre
 ``artist_val``, never trained on (see "Artist tokens" below). Its token count ``n`` is that whole
 sequence (genre token and eos included). ``--long-songs split`` (default): songs with
 ``min_tokens < n < max_song_tokens`` are kept; one longer than ``seq_len`` becomes several rows
-(column ``piece``), cut at stanza, line or token boundaries (chunk.cut_points), each starting with
+(column ``piece``), cut at stanza, line or token boundaries (pieces.cut_points), each starting with
 the genre token, only the last ending with eos. ``--long-songs drop`` is the original rule: songs
 with ``min_tokens < n < max_tokens``, one row each, cut at ``seq_len``. ``length`` marks the real
 tokens of a row: a song's last row keeps its eos at ``length - 1`` (unless drop mode cut it), so
@@ -48,6 +48,7 @@ like those holding a genre token. Without ``--artist-tokens`` (0) every output i
 what it was before the flag existed.
 
 The pieces: source.py (settings, chunks, tokenizer, cache keys), workers.py (processes),
+splits.py (train / validation / artist_val), manifest.py (manifest.json),
 chunk.py (one chunk), stats.py (counts and lengths); this module runs them and publishes.
 """
 
@@ -57,23 +58,20 @@ import argparse
 import contextlib
 import shutil
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from lyrics_gpt2 import tokenizer as tokenizers
 from lyrics_gpt2.cli import Problems, UsageError
 from lyrics_gpt2.fileio import atomic_path, intact, listing, read_json, remove_stale_tmp, write_json
-from lyrics_gpt2.genres import GENRE_TOKENS, artist_token
+from lyrics_gpt2.genres import GENRE_TOKENS
 from pipeline import split
 from pipeline.tokenize import source, stats, workers
-from pipeline.tokenize.chunk import BATCH_SIZE, file_sha
-from pipeline.tokenize.source import Settings, TokenizerInfo, say
+from pipeline.tokenize.chunk import file_sha
+from pipeline.tokenize.manifest import build_manifest
+from pipeline.tokenize.source import Settings, say
+from pipeline.tokenize.splits import split_parts
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -296,194 +294,6 @@ class Stopwatch:
 
 # --------------------------------------------------------------------------------------------
 # Output
-
-
-def split_parts(
-    part_paths: list[str],
-    val_artists: set[str],
-    seed: int,
-    artists: list[str] | None = None,
-    holdout: float = 0.0,
-) -> tuple[Any, dict[str, Any]]:
-    """The parts as a DatasetDict (train, validation, and ``artist_val`` when ``artists`` have
-    tokens and ``holdout`` > 0) and what the split did.
-
-    The parts are memory-mapped, never loaded whole, so memory stays bounded by a chunk.
-    ``val_artists`` is not changed; artists moved to validation after filtering are added to
-    a copy. ``artist_val`` takes ``holdout`` of each token artist's training songs
-    (split.artist_holdout), all pieces of a song together.
-    """
-    from datasets import Dataset, DatasetDict, concatenate_datasets
-
-    parts = [Dataset.from_file(p, in_memory=False) for p in part_paths]
-    parts = [p for p in parts if len(p)]
-    kept_counts: Counter[tuple[str, str]] = Counter()
-    for p in parts:
-        # Songs, not rows: a song's later pieces would count its artist several times.
-        first = pc.equal(p.data["piece"], 0)
-        kept_counts.update(
-            zip(
-                pc.filter(p.data["artist"], first).to_pylist(),
-                pc.filter(p.data["genre"], first).to_pylist(),
-                strict=True,
-            )
-        )
-    val_artists = set(val_artists)
-    artists = list(artists or [])
-    moved = split.ensure_validation_per_genre(kept_counts, val_artists, seed, set(artists))
-    values = pa.array(sorted(val_artists), type=pa.string())
-    held, artist_info = _artist_holdout(parts, artists, values, holdout, seed)
-    held_ids = pa.array(sorted(held), type=pa.string())
-    train, val, artist_val = [], [], []
-    split_counts: dict[str, Counter[str]] = {"train": Counter(), "validation": Counter()}
-    if held:
-        split_counts["artist_val"] = Counter()
-    val_artists_kept: set[str] = set()
-    for p in parts:
-        is_val = pc.is_in(p.data["artist"], value_set=values).to_numpy(zero_copy_only=False)
-        is_held = pc.is_in(p.data["id"], value_set=held_ids).to_numpy(zero_copy_only=False)
-        is_held &= ~is_val
-        is_train = ~is_val & ~is_held
-        genre = np.asarray(p.data["genre"].to_pylist(), dtype=object)
-        split_counts["train"].update(genre[is_train].tolist())
-        split_counts["validation"].update(genre[is_val].tolist())
-        val_artists_kept.update(pc.filter(p.data["artist"], pa.array(is_val)).to_pylist())
-        train.append(p.select(np.flatnonzero(is_train), keep_in_memory=True))
-        val.append(p.select(np.flatnonzero(is_val), keep_in_memory=True))
-        if held:
-            split_counts["artist_val"].update(genre[is_held].tolist())
-            artist_val.append(p.select(np.flatnonzero(is_held), keep_in_memory=True))
-    splits = {"train": concatenate_datasets(train), "validation": concatenate_datasets(val)}
-    if held:
-        splits["artist_val"] = concatenate_datasets(artist_val)
-    dd = DatasetDict(splits)
-    info = {
-        "per_genre": split_counts,
-        "moved": moved,
-        "validation_artists": len(val_artists_kept),
-        "splits": {name: len(ds) for name, ds in dd.items()},
-    }
-    if artists:
-        artist_info["in_validation"] = sorted(set(artists) & val_artists)
-        info["artists"] = artist_info
-    return dd, info
-
-
-def _artist_holdout(
-    parts: list, artists: list[str], val_values: pa.Array, holdout: float, seed: int
-) -> tuple[set[str], dict[str, Any]]:
-    """(ids of the songs held out for ``artist_val``, {"per_artist": {artist: {"train": songs,
-    "artist_val": songs}}}) over the kept training songs of the token ``artists``."""
-    if not artists:
-        return set(), {}
-    wanted = pa.array(sorted(artists), type=pa.string())
-    songs: dict[str, set[str]] = {a: set() for a in artists}
-    for p in parts:
-        mine = pc.and_(
-            pc.is_in(p.data["artist"], value_set=wanted),
-            pc.invert(pc.is_in(p.data["artist"], value_set=val_values)),
-        )
-        for artist, song_id in zip(
-            pc.filter(p.data["artist"], mine).to_pylist(),
-            pc.filter(p.data["id"], mine).to_pylist(),
-            strict=True,
-        ):
-            songs[artist].add(song_id)
-    chosen = split.artist_holdout(songs, holdout, seed)
-    per_artist = {
-        a: {"train": len(songs[a]) - len(chosen[a]), "artist_val": len(chosen[a])} for a in artists
-    }
-    return {i for ids in chosen.values() for i in ids}, {"per_artist": per_artist}
-
-
-def build_manifest(
-    *,
-    settings: Settings,
-    stage_key: str,
-    inputs: dict[str, Any],
-    info: TokenizerInfo,
-    tokenizer_sha: str | None,
-    results: list[dict[str, Any]],
-    counts: dict[str, Any],
-    split_info: dict[str, Any],
-) -> dict[str, Any]:
-    """DIR/tokenized/manifest.json but the timings (publish adds them); its inputs unchanged."""
-    genres = list(counts["per_genre"])
-    per_genre = {
-        g: {
-            **c,
-            "token_share_kept": stats.token_share_kept(c),
-            **{name: n.get(g, 0) for name, n in split_info["per_genre"].items()},
-        }
-        for g, c in counts["per_genre"].items()
-    }
-    fresh = [r for r in results if not r["reused"]]
-    artist_on = bool(info.artist_token_ids)
-    return {
-        "stage": "tokenize",
-        "stage_key": stage_key,
-        "tokenizer": settings.tokenizer,
-        "vocab_size": info.vocab_size,
-        "seq_len": settings.seq_len,
-        "eos_token_id": info.eos_token_id,
-        "pad_token_id": info.pad_token_id,
-        "genre_token_ids": info.genre_token_ids,
-        "genre_tokens": {g: GENRE_TOKENS[g] for g in genres},
-        **_artist_manifest(info, split_info),
-        "dtype": info.dtype,
-        "length_rule": (
-            "min_tokens < n < max_song_tokens, longer than seq_len split into pieces at stanza, "
-            "line or token boundaries; n = genre token + lyrics + eos"
-            if settings.long_songs == "split"
-            else "min_tokens < n < max_tokens, cut at seq_len; n = genre token + lyrics + eos"
-        )
-        + (" (+ the artist token, in every piece, for an artist with one)" if artist_on else ""),
-        # Which library turned lyrics into ids (ids are the same either way; tests compare).
-        "encoder": ", ".join(sorted({str(r.get("encoder")) for r in results})),
-        "parameters": {
-            **settings.params(),
-            "workers": settings.workers,
-            "batch_size": BATCH_SIZE,
-            **({"bpe_max_chars": source.BPE_MAX_CHARS} if settings.bpe_size is not None else {}),
-        },
-        "inputs": inputs,
-        "tokenizer_sha": tokenizer_sha,
-        "counts": {
-            **counts,
-            "filters": {**counts["filters"], "token_share_kept": "tokens_kept / tokens"},
-            "per_genre": per_genre,
-        },
-        "token_lengths": stats.length_stats(results, settings.seq_len),
-        "throughput": {
-            # Lyrics tokens tokenized in this run (chunks reused from a previous run excluded).
-            "tokens_tokenized": sum(r["tokens"] for r in fresh),
-            "chunks_reused": len(results) - len(fresh),
-        },
-        "splits": split_info["splits"],
-        "split": {
-            "rule": "whole artists, hash of seed and artist name, per genre (pipeline/split.py)",
-            "val_fraction": settings.val_fraction,
-            "validation_artists": split_info["validation_artists"],
-            "moved_after_filtering": split_info["moved"],
-        },
-    }
-
-
-def _artist_manifest(info: TokenizerInfo, split_info: dict[str, Any]) -> dict[str, Any]:
-    """The manifest's artist keys; none at all without artist tokens (the manifest then stays
-    what it was before the flag existed)."""
-    if not info.artist_token_ids:
-        return {}
-    return {
-        "artist_tokens": {a: artist_token(a) for a in info.artist_token_ids},
-        "artist_token_ids": info.artist_token_ids,
-        "artist_split": {
-            "rule": "the N artists with the most songs in the clean chunks outside validation, "
-            "ties by name, Genius pseudo-artists skipped; artist_val holds round(holdout x "
-            "kept training songs) of each (at least 1 of 2 or more, hash of seed and song id)",
-            **split_info.get("artists", {}),
-        },
-    }
 
 
 def publish(

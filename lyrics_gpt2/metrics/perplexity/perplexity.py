@@ -17,7 +17,7 @@ import datasets
 import evaluate
 
 from lyrics_gpt2.modeling import load_trained, pick_device
-from lyrics_gpt2.perplexity import score_texts
+from lyrics_gpt2.scored import score_texts
 from lyrics_gpt2.tokenizer import load_tokenizer
 
 _DESCRIPTION = __doc__
