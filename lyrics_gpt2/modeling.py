@@ -179,8 +179,16 @@ def enable_gradient_checkpointing(model) -> None:
 
     Non-reentrant checkpointing: it restores the RNG state for the recomputation (same dropout
     masks, hence the same loss and gradients) and needs no input that requires grad (LoRA)."""
-    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    kwargs = {"use_reentrant": False}
+    if hasattr(model, "activation_checkpointing_enable"):  # transformers 5's name
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
     model.config.use_cache = False
+
+
+def checkpointing_enabled(model) -> bool:
+    return any(getattr(m, "gradient_checkpointing", False) is True for m in model.modules())
 
 
 def resize_embeddings(model, vocab: int, name: str = "model") -> None:
