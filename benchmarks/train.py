@@ -148,6 +148,7 @@ def synthetic_gpt2_corpus(out: Path, songs: int, seq_len: int = 300, vocab: int 
                 "length": [seq_len] * n,
                 "genre": ["rap"] * n,
                 "id": [f"{split}-{i}" for i in range(n)],
+                "piece": [0] * n,
                 "artist": ["a"] * n,
             },
             features=features("int32"),
