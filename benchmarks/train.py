@@ -299,7 +299,7 @@ def step_worker(cfg: dict) -> dict:
     from transformers import GPT2Config, GPT2LMHeadModel
 
     _, arch = SHAPES[cfg["shape"]]
-    config = GPT2Config(**{**GPT2Config().to_dict(), **arch}, vocab_size=50_263)
+    config = GPT2Config(**arch, vocab_size=50_263)
     config._attn_implementation = "sdpa"
     model = GPT2LMHeadModel(config)
     if cfg["checkpointing"]:
