@@ -74,7 +74,7 @@ def test_only_adapters_and_genre_rows_train(data_dir):
 def test_merged_export_gives_the_adapted_models_logits(data_dir, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    model, rows, tok = lora_model(data_dir)
+    model, _, _ = lora_model(data_dir)
     # LoRA's B starts at zero (the adapted model equals the base); give it weights to merge.
     torch.manual_seed(1)
     for name, p in model.named_parameters():
@@ -127,7 +127,8 @@ def test_lora_run_exports_merged_weights_and_resumes_exactly(data_dir, tmp_path,
     from safetensors import safe_open
 
     with safe_open(str(ckpt / "model.safetensors"), "pt") as f:
-        assert list(f.keys()) and all("lora_" in k for k in f.keys())  # no frozen weights
+        names = list(f.keys())
+    assert names and all("lora_" in k for k in names)  # no frozen weights
 
     resumed = tmp_path / "resumed"
     shutil.copytree(ckpt, resumed / "checkpoints" / ckpt.name)
