@@ -1,22 +1,36 @@
-"""Training throughput, padding and data-loading figures (issue 4).
+"""Training benchmarks: padding and data loading, our loop vs HF Trainer (tokens/s, MFU), LoRA
+vs full fine-tuning and gradient checkpointing (tokens/s, peak memory). Every mode prints figures.
 
-CPU (default), tiny preset, a minute or two::
-
-    python benchmarks/train.py                    # tiny corpus from lyrics_gpt2.testing
+    python benchmarks/train.py                      # padding/trimming, tiny preset, CPU (issue 4)
     python benchmarks/train.py --data-dir artifacts/data --steps 60
+    python benchmarks/train.py --mode loop          # ours vs transformers.Trainer, tiny, CPU
+    python benchmarks/train.py --gpu [--compile]    # the same on CUDA, GPT-2 124M, bf16
+    python benchmarks/train.py --mode lora          # LoRA vs full, tiny and GPT-2 124M, CPU
+    python benchmarks/train.py --mode checkpointing # gradient checkpointing on/off, same shapes
 
-prints, side by side for batches trimmed to their longest song (what training does) and batches
-kept at the stored width (``--pad-to-multiple-of seq_len``): the share of batch positions that are
-padding over one epoch, real tokens/s of the real training entry point, and the share of step
-time spent waiting for the next batch (target < 5%).
+``--mode loop`` (``--gpu`` = ``--mode loop --device cuda --shape gpt2``) builds a synthetic corpus
+of full-length rows (no padding, so tokens = positions), runs the real entry point
+(``lyrics_gpt2/train.py``: bf16 autocast on CUDA, SDPA, fused AdamW, --pad-vocab 64, metrics
+copied every --log-every steps) and ``transformers.Trainer`` on the same model (built by
+``modeling.build_model``), data, collator, batch and optimizer settings, one after the other in
+the same run, and prints the median tokens/s of the second half of the steps and the MFU.
 
-GPU (GPT-2 124M at sequence length 300, bf16 + SDPA; target >= 400K tokens/s on one H100)::
+MFU = achieved FLOP/s / peak FLOP/s, with FLOPs per token = 6·N + 12·L·d·T (N: parameters
+without the position table, the tied embedding counted once since it is the output layer's
+matmul; L layers, d width, T sequence length: the attention scores and values, PaLM's
+appendix B). Peak assumed: bf16 dense tensor-core figures (H100/H200 989 TFLOP/s, A100 312,
+L4 121); on CPU cores x 3 GHz x 32 fp32 FLOP/cycle (two AVX2 FMA units), a rough ceiling;
+``--peak-tflops`` overrides.
 
-    python benchmarks/train.py --gpu [--compile] [--batch-size 64] [--steps 60]
+``--mode lora`` / ``--mode checkpointing`` run each configuration in a fresh process (GPT2Config,
+random weights, GPT-2's vocabulary of 50,263, batch 4 x 256 tokens, 1 warm-up + 3 steps) and
+print tokens/s and peak resident memory (the process's ``ru_maxrss``: everything it touched,
+weights included) and its rise over the built model (the training step's own peak: gradients,
+optimizer state, activations).
 
-builds a synthetic corpus of full 300-token songs over a 50,257-token vocabulary (plus the genre
-tokens), then runs ``accelerate launch lyrics_gpt2/train.py --preset gpt2-scratch`` with bf16 and
-fused AdamW, and reports the median tokens/s of the second half of the steps.
+The padding mode prints, for batches trimmed to their longest song (what training does) and
+batches kept at the stored width, the share of positions that are padding, real tokens/s of the
+real entry point and the share of step time spent waiting for the next batch (target < 5%).
 """
 
 from __future__ import annotations
@@ -28,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from lyrics_gpt2.testing import REPO, subprocess_env
@@ -100,8 +115,9 @@ def cpu(args: argparse.Namespace, work: Path) -> None:
     print(f"load average: {os.getloadavg()}  cpus: {os.cpu_count()}")
 
 
-def synthetic_gpt2_corpus(out: Path, songs: int, seq_len: int = 300) -> Path:
-    """Full-length songs over a GPT-2-sized vocabulary, in the training-data contract."""
+def synthetic_gpt2_corpus(out: Path, songs: int, seq_len: int = 300, vocab: int = 50_257) -> Path:
+    """Full-length songs over a ``vocab``-token vocabulary (plus the genre tokens), in the
+    training-data contract (GPT-2's size by default)."""
     import numpy as np
     from datasets import Dataset, DatasetDict
     from tokenizers import Tokenizer, models
@@ -111,9 +127,10 @@ def synthetic_gpt2_corpus(out: Path, songs: int, seq_len: int = 300) -> Path:
     from lyrics_gpt2.fileio import write_json
     from lyrics_gpt2.genres import GENRE_TOKENS
 
-    vocab = {f"t{i}": i for i in range(50_256)} | {"<|endoftext|>": 50_256}
+    eos = vocab - 1
+    words = {f"t{i}": i for i in range(eos)} | {"<|endoftext|>": eos}
     tok = PreTrainedTokenizerFast(
-        tokenizer_object=Tokenizer(models.WordLevel(vocab, unk_token="<|endoftext|>")),
+        tokenizer_object=Tokenizer(models.WordLevel(words, unk_token="<|endoftext|>")),
         eos_token="<|endoftext|>",
         pad_token="<|endoftext|>",
     )
@@ -121,16 +138,17 @@ def synthetic_gpt2_corpus(out: Path, songs: int, seq_len: int = 300) -> Path:
     genre_ids = {g: tok.convert_tokens_to_ids(t) for g, t in GENRE_TOKENS.items()}
     rng = np.random.default_rng(0)
     splits = {}
-    for split, n in (("train", songs), ("validation", 256)):
-        ids = rng.integers(0, 50_256, size=(n, seq_len), dtype=np.int32)
+    for split, n in (("train", songs), ("validation", 64)):
+        ids = rng.integers(0, eos, size=(n, seq_len), dtype=np.int32)
         ids[:, 0] = genre_ids["rap"]
-        ids[:, -1] = 50_256
+        ids[:, -1] = eos
         splits[split] = Dataset.from_dict(
             {
                 "input_ids": ids.tolist(),
                 "length": [seq_len] * n,
                 "genre": ["rap"] * n,
                 "id": [f"{split}-{i}" for i in range(n)],
+                "piece": [0] * n,
                 "artist": ["a"] * n,
             },
             features=features("int32"),
@@ -140,11 +158,11 @@ def synthetic_gpt2_corpus(out: Path, songs: int, seq_len: int = 300) -> Path:
     write_json(
         out / "tokenized" / "manifest.json",
         {
-            "tokenizer": "synthetic GPT-2-sized word level (benchmark)",
+            "tokenizer": f"synthetic word level, {vocab} tokens (benchmark)",
             "vocab_size": len(tok),
             "seq_len": seq_len,
-            "eos_token_id": 50_256,
-            "pad_token_id": 50_256,
+            "eos_token_id": eos,
+            "pad_token_id": eos,
             "genre_tokens": dict(GENRE_TOKENS),
             "genre_token_ids": genre_ids,
         },
@@ -152,40 +170,225 @@ def synthetic_gpt2_corpus(out: Path, songs: int, seq_len: int = 300) -> Path:
     return out
 
 
-def gpu(args: argparse.Namespace, work: Path) -> None:
+# ------------------------------------------------------------------ ours vs transformers.Trainer
+SHAPES = {  # model name for build_model, GPT2Config overrides
+    "tiny": ("tiny", {"n_layer": 2, "n_embd": 128, "n_head": 2, "n_positions": 1024}),
+    "gpt2": ("gpt2-scratch", {}),
+}
+PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0}
+
+
+def peak_flops(device: str, override: float | None) -> tuple[float, str]:
     import torch
 
-    if not torch.cuda.is_available():
-        sys.exit("--gpu needs a CUDA device; none is visible here")
-    batch = args.batch_size or 64
-    data_dir = synthetic_gpt2_corpus(work / "data", songs=batch * (args.steps + 5))
-    flags = ["--preset", "gpt2-scratch", "--mixed-precision", "bf16", "--batch-size", str(batch)]
-    flags += ["--max-steps", str(args.steps), "--eval-every", "0", "--checkpoint-every", "0"]
-    flags += ["--eval-max-songs", "64", "--num-workers", "4"]
+    if override:
+        return override * 1e12, f"{override} TFLOP/s (given)"
+    if device == "cuda":
+        name = torch.cuda.get_device_name()
+        for key, tflops in PEAK_TFLOPS.items():
+            if key in name:
+                return tflops * 1e12, f"{tflops:g} TFLOP/s bf16 dense ({name})"
+        return 989e12, f"989 TFLOP/s assumed ({name} not in the table; pass --peak-tflops)"
+    cores = len(os.sched_getaffinity(0))
+    return cores * 3e9 * 32, f"{cores * 0.096:.3f} TFLOP/s ({cores} cores x 3 GHz x 32 fp32)"
+
+
+def flops_per_token(model, seq_len: int) -> float:
+    cfg = model.config
+    n = sum(p.numel() for name, p in model.named_parameters() if "wpe" not in name)
+    return 6 * n + 12 * cfg.n_layer * cfg.n_embd * seq_len
+
+
+def trainer_worker(cfg: dict) -> dict:
+    """transformers.Trainer on our model, data, collator and batch; tokens/s of the late steps."""
+    import torch
+    from transformers import Trainer, TrainerCallback, TrainingArguments
+
+    from lyrics_gpt2.data import Collator
+    from lyrics_gpt2.modeling import build_model, pad_embeddings
+    from lyrics_gpt2.train_data import load_data
+
+    cuda = cfg["device"] == "cuda"
+    data = load_data(cfg["data_dir"])
+    model, _ = build_model(cfg["model"], data.tokenizer, model_config=cfg["model_config"])
+    pad_embeddings(model, len(data.tokenizer), 64)
+    times: list[float] = []
+
+    class Clock(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if cuda:
+                torch.cuda.synchronize()
+            times.append(time.perf_counter())
+
+    targs = TrainingArguments(
+        output_dir=cfg["out"], per_device_train_batch_size=cfg["batch"], max_steps=cfg["steps"],
+        learning_rate=6e-4, weight_decay=0.1, warmup_steps=2, lr_scheduler_type="cosine",
+        max_grad_norm=1.0, bf16=cuda, use_cpu=not cuda, report_to=[], save_strategy="no",
+        logging_strategy="no", remove_unused_columns=False, seed=42,
+        optim="adamw_torch_fused" if cuda else "adamw_torch", torch_compile=cfg["compile"],
+        dataloader_num_workers=cfg["workers"], dataloader_pin_memory=cuda,
+    )  # fmt: skip
+    collator = Collator(data.pad_token_id, data.seq_len, 8)
+    trainer = Trainer(model=model, args=targs, train_dataset=data.train, data_collator=collator,
+                      callbacks=[Clock()])  # fmt: skip
+    trainer.train()
+    half = len(times) // 2
+    tokens = (len(times) - 1 - half) * cfg["batch"] * data.seq_len
+    return {"tokens_per_s": tokens / (times[-1] - times[half]),
+            "flops_per_token": flops_per_token(model, data.seq_len)}  # fmt: skip
+
+
+def loop(args: argparse.Namespace, work: Path) -> None:
+    import torch
+
+    device = "cuda" if args.gpu else args.device
+    if device == "cuda" and not torch.cuda.is_available():
+        sys.exit("--device cuda needs a CUDA device; none is visible here")
+    shape = args.shape or ("gpt2" if device == "cuda" else "tiny")
+    model, model_config = SHAPES[shape]
+    cuda = device == "cuda"
+    batch = args.batch_size or (32 if cuda else 8)
+    seq_len = args.seq_len or (1024 if cuda else 128)
+    vocab = 50_257 if cuda or shape == "gpt2" else 8_000
+    steps = args.steps
+    data_dir = synthetic_gpt2_corpus(work / "data", batch * (steps + 2), seq_len, vocab)
+    flags = ["--model", model, "--batch-size", str(batch), "--max-steps", str(steps)]
+    flags += ["--eval-every", "0", "--checkpoint-every", "0", "--eval-max-songs", "8"]
+    flags += ["--lr", "6e-4", "--weight-decay", "0.1", "--warmup-steps", "2", "--pad-vocab", "64"]
+    flags += ["--log-every", "5", "--pad-to-multiple-of", "8", "--dropout", "0.0"]
+    flags += ["--num-workers", str(2 if cuda else 0)]
+    flags += ["--mixed-precision", "bf16" if cuda else "no"]
+    if model_config:
+        flags += ["--model-config", ",".join(f"{k}={v}" for k, v in model_config.items())]
     if args.compile:
         flags.append("--compile")
-    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1"]
-    launcher += ["--num_machines", "1", "--mixed_precision", "bf16", "--dynamo_backend", "no"]
-    s = run_training(data_dir, work / "gpu", flags, launcher)
+    ours = run_training(data_dir, work / "ours", flags, [sys.executable])
+    cfg = {"data_dir": str(data_dir), "model": model, "model_config": model_config,
+           "device": device, "batch": batch, "steps": steps, "compile": args.compile,
+           "workers": 2 if cuda else 0, "out": str(work / "trainer")}  # fmt: skip
+    theirs = worker_process("trainer", cfg)
+    peak, peak_text = peak_flops(device, args.peak_tflops)
+    fpt = theirs["flops_per_token"]
+    name = torch.cuda.get_device_name() if cuda else f"CPU ({os.cpu_count()} cores)"
     print(
-        f"GPT-2 124M (from scratch), seq_len 300, batch {batch}, bf16, SDPA, fused AdamW"
-        f"{', torch.compile' if args.compile else ''}: {torch.cuda.get_device_name()}"
+        f"{shape} shape ({model}), vocab {vocab:,} padded to 64, seq_len {seq_len}, batch {batch}, "
+        f"{steps} steps, {'bf16 autocast' if cuda else 'fp32'}, SDPA, "
+        f"{'fused ' if cuda else ''}AdamW{', torch.compile' if args.compile else ''}: {name}"
     )
-    print(f"tokens/s median of 2nd half: {s['median_tokens_per_s_late']:,.0f}  (target >= 400,000)")
-    print(f"tokens/s whole run: {s['tokens_per_s']:,.0f}; data wait {s['data_wait_share']:.2%}")
+    print(f"FLOPs/token = 6N + 12·L·d·T = {fpt / 1e6:,.1f} MFLOP; peak {peak_text}")
+    print(f"{'':28}{'tokens/s':>14}{'MFU':>9}")
+    for label, rate in (("lyrics_gpt2/train.py", ours["median_tokens_per_s_late"]),
+                        ("transformers.Trainer", theirs["tokens_per_s"])):  # fmt: skip
+        print(f"{label:28}{rate:>14,.0f}{rate * fpt / peak:>9.1%}")
     print(f"load average: {os.getloadavg()}")
+
+
+# --------------------------------------------------------- LoRA / gradient checkpointing, CPU
+def step_worker(cfg: dict) -> dict:
+    """A few optimizer steps of one configuration; tokens/s and peak RSS of this process."""
+    import resource
+
+    import torch
+
+    from lyrics_gpt2 import lora
+    from lyrics_gpt2.config import TrainArgs
+    from lyrics_gpt2.modeling import enable_gradient_checkpointing
+    from lyrics_gpt2.optim import build_optimizer
+
+    torch.manual_seed(0)
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    _, arch = SHAPES[cfg["shape"]]
+    config = GPT2Config(**arch, vocab_size=50_263)
+    config._attn_implementation = "sdpa"
+    model = GPT2LMHeadModel(config)
+    if cfg["checkpointing"]:
+        enable_gradient_checkpointing(model)
+    if cfg["lora"]:
+        model = lora.apply_lora(model, rank=cfg["lora"], trainable_rows=range(50_257, 50_263))
+    opt = build_optimizer(model, TrainArgs(model="tiny"))
+    built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.randint(50_257, (cfg["batch"], cfg["seq_len"]), generator=gen)
+    model.train()
+    for i in range(cfg["steps"] + 1):
+        if i == 1:  # the first step allocates the optimizer state: a warm-up
+            start = time.perf_counter()
+        model(input_ids=ids, labels=ids).loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    counts = lora.trainable_counts(model)
+    return {"tokens_per_s": cfg["steps"] * ids.numel() / elapsed, "peak_mib": peak,
+            "rise_mib": peak - built, "trainable": counts["trainable_parameters"]}  # fmt: skip
+
+
+def compare(args: argparse.Namespace, work: Path) -> None:
+    """LoRA vs full (``--mode lora``) or checkpointing on/off (``--mode checkpointing``)."""
+    runs = (
+        [("full", 0, False), (f"LoRA r{args.lora_rank}", args.lora_rank, False)]
+        if args.mode == "lora"
+        else [("no checkpointing", 0, False), ("gradient checkpointing", 0, True)]
+    )
+    batch, seq_len = args.batch_size or 4, args.seq_len or 256
+    print(f"CPU, GPT2Config random weights, vocab 50,263, batch {batch} x {seq_len} tokens, "
+          f"1 warm-up + {args.steps} steps, {torch_threads()} torch threads")  # fmt: skip
+    print(f"{'shape':8}{'run':26}{'trainable':>14}{'tokens/s':>10}{'peak RSS':>11}{'rise':>10}")
+    for shape in ("tiny", "gpt2"):
+        for label, rank, ckpt in runs:
+            cfg = {"shape": shape, "lora": rank, "checkpointing": ckpt, "batch": batch,
+                   "seq_len": seq_len, "steps": args.steps}  # fmt: skip
+            r = worker_process("step", cfg)
+            print(f"{shape:8}{label:26}{r['trainable']:>14,}{r['tokens_per_s']:>10,.0f}"
+                  f"{r['peak_mib']:>8,.0f} MiB{r['rise_mib']:>6,.0f} MiB")  # fmt: skip
+    print(f"load average: {os.getloadavg()}  cpus: {os.cpu_count()}")
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def worker_process(kind: str, cfg: dict) -> dict:
+    """Run ``kind``'s worker in a fresh process (its own peak memory); its JSON result."""
+    cmd = [sys.executable, __file__, "--worker", kind, "--worker-config", json.dumps(cfg)]
+    env = subprocess_env(TQDM_DISABLE="1", HF_HUB_OFFLINE="1")
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{kind} worker failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, help="tokenized data (default: a tiny corpus)")
-    parser.add_argument("--steps", type=int, default=30, help="optimizer steps per run")
-    parser.add_argument("--batch-size", type=int, help="songs per batch (default: the preset's)")
-    parser.add_argument("--gpu", action="store_true", help="GPT-2 124M on a CUDA GPU")
-    parser.add_argument("--compile", action="store_true", help="with --gpu: torch.compile")
+    parser.add_argument("--mode", choices=("padding", "loop", "lora", "checkpointing"),
+                        default="padding", help="what to measure (see the module docstring)")  # fmt: skip
+    parser.add_argument("--data-dir", type=Path, help="padding mode: tokenized data")
+    parser.add_argument("--steps", type=int, default=None, help="optimizer steps per run")
+    parser.add_argument("--batch-size", type=int, help="songs per batch (default per mode)")
+    parser.add_argument("--seq-len", type=int, help="loop/lora/checkpointing: tokens per row")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="loop mode")
+    parser.add_argument("--shape", choices=tuple(SHAPES), help="loop mode: model shape")
+    parser.add_argument("--gpu", action="store_true", help="= --mode loop --device cuda")
+    parser.add_argument("--compile", action="store_true", help="loop mode: torch.compile")
+    parser.add_argument("--peak-tflops", type=float, help="peak FLOP/s for MFU (default: table)")
+    parser.add_argument("--lora-rank", type=int, default=16, help="lora mode: the rank")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-config", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker = {"trainer": trainer_worker, "step": step_worker}[args.worker]
+        print(json.dumps(worker(json.loads(args.worker_config))))
+        return
+    if args.gpu:
+        args.mode, args.device = "loop", "cuda"
+    if args.steps is None:
+        args.steps = {"padding": 30, "loop": 20, "lora": 3, "checkpointing": 3}[args.mode]
     with tempfile.TemporaryDirectory() as work:
-        (gpu if args.gpu else cpu)(args, Path(work))
+        run = {"padding": cpu, "loop": loop, "lora": compare, "checkpointing": compare}
+        run[args.mode](args, Path(work))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 LR_SCHEDULES = ("cosine", "linear", "constant")
 TRACKERS = ("none", "tensorboard", "wandb", "all")
+# GPT-2's Conv1D projections: fused q/k/v, attention and MLP outputs (both c_proj), MLP input.
+LORA_TARGETS = ("c_attn", "c_proj", "c_fc")
 # Preset keys that describe the preset rather than set a field.
 PRESET_META = ("description", "gpt2_config")
 
@@ -59,6 +61,22 @@ class TrainArgs:
         1, "round trimmed batch width up to this (8 on GPU; seq_len: no trim)"
     )
     num_workers: int = _f(0, "DataLoader worker processes")
+    pad_vocab: int = _f(
+        1, "round embedding rows up to a multiple of this (64 on GPU); pad rows never score"
+    )
+    gradient_checkpointing: bool = _f(
+        False, "recompute block activations in backward: less memory, slower steps"
+    )
+    log_every: int = _f(10, "copy step metrics to the host every N steps (no per-step sync)")
+    # LoRA (lyrics_gpt2/lora.py)
+    lora: int = _f(0, "LoRA rank: train adapters and genre-token rows only (0: full fine-tuning)")
+    lora_alpha: float | None = _f(
+        None, "LoRA alpha; adapter scale is alpha/rank (default: 2 x rank)"
+    )
+    lora_dropout: float = _f(0.05, "dropout on the LoRA adapters' input")
+    lora_targets: str = _f(
+        "c_attn,c_proj,c_fc", f"GPT-2 modules given adapters: {', '.join(LORA_TARGETS)}"
+    )
     # Validation
     eval_every: int = _f(
         1000, "validate every N optimizer steps, and at step 0 (0: start/end only)"
@@ -87,12 +105,21 @@ class TrainArgs:
             "epochs",
             "pad_to_multiple_of",
             "keep_checkpoints",
+            "pad_vocab",
+            "log_every",
         ):
             need(getattr(self, name) >= 1, f"--{_flag(name)} must be at least 1")
         for name in ("max_steps", "eval_max_songs", "eval_batch_size"):
             value = getattr(self, name)
             need(value is None or value >= 1, f"--{_flag(name)} must be at least 1")
-        for name in ("warmup_steps", "eval_every", "checkpoint_every", "num_workers", "seed"):
+        for name in (
+            "warmup_steps",
+            "eval_every",
+            "checkpoint_every",
+            "num_workers",
+            "seed",
+            "lora",
+        ):
             need(getattr(self, name) >= 0, f"--{_flag(name)} must not be negative")
         need(self.lr > 0, "--lr must be positive")
         need(self.weight_decay >= 0, "--weight-decay must not be negative")
@@ -106,6 +133,14 @@ class TrainArgs:
         need(self.report_to in TRACKERS, f"--report-to: one of {TRACKERS}")
         need(isinstance(self.model_config, dict), "--model-config must be KEY=VALUE pairs")
         need(bool(self.model.strip()), "--model must not be empty")
+        need(self.lora_alpha is None or self.lora_alpha > 0, "--lora-alpha must be positive")
+        need(0 <= self.lora_dropout < 1, "--lora-dropout must be within [0, 1)")
+        bad = [t for t in self.lora_target_list if t not in LORA_TARGETS]
+        need(
+            self.lora_target_list and not bad,
+            f"--lora-targets: comma-separated names from {', '.join(LORA_TARGETS)}"
+            + (f" (unknown: {', '.join(bad)})" if bad else ""),
+        )
         problems.raise_if_any()
 
     @classmethod
@@ -126,6 +161,10 @@ class TrainArgs:
         check_model_config(args.model_config)
         args.validate()
         return args
+
+    @property
+    def lora_target_list(self) -> list[str]:
+        return [t.strip() for t in self.lora_targets.split(",") if t.strip()]
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -276,9 +315,12 @@ def _optional(kind):
     return convert
 
 
-def build_parser(prog: str, description: str) -> ArgumentParser:
+def build_parser(prog: str, description: str, epilog: str | None = None) -> ArgumentParser:
     parser = ArgumentParser(
-        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for f in dataclasses.fields(TrainArgs):
         flag = f"--{_flag(f.name)}"
@@ -303,10 +345,13 @@ def build_parser(prog: str, description: str) -> ArgumentParser:
 
 
 def parse_train_args(
-    argv: Sequence[str] | None, prog: str = "train", description: str = ""
+    argv: Sequence[str] | None,
+    prog: str = "train",
+    description: str = "",
+    epilog: str | None = None,
 ) -> TrainArgs:
     """Defaults, then the preset (if any), then the flags; validated."""
-    given = vars(build_parser(prog, description).parse_args(argv))
+    given = vars(build_parser(prog, description, epilog).parse_args(argv))
     values: dict[str, Any] = {}
     preset: dict[str, Any] = {}
     if given.get("preset"):

@@ -28,7 +28,7 @@ from lyrics_gpt2.cli import UsageError, first_line
 from lyrics_gpt2.config import architecture
 from lyrics_gpt2.fileio import read_json
 from lyrics_gpt2.sampling import Sampling
-from lyrics_gpt2.tokenizer import check_vocab_prefix
+from lyrics_gpt2.tokenizer import check_vocab_prefix, mismatched_tokens
 
 DEFAULT_MODEL = Path("artifacts/model")
 
@@ -56,8 +56,14 @@ def build_model(
     model_config: dict[str, Any] | None = None,
     dropout: float | None = None,
     seq_len: int | None = None,
+    pad_vocab: int = 1,
 ):
-    """The model for ``name`` with embeddings matching ``tokenizer``; returns (model, source)."""
+    """The model for ``name`` with embeddings matching ``tokenizer``; returns (model, source).
+
+    Attention runs through PyTorch's scaled_dot_product_attention (flash/memory-efficient kernels
+    on GPU). ``pad_vocab`` > 1 rounds the embedding rows up to a multiple of it (GPU matmuls
+    prefer multiples of 64); those rows are masked out of the logits (:func:`pad_embeddings`).
+    """
     from transformers import AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel
 
     source = resolve_model(name)
@@ -72,6 +78,7 @@ def build_model(
                 vocab_size=vocab,
                 bos_token_id=tokenizer.eos_token_id,
                 eos_token_id=tokenizer.eos_token_id,
+                attn_implementation="sdpa",
             )
         except (TypeError, ValueError) as exc:
             raise UsageError(f"bad GPT-2 config for preset {source.ref!r}: {exc}") from None
@@ -89,7 +96,7 @@ def build_model(
         if source.kind == "local":
             check_weights(source.ref)
         try:
-            model = AutoModelForCausalLM.from_pretrained(source.ref)
+            model = AutoModelForCausalLM.from_pretrained(source.ref, attn_implementation="sdpa")
         except (OSError, ValueError) as exc:
             if source.kind == "hub":
                 raise UsageError(
@@ -98,6 +105,8 @@ def build_model(
                 ) from None
             raise UsageError(f"{name} is not a loadable model folder: {first_line(exc)}") from None
         check_vocab_prefix(source.ref, tokenizer)
+        if source.kind == "local" and (Path(source.ref) / "summary.json").is_file():
+            check_parent_tokenizer(source.ref, tokenizer)
     positions = getattr(model.config, "n_positions", None) or getattr(
         model.config, "max_position_embeddings", None
     )
@@ -113,7 +122,73 @@ def build_model(
             setattr(model.generation_config, key, value)
     if dropout is not None:
         set_dropout(model, dropout)
+    pad_embeddings(model, vocab, pad_vocab)
     return model, source
+
+
+def check_parent_tokenizer(folder: str, tokenizer) -> None:
+    """A run continued from an earlier run's folder must read data of that run's tokenizer:
+    same tokens, same ids, same size (its genre rows mean those genres and no others)."""
+    from transformers import AutoTokenizer
+
+    try:
+        own = AutoTokenizer.from_pretrained(folder)
+    except Exception:  # no tokenizer saved: nothing to compare (the embedding size still is)
+        return
+    if len(own) != len(tokenizer) or mismatched_tokens(tokenizer, own):
+        raise UsageError(
+            f"the data's tokenizer ({len(tokenizer)} tokens) is not the one model {folder} was "
+            f"trained with ({len(own)} tokens); tokenize the data with --tokenizer {folder}"
+        )
+
+
+def pad_embeddings(model, vocab: int, multiple: int) -> None:
+    """Grow the (tied) embeddings to a multiple of ``multiple`` rows and mask the extra rows out
+    of the logits (-inf: they never score, never take probability mass, never get sampled).
+    :func:`unpad_embeddings` removes them again before export."""
+    padded = -(-vocab // multiple) * multiple
+    if padded == vocab:
+        return
+    model.resize_token_embeddings(padded, mean_resizing=False)
+    with torch.no_grad():
+        for emb in {id(e.weight): e for e in _embeddings(model)}.values():
+            emb.weight[vocab:] = 0
+
+    def mask(module, inputs, logits):
+        # In place: the head's backward needs its input and weight, not its output.
+        logits[..., vocab:] = float("-inf")
+        return logits
+
+    head = model.get_output_embeddings()
+    head._pad_mask = head.register_forward_hook(mask)
+
+
+def unpad_embeddings(model, vocab: int) -> None:
+    """Back to ``vocab`` rows (the tokenizer's): what is exported has no row to sample."""
+    head = model.get_output_embeddings()
+    handle = getattr(head, "_pad_mask", None)
+    if handle is not None:
+        handle.remove()
+        del head._pad_mask
+    if model.get_input_embeddings().weight.shape[0] != vocab:
+        model.resize_token_embeddings(vocab, mean_resizing=False)
+
+
+def enable_gradient_checkpointing(model) -> None:
+    """Recompute each transformer block's activations during backward instead of keeping them.
+
+    Non-reentrant checkpointing: it restores the RNG state for the recomputation (same dropout
+    masks, hence the same loss and gradients) and needs no input that requires grad (LoRA)."""
+    kwargs = {"use_reentrant": False}
+    if hasattr(model, "activation_checkpointing_enable"):  # transformers 5's name
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+    model.config.use_cache = False
+
+
+def checkpointing_enabled(model) -> bool:
+    return any(getattr(m, "gradient_checkpointing", False) is True for m in model.modules())
 
 
 def resize_embeddings(model, vocab: int, name: str = "model") -> None:
@@ -296,11 +371,41 @@ def model_fingerprint(folder: str | Path) -> str | None:
 
 def summary_base(model_dir: str | Path, base: str, kind: str) -> dict[str, Any]:
     """What summary.json records of the base model: a folder relative to ``model_dir`` (hub ids
-    as they are) and the folder's fingerprint."""
+    as they are) and the folder's fingerprint.
+
+    When ``base`` is itself a training run's folder (``--model artifacts/model`` continues a
+    finished run), the chain is followed to that run's own base, so the recorded base stays the
+    original untuned model (the hub's GPT-2, or the from-scratch run's ``untuned/``)."""
+    if kind != "hub" and (Path(base) / "summary.json").is_file():
+        root = base_from_summary(base)
+        if root is not None:
+            base = root
+            if not Path(root).exists():  # a hub id
+                return {"base_model": root, "base_model_fingerprint": None}
     if kind == "hub":
         return {"base_model": base, "base_model_fingerprint": None}
     rel = os.path.relpath(Path(base).resolve(), Path(model_dir).resolve())
     return {"base_model": rel, "base_model_fingerprint": model_fingerprint(base)}
+
+
+def parent_record(source: ModelSource) -> dict[str, Any] | None:
+    """What summary.json records under ``parent`` when ``--model`` is an earlier training run's
+    folder: its path, its weights' fingerprint and a digest of its summary.json (which run it
+    was), with its steps and final validation loss. None for anything else."""
+    import hashlib
+
+    path = Path(source.ref)
+    if source.kind != "local" or not (path / "summary.json").is_file():
+        return None
+    raw = (path / "summary.json").read_bytes()
+    summary = read_json(path / "summary.json") or {}
+    return {
+        "path": str(path),
+        "fingerprint": model_fingerprint(path),
+        "summary_digest": hashlib.blake2b(raw, digest_size=12).hexdigest(),
+        "steps": summary.get("steps"),
+        "final_val_loss": summary.get("final_val_loss"),
+    }
 
 
 def base_from_summary(model_dir: str | Path) -> str | None:
@@ -310,8 +415,13 @@ def base_from_summary(model_dir: str | Path) -> str | None:
     a model folder that was moved together with its base still finds it. When the folder found
     there is another model than the one training recorded (its fingerprint differs), a
     UsageError says so rather than silently comparing against it. None when the summary names
-    none.
+    none. A base that is itself a training run's folder (a model recorded before training
+    followed ``--model DIR`` chains) is followed to its own base.
     """
+    return _base_from_summary(Path(model_dir), depth=0)
+
+
+def _base_from_summary(model_dir: Path, depth: int) -> str | None:
     summary = read_json(Path(model_dir) / "summary.json") or {}
     value = next((summary[k] for k in SUMMARY_BASE_KEYS if summary.get(k)), None)
     if not isinstance(value, str):
@@ -328,4 +438,6 @@ def base_from_summary(model_dir: str | Path) -> str | None:
             f"the base model at {found} is not the one {model_dir} was trained from (its "
             "weights or config changed); pass the original with --base DIR, or --base none"
         )
+    if depth < 16 and (found / "summary.json").is_file() and found.resolve() != model_dir.resolve():
+        return _base_from_summary(found, depth + 1) or str(found)
     return str(found)

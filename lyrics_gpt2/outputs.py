@@ -45,6 +45,47 @@ class MetricsLog:
             self._file.close()
 
 
+class StepMeter:
+    """Per-step training sums kept on the device, copied to the host every few steps.
+
+    ``float(loss)`` each step would make the host wait for the GPU each step. Here each step's
+    sums (NLL, target tokens, real tokens, batch positions) stay on the device; :meth:`flush`
+    reduces the window's [steps, 4] over all processes and copies it in one go (``--log-every``).
+    """
+
+    def __init__(self, device):
+        import torch
+
+        self.device, self.torch = device, torch
+        self.current = torch.zeros(4, dtype=torch.float64, device=device)
+        self.steps: list[tuple[int, float, float, object]] = []  # step, lr, epoch, sums
+
+    def add(self, loss, batch) -> None:
+        from lyrics_gpt2.data import IGNORE_INDEX
+
+        mask = batch["attention_mask"]
+        targets = (batch["labels"][:, 1:] != IGNORE_INDEX).sum().double()
+        # new_full writes the host integer in a kernel argument: no host-to-device copy.
+        positions = mask.new_full((), mask.numel(), dtype=self.torch.float64)
+        nll = loss.detach().double() * targets
+        self.current += self.torch.stack([nll, targets, mask.sum().double(), positions])
+
+    def end_step(self, step: int, lr: float, epoch: float) -> None:
+        self.steps.append((step, lr, epoch, self.current))
+        self.current = self.torch.zeros(4, dtype=self.torch.float64, device=self.device)
+
+    def flush(self, accelerator) -> list[tuple[int, float, float, list[float]]]:
+        """The steps since the last flush: (step, lr, epoch, [nll, targets, tokens, positions])
+        summed over processes. Every process must call it at the same steps."""
+        if not self.steps:
+            return []
+        sums = self.torch.stack([s[3] for s in self.steps])
+        sums = accelerator.reduce(sums, reduction="sum").tolist()
+        out = [(*s[:3], row) for s, row in zip(self.steps, sums, strict=True)]
+        self.steps = []
+        return out
+
+
 def save_hf_folder(model, tokenizer, dest: Path, seq_len: int, state_dict=None) -> None:
     """A folder ``from_pretrained`` and ``pipeline`` load: weights, config, generation defaults,
     tokenizer. Files are written to a temporary folder and moved in one by one when complete."""
@@ -81,6 +122,7 @@ RUN_OUTPUTS = (
     "val_loss.png",
     "val_loss_late.png",
     "untuned",
+    "adapter",
     "checkpoints",
 )
 

@@ -12,20 +12,27 @@ Face model folder, metrics, loss curves and resumable checkpoints to ``--output-
     accelerate launch --multi_gpu --num_processes 8 lyrics_gpt2/train.py --preset gpt2
     # continue an interrupted run where it stopped (same flags plus --resume)
     accelerate launch lyrics_gpt2/train.py --preset gpt2 --resume latest
+    # LoRA rank 16 (adapters + genre rows train; exported merged, adapter in adapter/)
+    accelerate launch -q lyrics_gpt2/train.py --preset gpt2 --lora 16
+    # a new run from a finished model's weights, with its own schedule
+    accelerate launch -q lyrics_gpt2/train.py --preset gpt2 --model artifacts/model --output-dir m2
     # every setting: python lyrics_gpt2/train.py --help
+
+``-q`` keeps accelerate from printing its own CalledProcessError traceback after our one-line error
+(single-process runs; multi-process runs print it anyway).
 
 Outputs in ``--output-dir`` (default ``artifacts/model``): ``config.json``, ``model.safetensors``,
 ``generation_config.json`` and the tokenizer (``AutoModelForCausalLM.from_pretrained`` and
 ``pipeline("text-generation")`` load the folder), ``metrics.jsonl``, ``train_loss.png``,
-``val_loss.png``, ``val_loss_late.png``, ``summary.json``, ``checkpoints/step-*/`` and, for a model
-trained from scratch, its untrained weights in ``untuned/``.
+``val_loss.png``, ``val_loss_late.png``, ``summary.json``, ``checkpoints/step-*/``, for a model
+trained from scratch its untrained weights in ``untuned/``, and with ``--lora`` the adapter in
+``adapter/`` (the folder itself holds the merged weights).
 """
 
 from __future__ import annotations
 
 import math
 import os
-import signal
 import sys
 import time
 from dataclasses import asdict
@@ -36,8 +43,8 @@ if __package__ in (None, ""):
     # (config, data, ...); the repository root goes there instead so `import lyrics_gpt2` works.
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-import torch
 
+from lyrics_gpt2 import lora
 from lyrics_gpt2.checkpoints import (
     FIXED_ON_RESUME,
     TrainState,
@@ -47,17 +54,42 @@ from lyrics_gpt2.checkpoints import (
     resolve_resume,
     save_checkpoint,
 )
-from lyrics_gpt2.cli import UsageError, die_with_parent, run
+from lyrics_gpt2.cli import UsageError, run
 from lyrics_gpt2.config import TrainArgs, parse_train_args
-from lyrics_gpt2.data import IGNORE_INDEX, EpochShuffle
+from lyrics_gpt2.data import EpochShuffle
 from lyrics_gpt2.evaluation import SongScores, score_songs
 from lyrics_gpt2.fileio import check_output, output_errors, write_json
-from lyrics_gpt2.modeling import build_model, summary_base
+from lyrics_gpt2.launch import die_with_launcher, make_accelerator
+from lyrics_gpt2.modeling import (
+    build_model,
+    enable_gradient_checkpointing,
+    pad_embeddings,
+    parent_record,
+    summary_base,
+    unpad_embeddings,
+)
 from lyrics_gpt2.optim import build_optimizer, get_lr_scheduler
-from lyrics_gpt2.outputs import MetricsLog, clear_run_outputs, plain_state_dict, save_hf_folder
+from lyrics_gpt2.outputs import (
+    MetricsLog,
+    StepMeter,
+    clear_run_outputs,
+    plain_state_dict,
+    save_hf_folder,
+)
 from lyrics_gpt2.train_data import get_dataloaders, load_data
 
-PROG = "accelerate launch lyrics_gpt2/train.py"
+PROG = "accelerate launch -q lyrics_gpt2/train.py"
+EPILOG = """examples:
+  accelerate launch -q --cpu lyrics_gpt2/train.py --preset tiny --data-dir artifacts/data
+  accelerate launch -q lyrics_gpt2/train.py --preset gpt2                  # one GPU, bf16
+  accelerate launch -q lyrics_gpt2/train.py --preset gpt2 --compile        # + torch.compile
+  accelerate launch -q lyrics_gpt2/train.py --preset gpt2 --lora 16        # adapters, alpha 32
+  accelerate launch -q lyrics_gpt2/train.py --preset gpt2 --gradient-checkpointing
+  accelerate launch -q lyrics_gpt2/train.py --model artifacts/model --output-dir artifacts/model2
+  accelerate launch -q lyrics_gpt2/train.py --preset gpt2 --resume latest  # same flags as before
+-q: without it accelerate prints its own CalledProcessError traceback after our one-line error.
+Songs longer than the data's rows: python -m pipeline.preprocess --stages tokenize --seq-len 1024
+"""
 
 
 # --------------------------------------------------------------------------------- validation
@@ -109,13 +141,28 @@ def fit(
     show = accelerator.is_local_main_process and not os.environ.get("TQDM_DISABLE")
     bar = tqdm(total=total_steps, initial=state.step, disable=not show, desc="train", unit="step")
     model.train()
-    device = accelerator.device
-    # Per optimizer step: summed NLL and target count over its batches (token-weighted loss).
-    step_nll = torch.zeros((), dtype=torch.float64, device=device)
-    step_targets = torch.zeros((), dtype=torch.long, device=device)
-    step_tokens = torch.zeros((), dtype=torch.long, device=device)
-    step_positions = torch.zeros((), dtype=torch.long, device=device)
-    step_start = time.perf_counter()
+    meter = StepMeter(accelerator.device)
+    window_start = time.perf_counter()
+
+    def flush() -> None:
+        """Write the window's step records; its tokens/s is the window's (no per-step sync)."""
+        rows = meter.flush(accelerator)
+        if not rows:
+            return
+        elapsed = time.perf_counter() - window_start
+        state.train_time_s += elapsed
+        rate = sum(r[3][2] for r in rows) / elapsed if elapsed > 0 else None
+        for step, lr, epoch, (nll, n_targets, n_tokens, n_positions) in rows:
+            state.tokens_seen += int(n_tokens)
+            state.positions_seen += int(n_positions)
+            loss = nll / max(1.0, n_targets)
+            metrics.write({"kind": "train", "step": step, "epoch": epoch, "loss": loss, "lr": lr,
+                           "tokens": int(n_tokens), "tokens_per_s": rate,
+                           "tokens_seen": state.tokens_seen})  # fmt: skip
+            accelerator.log({"train/loss": loss, "train/lr": lr}, step=step)
+        bar.update(len(rows))
+        bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{rate or 0:.0f}")
+
     while state.step < total_steps:
         if state.batch_in_epoch >= len(train_loader):
             state.epoch, state.batch_in_epoch = state.epoch + 1, 0
@@ -149,116 +196,44 @@ def fit(
                 if accelerator.sync_gradients:
                     scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
-            targets = (batch["labels"][:, 1:] != IGNORE_INDEX).sum()
-            step_nll += loss.detach().double() * targets
-            step_targets += targets
-            step_tokens += batch["attention_mask"].sum()
-            step_positions += batch["attention_mask"].numel()
+            meter.add(loss, batch)
             state.batch_in_epoch += 1
             if not accelerator.sync_gradients:
                 continue
 
             state.step += 1
-            totals = accelerator.reduce(
-                torch.stack(
-                    [step_nll, step_targets.double(), step_tokens.double(), step_positions.double()]
-                ),
-                reduction="sum",
+            meter.end_step(
+                state.step, lr, state.epoch + state.batch_in_epoch / max(1, len(train_loader))
             )
-            nll, n_targets, n_tokens, n_positions = (float(x) for x in totals)
-            step_nll.zero_(), step_targets.zero_(), step_tokens.zero_(), step_positions.zero_()
-            now = time.perf_counter()
-            elapsed = now - step_start
-            step_start = now
-            state.train_time_s += elapsed
-            state.tokens_seen += int(n_tokens)
-            state.positions_seen += int(n_positions)
-            record = {
-                "kind": "train",
-                "step": state.step,
-                "epoch": state.epoch + state.batch_in_epoch / max(1, len(train_loader)),
-                "loss": nll / max(1.0, n_targets),
-                "lr": lr,
-                "tokens": int(n_tokens),
-                "tokens_per_s": n_tokens / elapsed if elapsed > 0 else None,
-                "tokens_seen": state.tokens_seen,
-            }
-            metrics.write(record)
-            accelerator.log({"train/loss": record["loss"], "train/lr": lr}, step=state.step)
-            bar.update(1)
-            bar.set_postfix(loss=f"{record['loss']:.3f}", tok_s=f"{record['tokens_per_s']:.0f}")
             done = state.step >= total_steps
-            if (args.eval_every and state.step % args.eval_every == 0) or done:
+            evaluate = (args.eval_every and state.step % args.eval_every == 0) or done
+            checkpoint = (
+                args.checkpoint_every and state.step % args.checkpoint_every == 0 and not done
+            )
+            if evaluate or checkpoint or state.step % args.log_every == 0:
+                flush()  # every process at the same steps: it reduces across them
+                window_start = time.perf_counter()
+            if evaluate:
                 run_validation()
-            if args.checkpoint_every and state.step % args.checkpoint_every == 0 and not done:
+            if checkpoint:
                 save_checkpoint(
                     accelerator, args.output_dir, state.step, asdict(state), args.keep_checkpoints
                 )
             # Validation and checkpointing are not training time.
-            step_start = time.perf_counter()
+            if evaluate or checkpoint:
+                window_start = time.perf_counter()
             if done:
                 break
+    flush()
     bar.close()
     if state.last_val.get("step") != state.step:
         run_validation()
     return state
 
 
-def make_accelerator(args: TrainArgs):
-    from accelerate import Accelerator
-    from accelerate.utils import ProjectConfiguration, TorchDynamoPlugin
-
-    precision = args.mixed_precision
-    if precision == "auto":
-        if torch.cuda.is_available():
-            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        else:
-            precision = "no"
-    elif precision != "no" and not torch.cuda.is_available():
-        raise UsageError(
-            f"--mixed-precision {precision} needs a GPU here; use --mixed-precision no"
-        )
-    kwargs = {}
-    if args.compile:
-        # Trimmed batches vary in width; dynamic shapes avoid one recompile per width.
-        kwargs["dynamo_plugin"] = TorchDynamoPlugin(backend="inductor", dynamic=True)
-    # `accelerate launch --multi_gpu` (torchrun) on a machine without CUDA: accelerate only picks
-    # DDP over gloo when told it runs on CPU, otherwise each process would train alone.
-    if not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        kwargs["cpu"] = True
-    trackers = None if args.report_to == "none" else args.report_to
-    if args.report_to == "tensorboard":
-        from accelerate.utils import is_tensorboard_available
-
-        if not is_tensorboard_available():
-            raise UsageError("--report-to tensorboard needs tensorboard: pip install tensorboard")
-    return Accelerator(
-        gradient_accumulation_steps=args.grad_accum,
-        mixed_precision=precision,
-        log_with=trackers,
-        project_config=ProjectConfiguration(
-            project_dir=args.output_dir, logging_dir=str(Path(args.output_dir) / "runs")
-        ),
-        **kwargs,
-    )
-
-
-def die_with_launcher() -> None:
-    """Under ``accelerate launch`` (or torchrun), end this process when the launcher dies.
-
-    ``kill -9`` of the launcher cannot forward a signal, and the training process would go on
-    writing checkpoints and metrics into a folder the user believes idle. Run by hand (``python
-    train.py``) nothing changes, so closing a shell's parent does not end a run started with nohup.
-    """
-    # What the launchers put in the environment of the process they start (accelerate's
-    # launch prepares ACCELERATE_MIXED_PRECISION; torchrun sets TORCHELASTIC_RUN_ID).
-    if any(k in os.environ for k in ("ACCELERATE_MIXED_PRECISION", "TORCHELASTIC_RUN_ID")):
-        die_with_parent(os.getppid(), signal.SIGTERM)
-
-
 def main(argv=None) -> int:
     die_with_launcher()
-    args = parse_train_args(argv, prog=PROG, description=__doc__)
+    args = parse_train_args(argv, prog=PROG, description=__doc__, epilog=EPILOG)
     from accelerate.utils import set_seed
 
     # Before data and model load: a file, a folder under /proc, a read-only disk are refused now.
@@ -308,10 +283,24 @@ def main(argv=None) -> int:
     else:
         base_model = source.ref
     n_params = sum(p.numel() for p in model.parameters())
+    vocab = len(data.tokenizer)
+    pad_embeddings(model, vocab, args.pad_vocab)
+    if args.gradient_checkpointing:
+        enable_gradient_checkpointing(model)
+    model.to(accelerator.device)
+    if args.lora:
+        model = lora.apply_lora(
+            model, rank=args.lora, alpha=args.lora_alpha, dropout=args.lora_dropout,
+            targets=args.lora_target_list,
+            trainable_rows=sorted(data.manifest.genre_token_ids.values()),
+        )  # fmt: skip
+        # Checkpoints then hold the adapters and genre rows, not the frozen base weights.
+        accelerator.register_save_state_pre_hook(lora.checkpoint_hook)
+    trainable = lora.trainable_counts(model)
 
     # 4. loaders, optimizer, schedule
     train_loader, val_loader, sampler = get_dataloaders(data, args)
-    optimizer = build_optimizer(model.to(accelerator.device), args)
+    optimizer = build_optimizer(model, args)
     model, optimizer, train_loader, val_loader = accelerator.prepare(
         model, optimizer, train_loader, val_loader
     )
@@ -336,7 +325,9 @@ def main(argv=None) -> int:
     if resume_from is not None:
         saved = read_resumable(resume_from, settings)
         try:
-            accelerator.load_state(str(resume_from))
+            # A LoRA checkpoint lacks the frozen weights (strict=False); its rows come after.
+            accelerator.load_state(str(resume_from), strict=not args.lora)
+            lora.load_rows(accelerator.unwrap_model(model), resume_from)
         except (OSError, RuntimeError, ValueError, EOFError) as exc:
             raise UsageError(
                 f"cannot load checkpoint {resume_from} ({type(exc).__name__}: "
@@ -373,9 +364,15 @@ def main(argv=None) -> int:
     if accelerator.is_main_process:
         from lyrics_gpt2.plots import plot_losses, read_metrics
 
-        unwrapped = accelerator.unwrap_model(model)
+        final = accelerator.unwrap_model(model, keep_torch_compile=False)
         with output_errors(out):
-            save_hf_folder(unwrapped, data.tokenizer, out, data.seq_len, state_dict=state_dict)
+            if args.lora or args.pad_vocab > 1:
+                # Merged adapters, pad rows dropped: the folder is a plain GPT-2 of the
+                # tokenizer's size, whose own weights are what is saved.
+                final = lora.export(final, out) if args.lora else final
+                unpad_embeddings(final, vocab)
+                state_dict = None
+            save_hf_folder(final, data.tokenizer, out, data.seq_len, state_dict=state_dict)
             plots = plot_losses(read_metrics(out / "metrics.jsonl"), out)
         seq_positions = state.positions_seen
         base = summary_base(out, base_model, source.kind)
@@ -385,6 +382,21 @@ def main(argv=None) -> int:
             "model_arg": args.model,
             "untuned_model": base["base_model"] if source.kind == "scratch" else None,
             "parameters": n_params,
+            **trainable,
+            "lora": {
+                "rank": args.lora,
+                "alpha": lora.default_alpha(args.lora)
+                if args.lora_alpha is None
+                else args.lora_alpha,
+                "dropout": args.lora_dropout,
+                "targets": args.lora_target_list,
+                "trainable_rows": sorted(data.manifest.genre_token_ids.values()),
+            }
+            if args.lora
+            else None,
+            "parent": parent_record(source),
+            "gradient_checkpointing": args.gradient_checkpointing,
+            "pad_vocab": args.pad_vocab,
             "data_dir": str(Path(args.data_dir).resolve()),
             "output_dir": str(out.resolve()),
             "preset": args.preset,

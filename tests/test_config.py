@@ -86,3 +86,18 @@ def test_bad_flag_is_one_line_and_exit_2(capsys):
         parse_train_args(["--model-config", "n_layer"])
     assert exc.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_lora_and_gpu_flags_are_checked_together():
+    args = parse_train_args(["--lora", "8", "--lora-targets", "c_attn", "--pad-vocab", "64"])
+    assert (args.lora, args.lora_alpha, args.lora_target_list) == (8, None, ["c_attn"])
+    with pytest.raises(UsageError) as err:
+        TrainArgs(
+            lora=-1, lora_alpha=0, lora_dropout=1.0, lora_targets="c_attn,q_proj", pad_vocab=0,
+            log_every=0,
+        ).validate()  # fmt: skip
+    message = str(err.value)
+    for flag in ("--lora ", "--lora-alpha", "--lora-dropout", "unknown: q_proj", "--pad-vocab",
+                 "--log-every"):  # fmt: skip
+        assert flag in message
+    assert load_preset("gpt2")["pad_vocab"] == 64
