@@ -325,9 +325,8 @@ def main(argv=None) -> int:
     if resume_from is not None:
         saved = read_resumable(resume_from, settings)
         try:
-            # A LoRA checkpoint lacks the frozen weights (strict=False); its rows come after.
+            # A LoRA checkpoint holds only adapters and genre rows: the rest stays as built.
             accelerator.load_state(str(resume_from), strict=not args.lora)
-            lora.load_rows(accelerator.unwrap_model(model), resume_from)
         except (OSError, RuntimeError, ValueError, EOFError) as exc:
             raise UsageError(
                 f"cannot load checkpoint {resume_from} ({type(exc).__name__}: "
