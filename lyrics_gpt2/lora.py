@@ -75,6 +75,13 @@ def apply_lora(
     return peft_model
 
 
+def summary(args, rows: Sequence[int]) -> dict:
+    """What ``summary.json`` records of a LoRA run (``args``: the run's TrainArgs)."""
+    alpha = default_alpha(args.lora) if args.lora_alpha is None else args.lora_alpha
+    return {"rank": args.lora, "alpha": alpha, "dropout": args.lora_dropout,
+            "targets": args.lora_target_list, "trainable_rows": list(rows)}  # fmt: skip
+
+
 def is_lora(model) -> bool:
     from peft import PeftModel
 
