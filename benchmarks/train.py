@@ -334,12 +334,23 @@ def step_worker(cfg: dict) -> dict:
     if cfg["checkpointing"]:
         enable_gradient_checkpointing(model)
     if cfg["lora"]:
-        model = lora.apply_lora(model, rank=cfg["lora"], trainable_rows=range(50_257, 50_263))
+        model = lora.apply_lora(
+            model, rank=cfg["lora"], dropout=cfg["dropout"], trainable_rows=range(50_257, 50_263)
+        )
     opt = build_optimizer(model, TrainArgs(model="tiny"))
     built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     gen = torch.Generator().manual_seed(0)
     ids = torch.randint(50_257, (cfg["batch"], cfg["seq_len"]), generator=gen)
     model.train()
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    saved: dict[int, int] = {}
+
+    def keep(t):  # what autograd holds for backward (activations), weights left out
+        ptr = t.untyped_storage().data_ptr()
+        if ptr not in weights:
+            saved[ptr] = t.untyped_storage().nbytes()
+        return t
+
     for i in range(cfg["steps"] + 1):
         if i == 1:  # the first step allocates the optimizer state: a warm-up
             start = time.perf_counter()
@@ -348,29 +359,42 @@ def step_worker(cfg: dict) -> dict:
         opt.zero_grad(set_to_none=True)
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # After the peak is read: the hooks change how autograd keeps tensors (and so the RSS).
+    with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
+        model(input_ids=ids, labels=ids)
     counts = lora.trainable_counts(model)
+    trainable = counts["trainable_parameters"]
     return {"tokens_per_s": cfg["steps"] * ids.numel() / elapsed, "peak_mib": peak,
-            "rise_mib": peak - built, "trainable": counts["trainable_parameters"]}  # fmt: skip
+            "rise_mib": peak - built, "trainable": trainable,
+            "saved_mib": sum(saved.values()) / 2**20,
+            "state_mib": 3 * 4 * trainable / 2**20,  # fp32 gradient + AdamW's two moments
+            "logits_mib": ids.numel() * config.vocab_size * 4 / 2**20}  # fmt: skip
 
 
 def compare(args: argparse.Namespace, work: Path) -> None:
     """LoRA vs full (``--mode lora``) or checkpointing on/off (``--mode checkpointing``)."""
     runs = (
-        [("full", 0, False), (f"LoRA r{args.lora_rank}", args.lora_rank, False)]
+        [("full", 0, False, 0.0), (f"LoRA r{args.lora_rank}", args.lora_rank, False, 0.05),
+         (f"LoRA r{args.lora_rank}, dropout 0", args.lora_rank, False, 0.0)]
         if args.mode == "lora"
-        else [("no checkpointing", 0, False), ("gradient checkpointing", 0, True)]
-    )
+        else [("no checkpointing", 0, False, 0.0), ("gradient checkpointing", 0, True, 0.0)]
+    )  # fmt: skip
     batch, seq_len = args.batch_size or 4, args.seq_len or 256
     print(f"CPU, GPT2Config random weights, vocab 50,263, batch {batch} x {seq_len} tokens, "
           f"1 warm-up + {args.steps} steps, {torch_threads()} torch threads")  # fmt: skip
-    print(f"{'shape':8}{'run':26}{'trainable':>14}{'tokens/s':>10}{'peak RSS':>11}{'rise':>10}")
+    print(f"{'shape':8}{'run':26}{'trainable':>14}{'tokens/s':>10}{'peak RSS':>11}{'rise':>10}"
+          f"{'grad+Adam':>11}{'saved':>10}")  # fmt: skip
     for shape in ("tiny", "gpt2"):
-        for label, rank, ckpt in runs:
+        for label, rank, ckpt, dropout in runs:
             cfg = {"shape": shape, "lora": rank, "checkpointing": ckpt, "batch": batch,
-                   "seq_len": seq_len, "steps": args.steps}  # fmt: skip
+                   "seq_len": seq_len, "steps": args.steps, "dropout": dropout}  # fmt: skip
             r = worker_process("step", cfg)
             print(f"{shape:8}{label:26}{r['trainable']:>14,}{r['tokens_per_s']:>10,.0f}"
-                  f"{r['peak_mib']:>8,.0f} MiB{r['rise_mib']:>6,.0f} MiB")  # fmt: skip
+                  f"{r['peak_mib']:>8,.0f} MiB{r['rise_mib']:>6,.0f} MiB"
+                  f"{r['state_mib']:>7,.0f} MiB{r['saved_mib']:>6,.0f} MiB")  # fmt: skip
+    print(f"grad+Adam: fp32 gradient and two AdamW moments of what trains; saved: tensors autograd "
+          f"holds for backward (activations, logits {r['logits_mib']:,.0f} MiB a copy at the last "
+          f"shape), weights excluded")  # fmt: skip
     print(f"load average: {os.getloadavg()}  cpus: {os.cpu_count()}")
 
 
