@@ -4,6 +4,7 @@ vs full fine-tuning and gradient checkpointing (tokens/s, peak memory). Every mo
     python benchmarks/train.py                      # padding/trimming, tiny preset, CPU (issue 4)
     python benchmarks/train.py --data-dir artifacts/data --steps 60
     python benchmarks/train.py --mode loop          # ours vs transformers.Trainer, tiny, CPU
+    python benchmarks/train.py --mode loop --threads 1 --steps 40   # the same, shared machine
     python benchmarks/train.py --gpu [--compile]    # the same on CUDA, GPT-2 124M, bf16
     python benchmarks/train.py --mode lora          # LoRA vs full, tiny and GPT-2 124M, CPU
     python benchmarks/train.py --mode checkpointing # gradient checkpointing on/off, same shapes
@@ -12,8 +13,12 @@ vs full fine-tuning and gradient checkpointing (tokens/s, peak memory). Every mo
 of full-length rows (no padding, so tokens = positions), runs the real entry point
 (``lyrics_gpt2/train.py``: bf16 autocast on CUDA, SDPA, fused AdamW, --pad-vocab 64, metrics
 copied every --log-every steps) and ``transformers.Trainer`` on the same model (built by
-``modeling.build_model``), data, collator, batch and optimizer settings, one after the other in
-the same run, and prints the median tokens/s of the second half of the steps and the MFU.
+``modeling.build_model``), data, collator, batch, optimizer settings and dropout 0, alternately
+(``--repeats``, default 3), and prints the median and each run's real tokens/s and the MFU. Both
+sides count real tokens (attention mask) over the same steps, N/2+1 .. N, timed from the end of
+step N/2 to the end of step N (ours: its second --log-every window), with the same torch thread
+count (``OMP_NUM_THREADS``; ``--threads``, default the cores): on a shared machine two threads
+per process swing several-fold with the load, one thread is stable.
 
 MFU = achieved FLOP/s / peak FLOP/s, with FLOPs per token = 6·N + 12·L·d·T (N: parameters
 without the position table, the tied embedding counted once since it is the output layer's
@@ -26,7 +31,9 @@ L4 121); on CPU cores x 3 GHz x 32 fp32 FLOP/cycle (two AVX2 FMA units), a rough
 random weights, GPT-2's vocabulary of 50,263, batch 4 x 256 tokens, 1 warm-up + 3 steps) and
 print tokens/s and peak resident memory (the process's ``ru_maxrss``: everything it touched,
 weights included) and its rise over the built model (the training step's own peak: gradients,
-optimizer state, activations).
+optimizer state, activations), the size of the gradient and AdamW state of what trains, and what
+autograd saves for backward in one forward (activations and logits, weights left out; measured
+after the peak is read, since the hooks change how tensors are kept).
 
 The padding mode prints, for batches trimmed to their longest song (what training does) and
 batches kept at the stored width, the share of positions that are padding, real tokens/s of the
