@@ -4,6 +4,7 @@ vs full fine-tuning and gradient checkpointing (tokens/s, peak memory). Every mo
     python benchmarks/train.py                      # padding/trimming, tiny preset, CPU (issue 4)
     python benchmarks/train.py --data-dir artifacts/data --steps 60
     python benchmarks/train.py --mode loop          # ours vs transformers.Trainer, tiny, CPU
+    python benchmarks/train.py --mode loop --threads 1 --steps 40   # the same, shared machine
     python benchmarks/train.py --gpu [--compile]    # the same on CUDA, GPT-2 124M, bf16
     python benchmarks/train.py --mode lora          # LoRA vs full, tiny and GPT-2 124M, CPU
     python benchmarks/train.py --mode checkpointing # gradient checkpointing on/off, same shapes
@@ -12,8 +13,12 @@ vs full fine-tuning and gradient checkpointing (tokens/s, peak memory). Every mo
 of full-length rows (no padding, so tokens = positions), runs the real entry point
 (``lyrics_gpt2/train.py``: bf16 autocast on CUDA, SDPA, fused AdamW, --pad-vocab 64, metrics
 copied every --log-every steps) and ``transformers.Trainer`` on the same model (built by
-``modeling.build_model``), data, collator, batch and optimizer settings, one after the other in
-the same run, and prints the median tokens/s of the second half of the steps and the MFU.
+``modeling.build_model``), data, collator, batch, optimizer settings and dropout 0, alternately
+(``--repeats``, default 3), and prints the median and each run's real tokens/s and the MFU. Both
+sides count real tokens (attention mask) over the same steps, N/2+1 .. N, timed from the end of
+step N/2 to the end of step N (ours: its second --log-every window), with the same torch thread
+count (``OMP_NUM_THREADS``; ``--threads``, default the cores): on a shared machine two threads
+per process swing several-fold with the load, one thread is stable.
 
 MFU = achieved FLOP/s / peak FLOP/s, with FLOPs per token = 6·N + 12·L·d·T (N: parameters
 without the position table, the tied embedding counted once since it is the output layer's
@@ -26,7 +31,9 @@ L4 121); on CPU cores x 3 GHz x 32 fp32 FLOP/cycle (two AVX2 FMA units), a rough
 random weights, GPT-2's vocabulary of 50,263, batch 4 x 256 tokens, 1 warm-up + 3 steps) and
 print tokens/s and peak resident memory (the process's ``ru_maxrss``: everything it touched,
 weights included) and its rise over the built model (the training step's own peak: gradients,
-optimizer state, activations).
+optimizer state, activations), the size of the gradient and AdamW state of what trains, and what
+autograd saves for backward in one forward (activations and logits, weights left out; measured
+after the peak is read, since the hooks change how tensors are kept).
 
 The padding mode prints, for batches trimmed to their longest song (what training does) and
 batches kept at the stored width, the share of positions that are padding, real tokens/s of the
@@ -65,8 +72,10 @@ def padding_shares(data_dir: Path, batch_size: int, seed: int = 42) -> tuple[flo
     return 1 - real / full, 1 - real / trimmed
 
 
-def run_training(data_dir: Path, out: Path, flags: list[str], launcher: list[str]) -> dict:
-    env = subprocess_env(TQDM_DISABLE="1")
+def run_training(
+    data_dir: Path, out: Path, flags: list[str], launcher: list[str], env_extra=None
+) -> dict:
+    env = subprocess_env(TQDM_DISABLE="1", **(env_extra or {}))
     cmd = [*launcher, str(REPO / "lyrics_gpt2" / "train.py"), "--data-dir", str(data_dir)]
     cmd += ["--output-dir", str(out), *flags]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -76,6 +85,7 @@ def run_training(data_dir: Path, out: Path, flags: list[str], launcher: list[str
     records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     rates = [r["tokens_per_s"] for r in records if r["kind"] == "train"]
     summary["median_tokens_per_s_late"] = statistics.median(rates[len(rates) // 2 :])
+    summary["last_window_tokens_per_s"] = rates[-1]  # every step of a window has its rate
     return summary
 
 
@@ -200,7 +210,8 @@ def flops_per_token(model, seq_len: int) -> float:
 
 
 def trainer_worker(cfg: dict) -> dict:
-    """transformers.Trainer on our model, data, collator and batch; tokens/s of the late steps."""
+    """transformers.Trainer on our model, data, collator and batch: real tokens and seconds of
+    the same late steps as ours (steps half+1 .. N, from the end of step half to the end of N)."""
     import torch
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
@@ -210,15 +221,23 @@ def trainer_worker(cfg: dict) -> dict:
 
     cuda = cfg["device"] == "cuda"
     data = load_data(cfg["data_dir"])
-    model, _ = build_model(cfg["model"], data.tokenizer, model_config=cfg["model_config"])
+    model, _ = build_model(
+        cfg["model"], data.tokenizer, model_config=cfg["model_config"], dropout=0.0
+    )
     pad_embeddings(model, len(data.tokenizer), 64)
     times: list[float] = []
+    tokens: list = []  # real tokens (attention mask) per step, kept on the device: no sync
 
     class Clock(TrainerCallback):
         def on_step_end(self, args, state, control, **kw):
             if cuda:
                 torch.cuda.synchronize()
             times.append(time.perf_counter())
+
+    class Counting(Trainer):
+        def training_step(self, model, inputs, *a, **kw):
+            tokens.append(inputs["attention_mask"].sum())
+            return super().training_step(model, inputs, *a, **kw)
 
     targs = TrainingArguments(
         output_dir=cfg["out"], per_device_train_batch_size=cfg["batch"], max_steps=cfg["steps"],
@@ -228,14 +247,15 @@ def trainer_worker(cfg: dict) -> dict:
         optim="adamw_torch_fused" if cuda else "adamw_torch", torch_compile=cfg["compile"],
         dataloader_num_workers=cfg["workers"], dataloader_pin_memory=cuda,
     )  # fmt: skip
-    collator = Collator(data.pad_token_id, data.seq_len, 8)
-    trainer = Trainer(model=model, args=targs, train_dataset=data.train, data_collator=collator,
-                      callbacks=[Clock()])  # fmt: skip
+    collator = Collator(data.pad_token_id, data.seq_len, 8, data.manifest.conditioning_ids)
+    trainer = Counting(model=model, args=targs, train_dataset=data.train, data_collator=collator,
+                       callbacks=[Clock()])  # fmt: skip
     trainer.train()
-    half = len(times) // 2
-    tokens = (len(times) - 1 - half) * cfg["batch"] * data.seq_len
-    return {"tokens_per_s": tokens / (times[-1] - times[half]),
-            "flops_per_token": flops_per_token(model, data.seq_len)}  # fmt: skip
+    half = cfg["steps"] // 2
+    late = sum(int(t) for t in tokens[half:])
+    return {"tokens_per_s": late / (times[-1] - times[half - 1]),
+            "flops_per_token": flops_per_token(model, data.seq_len),
+            "torch_threads": torch.get_num_threads()}  # fmt: skip
 
 
 def loop(args: argparse.Namespace, work: Path) -> None:
@@ -250,25 +270,33 @@ def loop(args: argparse.Namespace, work: Path) -> None:
     batch = args.batch_size or (32 if cuda else 8)
     seq_len = args.seq_len or (1024 if cuda else 128)
     vocab = 50_257 if cuda or shape == "gpt2" else 8_000
-    steps = args.steps
+    steps = args.steps + args.steps % 2  # even: two logging windows of equal length
     data_dir = synthetic_gpt2_corpus(work / "data", batch * (steps + 2), seq_len, vocab)
     flags = ["--model", model, "--batch-size", str(batch), "--max-steps", str(steps)]
     flags += ["--eval-every", "0", "--checkpoint-every", "0", "--eval-max-songs", "8"]
     flags += ["--lr", "6e-4", "--weight-decay", "0.1", "--warmup-steps", "2", "--pad-vocab", "64"]
-    flags += ["--log-every", "5", "--pad-to-multiple-of", "8", "--dropout", "0.0"]
+    # Two logging windows: the second (steps half+1 .. N) is the one the Trainer side times.
+    flags += ["--log-every", str(steps // 2), "--pad-to-multiple-of", "8", "--dropout", "0.0"]
     flags += ["--num-workers", str(2 if cuda else 0)]
     flags += ["--mixed-precision", "bf16" if cuda else "no"]
     if model_config:
         flags += ["--model-config", ",".join(f"{k}={v}" for k, v in model_config.items())]
     if args.compile:
         flags.append("--compile")
-    ours = run_training(data_dir, work / "ours", flags, [sys.executable])
+    # The same torch thread count in both processes (each otherwise picks its own).
+    threads = {"OMP_NUM_THREADS": str(args.threads or len(os.sched_getaffinity(0)))}
     cfg = {"data_dir": str(data_dir), "model": model, "model_config": model_config,
            "device": device, "batch": batch, "steps": steps, "compile": args.compile,
            "workers": 2 if cuda else 0, "out": str(work / "trainer")}  # fmt: skip
-    theirs = worker_process("trainer", cfg)
+    # Interleaved repeats, medians: on a shared machine one pair of runs can differ 2x by load.
+    ours, theirs, loads = [], [], [os.getloadavg()[0]]
+    for i in range(args.repeats):
+        out = work / f"ours-{i}"
+        ours.append(run_training(data_dir, out, flags, [sys.executable], threads))
+        theirs.append(worker_process("trainer", cfg, threads))
+        loads.append(os.getloadavg()[0])
     peak, peak_text = peak_flops(device, args.peak_tflops)
-    fpt = theirs["flops_per_token"]
+    fpt = theirs[0]["flops_per_token"]
     name = torch.cuda.get_device_name() if cuda else f"CPU ({os.cpu_count()} cores)"
     print(
         f"{shape} shape ({model}), vocab {vocab:,} padded to 64, seq_len {seq_len}, batch {batch}, "
@@ -276,11 +304,19 @@ def loop(args: argparse.Namespace, work: Path) -> None:
         f"{'fused ' if cuda else ''}AdamW{', torch.compile' if args.compile else ''}: {name}"
     )
     print(f"FLOPs/token = 6N + 12·L·d·T = {fpt / 1e6:,.1f} MFLOP; peak {peak_text}")
-    print(f"{'':28}{'tokens/s':>14}{'MFU':>9}")
-    for label, rate in (("lyrics_gpt2/train.py", ours["median_tokens_per_s_late"]),
-                        ("transformers.Trainer", theirs["tokens_per_s"])):  # fmt: skip
-        print(f"{label:28}{rate:>14,.0f}{rate * fpt / peak:>9.1%}")
-    print(f"load average: {os.getloadavg()}")
+    print(f"real tokens/s of steps {steps // 2 + 1}-{steps} (end of step {steps // 2} to end of "
+          f"step {steps}), {theirs[0]['torch_threads']} torch threads in each process, "
+          f"{args.repeats} interleaved runs each")  # fmt: skip
+    print(f"{'':24}{'median tokens/s':>16}{'MFU':>7}   runs")
+    rows = (("lyrics_gpt2/train.py", [r["last_window_tokens_per_s"] for r in ours]),
+            ("transformers.Trainer", [r["tokens_per_s"] for r in theirs]))  # fmt: skip
+    for label, rates in rows:
+        rate = statistics.median(rates)
+        runs = ", ".join(f"{r:,.0f}" for r in rates)
+        print(f"{label:24}{rate:>16,.0f}{rate * fpt / peak:>7.1%}   {runs}")
+    print(
+        f"load average (1 min) before and after each pair: {', '.join(f'{x:.1f}' for x in loads)}"
+    )
 
 
 # --------------------------------------------------------- LoRA / gradient checkpointing, CPU
@@ -305,12 +341,23 @@ def step_worker(cfg: dict) -> dict:
     if cfg["checkpointing"]:
         enable_gradient_checkpointing(model)
     if cfg["lora"]:
-        model = lora.apply_lora(model, rank=cfg["lora"], trainable_rows=range(50_257, 50_263))
+        model = lora.apply_lora(
+            model, rank=cfg["lora"], dropout=cfg["dropout"], trainable_rows=range(50_257, 50_263)
+        )
     opt = build_optimizer(model, TrainArgs(model="tiny"))
     built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     gen = torch.Generator().manual_seed(0)
     ids = torch.randint(50_257, (cfg["batch"], cfg["seq_len"]), generator=gen)
     model.train()
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    saved: dict[int, int] = {}
+
+    def keep(t):  # what autograd holds for backward (activations), weights left out
+        ptr = t.untyped_storage().data_ptr()
+        if ptr not in weights:
+            saved[ptr] = t.untyped_storage().nbytes()
+        return t
+
     for i in range(cfg["steps"] + 1):
         if i == 1:  # the first step allocates the optimizer state: a warm-up
             start = time.perf_counter()
@@ -319,29 +366,42 @@ def step_worker(cfg: dict) -> dict:
         opt.zero_grad(set_to_none=True)
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # After the peak is read: the hooks change how autograd keeps tensors (and so the RSS).
+    with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
+        model(input_ids=ids, labels=ids)
     counts = lora.trainable_counts(model)
+    trainable = counts["trainable_parameters"]
     return {"tokens_per_s": cfg["steps"] * ids.numel() / elapsed, "peak_mib": peak,
-            "rise_mib": peak - built, "trainable": counts["trainable_parameters"]}  # fmt: skip
+            "rise_mib": peak - built, "trainable": trainable,
+            "saved_mib": sum(saved.values()) / 2**20,
+            "state_mib": 3 * 4 * trainable / 2**20,  # fp32 gradient + AdamW's two moments
+            "logits_mib": ids.numel() * config.vocab_size * 4 / 2**20}  # fmt: skip
 
 
 def compare(args: argparse.Namespace, work: Path) -> None:
     """LoRA vs full (``--mode lora``) or checkpointing on/off (``--mode checkpointing``)."""
     runs = (
-        [("full", 0, False), (f"LoRA r{args.lora_rank}", args.lora_rank, False)]
+        [("full", 0, False, 0.0), (f"LoRA r{args.lora_rank}", args.lora_rank, False, 0.05),
+         (f"LoRA r{args.lora_rank}, dropout 0", args.lora_rank, False, 0.0)]
         if args.mode == "lora"
-        else [("no checkpointing", 0, False), ("gradient checkpointing", 0, True)]
-    )
+        else [("no checkpointing", 0, False, 0.0), ("gradient checkpointing", 0, True, 0.0)]
+    )  # fmt: skip
     batch, seq_len = args.batch_size or 4, args.seq_len or 256
     print(f"CPU, GPT2Config random weights, vocab 50,263, batch {batch} x {seq_len} tokens, "
           f"1 warm-up + {args.steps} steps, {torch_threads()} torch threads")  # fmt: skip
-    print(f"{'shape':8}{'run':26}{'trainable':>14}{'tokens/s':>10}{'peak RSS':>11}{'rise':>10}")
+    print(f"{'shape':8}{'run':26}{'trainable':>14}{'tokens/s':>10}{'peak RSS':>11}{'rise':>10}"
+          f"{'grad+Adam':>11}{'saved':>10}")  # fmt: skip
     for shape in ("tiny", "gpt2"):
-        for label, rank, ckpt in runs:
+        for label, rank, ckpt, dropout in runs:
             cfg = {"shape": shape, "lora": rank, "checkpointing": ckpt, "batch": batch,
-                   "seq_len": seq_len, "steps": args.steps}  # fmt: skip
+                   "seq_len": seq_len, "steps": args.steps, "dropout": dropout}  # fmt: skip
             r = worker_process("step", cfg)
             print(f"{shape:8}{label:26}{r['trainable']:>14,}{r['tokens_per_s']:>10,.0f}"
-                  f"{r['peak_mib']:>8,.0f} MiB{r['rise_mib']:>6,.0f} MiB")  # fmt: skip
+                  f"{r['peak_mib']:>8,.0f} MiB{r['rise_mib']:>6,.0f} MiB"
+                  f"{r['state_mib']:>7,.0f} MiB{r['saved_mib']:>6,.0f} MiB")  # fmt: skip
+    print(f"grad+Adam: fp32 gradient and two AdamW moments of what trains; saved: tensors autograd "
+          f"holds for backward (activations, logits {r['logits_mib']:,.0f} MiB a copy at the last "
+          f"shape), weights excluded")  # fmt: skip
     print(f"load average: {os.getloadavg()}  cpus: {os.cpu_count()}")
 
 
@@ -351,10 +411,10 @@ def torch_threads() -> int:
     return torch.get_num_threads()
 
 
-def worker_process(kind: str, cfg: dict) -> dict:
+def worker_process(kind: str, cfg: dict, env_extra=None) -> dict:
     """Run ``kind``'s worker in a fresh process (its own peak memory); its JSON result."""
     cmd = [sys.executable, __file__, "--worker", kind, "--worker-config", json.dumps(cfg)]
-    env = subprocess_env(TQDM_DISABLE="1", HF_HUB_OFFLINE="1")
+    env = subprocess_env(TQDM_DISABLE="1", HF_HUB_OFFLINE="1", **(env_extra or {}))
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"{kind} worker failed:\n{proc.stderr[-3000:]}")
@@ -374,6 +434,8 @@ def main() -> None:
     parser.add_argument("--gpu", action="store_true", help="= --mode loop --device cuda")
     parser.add_argument("--compile", action="store_true", help="loop mode: torch.compile")
     parser.add_argument("--peak-tflops", type=float, help="peak FLOP/s for MFU (default: table)")
+    parser.add_argument("--threads", type=int, help="loop mode: torch threads (default: cores)")
+    parser.add_argument("--repeats", type=int, default=3, help="loop mode: interleaved runs")
     parser.add_argument("--lora-rank", type=int, default=16, help="lora mode: the rank")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-config", help=argparse.SUPPRESS)

@@ -1,8 +1,8 @@
 """Resumable training checkpoints: ``OUTDIR/checkpoints/step-00001000/``.
 
 Each holds what ``accelerator.save_state`` writes (model, optimizer, scheduler, gradient scaler,
-every process's RNG states; with ``--lora`` the model part is the adapters and
-``trainable_rows.safetensors``, see lyrics_gpt2.lora) plus ``train_state.json`` (step, epoch, batches done in the epoch,
+every process's RNG states; with ``--lora`` the model part is the adapters and the genre rows
+only, see lyrics_gpt2.lora) plus ``train_state.json`` (step, epoch, batches done in the epoch,
 tokens seen, the settings a resume must share). A checkpoint is written under a hidden temporary
 name and renamed when complete, so a folder named ``step-*`` is always whole.
 """

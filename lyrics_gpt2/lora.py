@@ -8,18 +8,21 @@ with transformers). GPT-2's attention and MLP projections are ``Conv1D`` layers 
 are stored transposed (``[in, out]``), hence ``fan_in_fan_out=True``; ``c_attn`` is the fused
 query/key/value projection, so one adapter on it adapts all three.
 
-The embedding matrix stays frozen except the rows of the ``[Genre: X]`` tokens, which the base
-model never learned (for GPT-2 from the hub they are new rows). GPT-2 ties ``wte`` to
-``lm_head``: one Parameter used twice. Its gradient is masked by a hook to those rows (both uses
-summed, then masked), and the optimizer gives it no weight decay, so AdamW's update of every other
-row is exactly zero (zero gradient -> zero moments -> zero step).
+The whole embedding matrix is frozen. The rows of the ``[Genre: X]`` tokens, which the base model
+never learned (for GPT-2 from the hub they are new rows), train as their own small Parameter
+(``[rows, width]``): PEFT's ``trainable_token_indices``. GPT-2 ties ``wte`` to ``lm_head``; PEFT
+wraps both and the output side reads the same Parameter, so a genre row learns from both uses, and
+``merge_and_unload`` writes the rows into the one shared matrix. The 50k-row matrix thus gets no
+gradient and no AdamW moments (a hook masking a trainable whole matrix would still cost both).
 
 What a LoRA run writes: the output folder holds the merged weights (``merge_and_unload``), a plain
 GPT-2 that ``from_pretrained`` and ``pipeline("text-generation")`` load; ``adapter/`` holds PEFT's
-``save_pretrained`` (``adapter_config.json``, ``adapter_model.safetensors``) plus
-``trainable_rows.safetensors`` (the genre rows: ``rows`` ids and ``values``). Checkpoints hold the
-adapter weights, ``trainable_rows.safetensors``, the optimizer and the RNG states, not the frozen
-base weights (a resume rebuilds those from ``--model``).
+``save_pretrained``: ``adapter_config.json`` (rank, alpha, targets, ``trainable_token_indices``)
+and ``adapter_model.safetensors`` (the adapters and the genre rows,
+``...wte.token_adapter.trainable_tokens_delta``), which ``PeftModel.from_pretrained`` puts on the
+base model resized to the tokenizer. Checkpoints hold the same trainable tensors, the optimizer
+(moments of those only) and the RNG states, not the frozen base weights (a resume rebuilds those
+from ``--model``).
 """
 
 from __future__ import annotations
@@ -28,12 +31,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-
-ROWS_FILE = "trainable_rows.safetensors"
 DEFAULT_TARGETS = ("c_attn", "c_proj", "c_fc")
-# Set on the tied embedding Parameter: the row ids whose gradient passes the mask.
-_ROWS_ATTR = "_lyrics_trainable_rows"
 
 
 def default_alpha(rank: int) -> float:
@@ -55,6 +53,7 @@ def apply_lora(
     embedding rows ``trainable_rows`` train. Returns the PeftModel."""
     from peft import LoraConfig, get_peft_model
 
+    rows = sorted({int(r) for r in trainable_rows})
     config = LoraConfig(
         r=rank,
         lora_alpha=default_alpha(rank) if alpha is None else alpha,
@@ -63,37 +62,24 @@ def apply_lora(
         fan_in_fan_out=True,  # GPT-2's Conv1D stores weights as [in, out]
         bias="none",
         task_type="CAUSAL_LM",
+        # PEFT finds the embedding and the head tied to it (GPT-2's lm_head) by itself.
+        trainable_token_indices=rows or None,
     )
+    # The padded vocabulary's mask (modeling.pad_embeddings) hooks the head's Linear, which
+    # PEFT's wrapper no longer calls (it multiplies by the weight with the rows written in).
+    pad_mask = getattr(model.get_output_embeddings(), "_pad_mask_fn", None)
     peft_model = get_peft_model(model, config)
-    train_rows(peft_model, trainable_rows)
+    if pad_mask is not None and rows:
+        head = peft_model.base_model.model.get_output_embeddings()
+        head._pad_mask = head.register_forward_hook(pad_mask)
     return peft_model
 
 
-def train_rows(model, rows: Sequence[int]) -> None:
-    """Let only ``rows`` of the (tied) token embedding learn: a gradient hook zeroes the rest."""
-    rows = sorted({int(r) for r in rows})
-    if not rows:
-        return
-    weight = model.get_input_embeddings().weight
-    mask = torch.zeros(weight.shape[0], 1, dtype=weight.dtype, device=weight.device)
-    mask[rows] = 1
-    cache: dict = {}
-
-    def keep_rows(grad: torch.Tensor) -> torch.Tensor:
-        key = (grad.device, grad.dtype)
-        if key not in cache:
-            cache[key] = mask.to(grad.device, grad.dtype)
-        return grad * cache[key]
-
-    weight.requires_grad_(True)
-    weight.register_hook(keep_rows)
-    setattr(weight, _ROWS_ATTR, torch.tensor(rows, dtype=torch.long))
-
-
-def row_masked(param) -> bool:
-    """True for the embedding whose gradient :func:`train_rows` masks (no weight decay for it:
-    decay would move the frozen rows)."""
-    return hasattr(param, _ROWS_ATTR)
+def summary(args, rows: Sequence[int]) -> dict:
+    """What ``summary.json`` records of a LoRA run (``args``: the run's TrainArgs)."""
+    alpha = default_alpha(args.lora) if args.lora_alpha is None else args.lora_alpha
+    return {"rank": args.lora, "alpha": alpha, "dropout": args.lora_dropout,
+            "targets": args.lora_target_list, "trainable_rows": list(rows)}  # fmt: skip
 
 
 def is_lora(model) -> bool:
@@ -102,79 +88,51 @@ def is_lora(model) -> bool:
     return isinstance(model, PeftModel)
 
 
+def _is_rows(name: str) -> bool:
+    return "trainable_tokens_delta" in name
+
+
 def trainable_counts(model) -> dict[str, int]:
-    """Parameters that learn: adapter weights, embedding rows (counted as rows x width)."""
+    """Parameters that learn: adapter weights and the trainable embedding rows."""
     adapter = rows = 0
-    for p in model.parameters():
-        if not p.requires_grad:
-            continue
-        if row_masked(p):
-            rows += len(getattr(p, _ROWS_ATTR)) * p.shape[1]
-        else:
-            adapter += p.numel()
-    total = sum(p.numel() for p in model.parameters())
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            if _is_rows(name):
+                rows += p.numel()
+            else:
+                adapter += p.numel()
+    total = sum(p.numel() for n, p in model.named_parameters() if not _is_rows(n))
     return {"trainable_parameters": adapter + rows, "adapter_parameters": adapter,
             "embedding_row_parameters": rows, "total_parameters": total}  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------- checkpoints
-def _masked(model) -> tuple[str, torch.nn.Parameter] | None:
-    return next(((n, p) for n, p in model.named_parameters() if row_masked(p)), None)
-
-
-def save_rows(model, folder: str | Path) -> None:
-    """The trainable embedding rows as ``folder/trainable_rows.safetensors`` (ids and values)."""
-    from safetensors.torch import save_file
-
-    found = _masked(model)
-    if found is None:
-        return
-    rows = getattr(found[1], _ROWS_ATTR)
-    values = found[1].detach()[rows.to(found[1].device)].float().cpu().contiguous()
-    save_file({"rows": rows, "values": values}, str(Path(folder) / ROWS_FILE))
-
-
-def load_rows(model, folder: str | Path) -> None:
-    """Put the rows :func:`save_rows` wrote back into the embedding (no-op without the file)."""
-    from safetensors.torch import load_file
-
-    path = Path(folder) / ROWS_FILE
-    found = _masked(model)
-    if found is None or not path.is_file():
-        return
-    saved = load_file(str(path))
-    weight = found[1]
-    with torch.no_grad():
-        weight[saved["rows"].to(weight.device)] = saved["values"].to(weight.device, weight.dtype)
-
-
 def checkpoint_hook(models, weights, output_dir) -> None:
-    """accelerate ``save_state`` pre-hook: keep only what learns (adapters), write the trainable
-    rows beside them; the frozen base weights are rebuilt from ``--model`` on resume."""
+    """accelerate ``save_state`` pre-hook: keep only what learns (adapters and genre rows); the
+    frozen base weights are rebuilt from ``--model`` on resume (``load_state(strict=False)``)."""
     for model, state in zip(models, weights, strict=True):
-        if not any(row_masked(p) or "lora_" in n for n, p in model.named_parameters()):
+        if not any("lora_" in n for n, _ in model.named_parameters()):
             continue  # full fine-tuning: the whole model is the checkpoint
-        keep = {n for n, p in model.named_parameters() if p.requires_grad and not row_masked(p)}
+        # named_parameters lists the rows once (under wte); the head's tied copy is dropped too.
+        keep = {n for n, p in model.named_parameters() if p.requires_grad}
         for key in [k for k in state if k not in keep]:
             del state[key]
-        save_rows(model, output_dir)
 
 
 # -------------------------------------------------------------------------------------- export
 def export(model, folder: str | Path):
-    """Write ``folder/adapter/`` (PEFT's adapter + the trainable rows) and return the merged plain
-    model (adapters folded into the weights; the PeftModel is consumed). The adapter folder is
-    written under a temporary name and renamed when complete."""
+    """Write ``folder/adapter/`` (PEFT's adapter, genre rows included) and return the merged plain
+    model (adapters and rows folded into the weights; the PeftModel is consumed). The adapter
+    folder is written under a temporary name and renamed when complete."""
     import shutil
     import tempfile
 
     folder = Path(folder)
     tmp = Path(tempfile.mkdtemp(prefix=".adapter.", dir=folder))
     try:
-        # The genre rows travel in trainable_rows.safetensors, not as a whole embedding matrix
-        # (PEFT's "auto" would also look the base model up on the hub to decide).
+        # The genre rows travel as trainable-token rows, not as a whole embedding matrix (PEFT's
+        # "auto" would also look the base model up on the hub to decide).
         model.save_pretrained(str(tmp), save_embedding_layers=False)
-        save_rows(model, tmp)
         shutil.rmtree(folder / "adapter", ignore_errors=True)
         os.replace(tmp, folder / "adapter")
     finally:

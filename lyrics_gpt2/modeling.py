@@ -161,6 +161,7 @@ def pad_embeddings(model, vocab: int, multiple: int) -> None:
 
     head = model.get_output_embeddings()
     head._pad_mask = head.register_forward_hook(mask)
+    head._pad_mask_fn = mask  # lora.apply_lora hooks it on PEFT's wrapper of the head too
 
 
 def unpad_embeddings(model, vocab: int) -> None:
@@ -169,7 +170,7 @@ def unpad_embeddings(model, vocab: int) -> None:
     handle = getattr(head, "_pad_mask", None)
     if handle is not None:
         handle.remove()
-        del head._pad_mask
+        del head._pad_mask, head._pad_mask_fn
     if model.get_input_embeddings().weight.shape[0] != vocab:
         model.resize_token_embeddings(vocab, mean_resizing=False)
 

@@ -17,15 +17,13 @@ from lyrics_gpt2.config import TrainArgs
 def build_optimizer(model, args: TrainArgs) -> torch.optim.Optimizer:
     """AdamW with weight decay on matrices only (biases, LayerNorm gains and 1-d params exempt).
 
-    The embedding whose gradient LoRA masks to a few rows gets no decay either: decay would move
-    the rows meant to stay frozen. Fused kernels on CUDA (one launch for all parameters).
+    Under LoRA the genre rows (a [rows, width] matrix) decay like the embedding does in full
+    fine-tuning. Fused kernels on CUDA (one launch for all parameters).
     """
-    from lyrics_gpt2.lora import row_masked
-
     decay, no_decay = [], []
     for p in model.parameters():
         if p.requires_grad:
-            (decay if p.dim() >= 2 and not row_masked(p) else no_decay).append(p)
+            (decay if p.dim() >= 2 else no_decay).append(p)
     groups = [
         {"params": decay, "weight_decay": args.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},

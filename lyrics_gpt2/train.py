@@ -288,11 +288,11 @@ def main(argv=None) -> int:
     if args.gradient_checkpointing:
         enable_gradient_checkpointing(model)
     model.to(accelerator.device)
+    genre_rows = sorted(data.manifest.genre_token_ids.values())
     if args.lora:
         model = lora.apply_lora(
             model, rank=args.lora, alpha=args.lora_alpha, dropout=args.lora_dropout,
-            targets=args.lora_target_list,
-            trainable_rows=sorted(data.manifest.genre_token_ids.values()),
+            targets=args.lora_target_list, trainable_rows=genre_rows,
         )  # fmt: skip
         # Checkpoints then hold the adapters and genre rows, not the frozen base weights.
         accelerator.register_save_state_pre_hook(lora.checkpoint_hook)
@@ -325,9 +325,8 @@ def main(argv=None) -> int:
     if resume_from is not None:
         saved = read_resumable(resume_from, settings)
         try:
-            # A LoRA checkpoint lacks the frozen weights (strict=False); its rows come after.
+            # A LoRA checkpoint holds only adapters and genre rows: the rest stays as built.
             accelerator.load_state(str(resume_from), strict=not args.lora)
-            lora.load_rows(accelerator.unwrap_model(model), resume_from)
         except (OSError, RuntimeError, ValueError, EOFError) as exc:
             raise UsageError(
                 f"cannot load checkpoint {resume_from} ({type(exc).__name__}: "
@@ -383,17 +382,7 @@ def main(argv=None) -> int:
             "untuned_model": base["base_model"] if source.kind == "scratch" else None,
             "parameters": n_params,
             **trainable,
-            "lora": {
-                "rank": args.lora,
-                "alpha": lora.default_alpha(args.lora)
-                if args.lora_alpha is None
-                else args.lora_alpha,
-                "dropout": args.lora_dropout,
-                "targets": args.lora_target_list,
-                "trainable_rows": sorted(data.manifest.genre_token_ids.values()),
-            }
-            if args.lora
-            else None,
+            "lora": lora.summary(args, genre_rows) if args.lora else None,
             "parent": parent_record(source),
             "gradient_checkpointing": args.gradient_checkpointing,
             "pad_vocab": args.pad_vocab,

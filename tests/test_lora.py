@@ -51,8 +51,9 @@ def lora_model(data_dir: Path, rank: int = 4):
 
 def test_only_adapters_and_genre_rows_train(data_dir):
     model, rows, _ = lora_model(data_dir)
+    emb = "base_model.model.transformer.wte.token_adapter.base_layer.weight"
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    # Weight decay on: it must not move the frozen embedding rows either.
+    before_wte = model.get_input_embeddings().weight.detach().clone()
     opt = build_optimizer(model, TrainArgs(lr=1e-2, weight_decay=0.1, model="tiny"))
     model.train()
     for batch in batches(data_dir, 4):
@@ -60,26 +61,53 @@ def test_only_adapters_and_genre_rows_train(data_dir):
         opt.step()
         opt.zero_grad()
     changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
-    emb = "base_model.model.transformer.wte.weight"
-    assert emb in changed and any("lora_A" in n for n in changed)
-    assert all("lora_" in n for n in changed - {emb})  # no other base weight moved
-    wte = dict(model.named_parameters())[emb].detach()
-    moved = (wte != before[emb]).any(dim=1).nonzero().flatten().tolist()
+    row_param = "base_model.model.transformer.wte.token_adapter.trainable_tokens_delta.default"
+    assert row_param in changed and any("lora_A" in n for n in changed)
+    assert changed <= {row_param} | {n for n in changed if "lora_" in n}
+    # The whole tied matrix is frozen: no gradient, no AdamW moments of its size (the memory).
+    wte = dict(model.named_parameters())[emb]
+    assert not wte.requires_grad and torch.equal(wte, before_wte)
+    vocab = wte.shape[0]
+    moments = [t for st in opt.state.values() for t in st.values() if t.dim() == 2]
+    assert moments and all(t.shape[0] != vocab for t in moments)
+    # Folded in, only the genre rows of the (tied) matrix differ from the base.
+    merged = model.merge_and_unload()
+    assert merged.lm_head.weight is merged.transformer.wte.weight
+    moved = (merged.transformer.wte.weight != before_wte).any(dim=1).nonzero().flatten().tolist()
     assert moved == rows
+
+
+def test_trainable_counts_and_padded_vocab_mask(data_dir):
+    from lyrics_gpt2.modeling import pad_embeddings
+
+    tok = load_tokenizer(data_dir / "tokenizer")
+    model, _ = build_model("tiny", tok, model_config=ARCH, dropout=0.0)
+    pad_embeddings(model, len(tok), 64)
+    rows = sorted(load_tokenized(data_dir)[1].genre_token_ids.values())
+    model = lora.apply_lora(model, rank=4, dropout=0.0, trainable_rows=rows)
     counts = lora.trainable_counts(model)
     assert counts["embedding_row_parameters"] == len(rows) * ARCH["n_embd"]
     assert 0 < counts["adapter_parameters"] < counts["total_parameters"] / 2
+    # PEFT's head wrapper bypasses the Linear the pad mask hooked; the mask must still hold.
+    logits = model(input_ids=next(batches(data_dir, 1))["input_ids"]).logits
+    assert logits.shape[-1] % 64 == 0 and logits.shape[-1] > len(tok)
+    assert (
+        torch.isinf(logits[..., len(tok) :]).all() and torch.isfinite(logits[..., : len(tok)]).all()
+    )
 
 
 def test_merged_export_gives_the_adapted_models_logits(data_dir, tmp_path):
+    from peft import PeftModel
+    from safetensors import safe_open
     from transformers import AutoModelForCausalLM
 
-    model, _, _ = lora_model(data_dir)
-    # LoRA's B starts at zero (the adapted model equals the base); give it weights to merge.
+    model, rows, tok = lora_model(data_dir)
+    # LoRA's B starts at zero and the rows at their base values (the adapted model equals the
+    # base); move both, so the merge and the tied head's use of the rows are put to the test.
     torch.manual_seed(1)
     for name, p in model.named_parameters():
-        if "lora_B" in name:
-            torch.nn.init.normal_(p, std=0.05)
+        if "lora_B" in name or "trainable_tokens_delta" in name:
+            torch.nn.init.normal_(p, std=0.5 if "delta" in name else 0.05)
     batch = next(batches(data_dir, 1))
     model.eval()
     with torch.no_grad():
@@ -90,11 +118,23 @@ def test_merged_export_gives_the_adapted_models_logits(data_dir, tmp_path):
         assert torch.allclose(merged(input_ids=batch["input_ids"]).logits, adapted, atol=1e-5)
         loaded = AutoModelForCausalLM.from_pretrained(tmp_path / "merged").eval()
         assert torch.allclose(loaded(input_ids=batch["input_ids"]).logits, adapted, atol=1e-5)
-    assert {"adapter_config.json", "adapter_model.safetensors", lora.ROWS_FILE} <= {
-        p.name for p in (tmp_path / "adapter").iterdir()
+    adapter = tmp_path / "adapter"
+    assert {p.name for p in adapter.iterdir()} >= {
+        "adapter_config.json",
+        "adapter_model.safetensors",
     }
-    config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
+    with safe_open(str(adapter / "adapter_model.safetensors"), "pt") as f:
+        shapes = {k: f.get_slice(k).get_shape() for k in list(f.keys())}
+    deltas = [v for k, v in shapes.items() if "trainable_tokens_delta" in k]
+    assert deltas == [[len(rows), ARCH["n_embd"]]]  # the rows, not the whole matrix
+    config = json.loads((adapter / "adapter_config.json").read_text())
     assert config["fan_in_fan_out"] and config["r"] == 4 and config["lora_alpha"] == 8
+    # The adapter folder on the same base model (rebuilt with the same seed) gives the same.
+    torch.manual_seed(0)
+    base, _ = build_model("tiny", tok, model_config=ARCH, dropout=0.0)
+    with torch.no_grad():
+        again = PeftModel.from_pretrained(base, str(adapter)).eval()
+        assert torch.allclose(again(input_ids=batch["input_ids"]).logits, adapted, atol=1e-5)
 
 
 # --------------------------------------------------------------------- the real entry point
@@ -123,12 +163,15 @@ def test_lora_run_exports_merged_weights_and_resumes_exactly(data_dir, tmp_path,
     full = tmp_path / "full"
     train(capsys, *flags, "--output-dir", str(full), "--log-every", "3")
     ckpt = full / "checkpoints" / "step-00000004"
-    assert (ckpt / lora.ROWS_FILE).is_file()
     from safetensors import safe_open
 
     with safe_open(str(ckpt / "model.safetensors"), "pt") as f:
         names = list(f.keys())
-    assert names and all("lora_" in k for k in names)  # no frozen weights
+        rows = [f.get_slice(k).get_shape() for k in names if "trainable_tokens_delta" in k]
+    # Adapters and the genre rows only: no frozen weights, no whole embedding matrix.
+    assert names and all("lora_" in k or "trainable_tokens_delta" in k for k in names)
+    genres = len(load_tokenized(data_dir)[1].genre_token_ids)
+    assert rows == [[genres, 32]]  # one row per genre token, width 32
 
     resumed = tmp_path / "resumed"
     shutil.copytree(ckpt, resumed / "checkpoints" / ckpt.name)
