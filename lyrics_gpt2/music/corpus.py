@@ -9,7 +9,8 @@ Sources (all offline: the corpus ships inside the music21 wheel):
 
 - ``bach``: the four-part chorales of music21's corpus (``bach/bwv*.mxl``, 407 files; the
   Well-Tempered Clavier prelude bwv846 and the Roman-numeral analyses are left out). The JSB
-  Chorales benchmark was made from these chorales.
+  Chorales benchmark was made from these chorales. Versions of one chorale (``bwv18.5-lz``,
+  ``bwv18.5-w``) fall on the same side of the split.
 - ``folk``: the Essen folk song collection as music21 bundles it (``essenFolksong/*.abc``, 31
   files holding a few thousand one-voice tunes); each tune of a file is its own tune.
 - a folder: every ``.mid``/``.midi`` (read with mido), ``.abc``, ``.xml``/``.mxl``/``.musicxml``
@@ -121,7 +122,7 @@ def corpus_files(source: str) -> list[tuple[str, Path]]:
             paths = [
                 p
                 for p in corpus.getComposer("bach")
-                if p.suffix == ".mxl" and re.fullmatch(r"bwv\d+(\.\d+)?(-a)?", p.stem)
+                if p.suffix == ".mxl" and re.fullmatch(r"bwv[\d.]+(-\w+)?", p.stem)
                 and p.stem != "bwv846"
             ]  # fmt: skip
             return [(f"bach/{p.stem}", p) for p in sorted(paths)]
@@ -156,7 +157,7 @@ def parse_rolls(source: str, grid: str, max_tunes: int | None = None, progress=T
     tunes = []
     files = corpus_files(source)
     for name, path in tqdm(files, desc=f"reading {source}", unit="file", disable=not progress,
-                           file=sys.stderr):  # fmt: skip
+                           file=sys.stderr, mininterval=5):  # fmt: skip
         tunes += [t for t in read_tunes(path, name) if t[1]]
         if max_tunes and len(tunes) >= max_tunes:
             tunes = tunes[:max_tunes]
@@ -205,6 +206,8 @@ def load_rolls(
 
 
 def is_validation(name: str, val_fraction: float) -> bool:
+    if name.startswith("bach/"):  # a chorale's versions (bwv18.5-lz, bwv18.5-w) stay together
+        name = name.split("-")[0]
     digest = hashlib.sha1(name.encode("utf-8")).hexdigest()
     return int(digest[:8], 16) / 2**32 < val_fraction
 
