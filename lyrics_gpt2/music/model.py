@@ -8,7 +8,9 @@ the first) and gives, for frame t, one logit per pitch: the pitches are independ
 variables given the past (sigmoid outputs, multi-label), not one softmax choice. Its loss is
 binary cross-entropy summed over the pitches of a frame and averaged over frames (nats per
 frame, the unit of the published frame-level figures). Layers: ``layers`` stacked ``nn.LSTM``
-of ``hidden_size`` (dropout between layers) -> dropout -> linear to the pitches.
+of ``hidden_size`` (dropout between layers) -> dropout -> linear to the pitches, plus a linear
+map from the input frame itself to the logits (a skip path, initialised to repeat the input
+frame with probability 0.95).
 
 Windows (:class:`RollPlan`) reuse the lyric RNNs' lane layout (``lyrics_gpt2.rnn.data.WindowPlan``):
 each lane plays one tune after another in windows of ``bptt`` frames, the state carried between
@@ -18,6 +20,7 @@ a tune's windows and zeroed where a tune starts.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -60,6 +63,16 @@ class RollLSTM(nn.Module):
         )
         self.drop = nn.Dropout(c.dropout)
         self.head = nn.Linear(c.hidden_size, c.pitches)
+        # Input frame straight to the logits, starting as "hold the keys that sound now"
+        # (p = 0.95 for a key that sounds, 0.05 for one that does not): that is most of what a
+        # sixteenth-note roll does next, so training starts near the repeat baseline instead
+        # of spending its first hundreds of steps finding it.
+        self.skip = nn.Linear(c.pitches, c.pitches)
+        with torch.no_grad():
+            logit = math.log(0.95 / 0.05)
+            self.skip.weight.copy_(torch.eye(c.pitches) * 2 * logit)
+            self.skip.bias.fill_(-logit)
+            self.head.bias.zero_()
 
     def init_state(self, batch: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
         shape = (self.config.layers, batch, self.config.hidden_size)
@@ -68,7 +81,7 @@ class RollLSTM(nn.Module):
     def forward(self, x: torch.Tensor, state):
         """Logits [B, T, P] for inputs x [B, T, P] (0/1 floats), and the new state."""
         out, state = self.lstm(x, state)
-        return self.head(self.drop(out)), state
+        return self.head(self.drop(out)) + self.skip(x), state
 
     def window_nll(self, x, y, valid, state):
         """Summed BCE (nats) over pitches and the valid frames ([B, T] bool), and the state."""
