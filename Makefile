@@ -101,7 +101,7 @@ rnn-demo: setup
 	$(BIN)/python -m lyrics_gpt2.rnn.generate --model $(RNN)/char-lstm-artist --artist "Lil Crates" \
 		--prime "Well" --num-songs 2 --max-length 400 --seed 1
 
-# The piano-roll LSTM on music21's bundled Bach chorales (parsed once, ~1-2 minutes, then cached
+# The piano-roll LSTM on music21's bundled Bach chorales (parsed once, 1-2.5 minutes, then cached
 # in artifacts/cache/music): MUSIC_MINUTES of training, the NLL table against both baselines,
 # and two tunes primed with the first two bars of a chorale (.mid + .png each).
 MUSIC := artifacts/music

@@ -67,7 +67,10 @@ def build_parser() -> ArgumentParser:
     a("--output-dir", type=Path, required=True, help="where the model and metrics go")
     src = p.add_mutually_exclusive_group()
     src.add_argument(
-        "--corpus", choices=CORPORA, default=None, help="music21's bundled tunes (bach)"
+        "--corpus",
+        choices=CORPORA,
+        default=None,
+        help="music21's tunes: bach chorales (default), folk (Essen)",
     )
     src.add_argument("--data-dir", type=Path, default=None, help="a folder of .mid/.abc tunes")
     a("--grid", choices=tuple(GRIDS), default="16th", help="frame length (%(default)s)")
