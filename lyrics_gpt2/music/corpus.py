@@ -217,3 +217,29 @@ def split_tunes(names: list[str], val_fraction: float) -> tuple[list[int], list[
     val = [i for i, n in enumerate(names) if is_validation(n, val_fraction)]
     chosen = set(val)
     return [i for i in range(len(names)) if i not in chosen], val
+
+
+def read_split(source: str, grid: str, cache_dir, max_tunes, val_fraction: float):
+    """(all rolls, training rolls, validation rolls) of a source."""
+    rolls = load_rolls(source, grid, cache_dir, max_tunes)
+    train_idx, val_idx = split_tunes(rolls.names, val_fraction)
+    if not train_idx or not val_idx:
+        raise UsageError(
+            f"{len(rolls)} tunes gave {len(train_idx)} for training and {len(val_idx)} for "
+            "validation; add tunes or change --val-fraction"
+        )
+    return rolls, rolls.subset(train_idx), rolls.subset(val_idx)
+
+
+def tunes_of_run(summary: dict, low: int, high: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The training and validation tunes of a model (pitches ``low..high``), from its
+    summary.json: the same source, grid, cache and split as its training run."""
+    a = summary["args"]
+    _, train, val = read_split(a["source"], a["grid"], a["cache_dir"], a["max_tunes"],
+                               a["val_fraction"])  # fmt: skip
+    if (train.low, train.high) != (low, high):
+        raise UsageError(
+            f"the tunes of {a['source']} now span pitches {train.low}..{train.high}, the model "
+            f"{low}..{high}; they changed since training"
+        )
+    return [train.tune(i) for i in range(len(train))], [val.tune(i) for i in range(len(val))]

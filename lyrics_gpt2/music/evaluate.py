@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from lyrics_gpt2.cli import ArgumentParser, UsageError, run
 from lyrics_gpt2.fileio import check_output, read_json, write_json
+from lyrics_gpt2.music.corpus import tunes_of_run
 
 REPEAT_EPS = 0.01
 
@@ -124,7 +125,6 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from lyrics_gpt2.music.model import load_music
-    from lyrics_gpt2.music.train import tunes_of_run
 
     args = build_parser().parse_args(argv)
     if args.json is not None:
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = read_json(args.model / "summary.json")
     if not summary:
         raise UsageError(f"{args.model} has no summary.json; train it with music.train first")
-    train, val = tunes_of_run(summary, model.config)
+    train, val = tunes_of_run(summary, model.config.low, model.config.high)
     rows = evaluation_table(model, train, val)
     print(f"{len(val)} validation tunes, grid {summary['args']['grid']}", file=sys.stderr)
     print(format_table(rows))

@@ -28,12 +28,11 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from lyrics_gpt2.cli import ArgumentParser, Problems, run
 from lyrics_gpt2.fileio import check_output, write_json
-from lyrics_gpt2.music.corpus import CORPORA, GRIDS, load_rolls, split_tunes
+from lyrics_gpt2.music.corpus import CORPORA, GRIDS, read_split
 from lyrics_gpt2.music.evaluate import evaluation_table, format_table, model_scores
 from lyrics_gpt2.music.model import (
     MusicConfig,
@@ -108,35 +107,6 @@ def check_args(args) -> None:
     args.source = (
         str(args.data_dir.resolve()) if args.data_dir is not None else args.corpus or "bach"
     )
-
-
-def read_split(source: str, grid: str, cache_dir, max_tunes, val_fraction: float):
-    """(all rolls, training rolls, validation rolls) of a source."""
-    from lyrics_gpt2.cli import UsageError
-
-    rolls = load_rolls(source, grid, cache_dir, max_tunes)
-    train_idx, val_idx = split_tunes(rolls.names, val_fraction)
-    if not train_idx or not val_idx:
-        raise UsageError(
-            f"{len(rolls)} tunes gave {len(train_idx)} for training and {len(val_idx)} for "
-            "validation; add tunes or change --val-fraction"
-        )
-    return rolls, rolls.subset(train_idx), rolls.subset(val_idx)
-
-
-def tunes_of_run(summary: dict, config: MusicConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The training and validation tunes of a trained model, from its summary.json."""
-    from lyrics_gpt2.cli import UsageError
-
-    a = summary["args"]
-    _, train, val = read_split(a["source"], a["grid"], a["cache_dir"], a["max_tunes"],
-                               a["val_fraction"])  # fmt: skip
-    if (train.low, train.high) != (config.low, config.high):
-        raise UsageError(
-            f"the tunes of {a['source']} now span pitches {train.low}..{train.high}, the model "
-            f"{config.low}..{config.high}; they changed since training"
-        )
-    return [train.tune(i) for i in range(len(train))], [val.tune(i) for i in range(len(val))]
 
 
 def save_model_files(model: RollLSTM, out: Path) -> None:
