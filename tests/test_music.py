@@ -110,11 +110,11 @@ def test_windows_feed_the_previous_frame_and_reset_at_tune_starts(tunes_dir, tmp
     rolls = load_rolls(str(tunes_dir), "16th", tmp_path, progress=False).subset([1, 2])
     plan = RollPlan(rolls, batch=1, bptt=16, seed=0, epoch=0)
     tune0, tune1 = int(plan.song[0, 0]), int(plan.song[0, len(plan) - 1])
-    x, y, valid, reset = plan.roll_window(0)
+    x, y, valid, reset, _ = plan.roll_window(0)
     frames = rolls.tune(tune0)
     assert reset[0] and valid.all() and not x[0, 0].any()
     assert np.array_equal(y[0], frames[:16]) and np.array_equal(x[0, 1:], frames[:15])
-    x, y, _, reset = plan.roll_window(1)
+    x, y, _, reset, _ = plan.roll_window(1)
     assert not reset[0] and np.array_equal(x[0], frames[15:31])
     assert tune1 != tune0 and len(plan) == sum(-(-n // 16) for n in rolls.lengths())
 
@@ -157,6 +157,28 @@ def test_training_lowers_the_loss_and_resume_reproduces_it(model_dir, tunes_dir,
     assert train.main([*argv, "--output-dir", str(split), "--max-steps", "3"]) == 0
     assert train.main([*argv, "--output-dir", str(split), "--max-steps", "6", "--resume"]) == 0
     assert train_losses(whole) == train_losses(split)
+
+
+def test_meter_conditioning_reads_each_tunes_bar_length(tunes_dir, tmp_path, capsys):
+    out = tmp_path / "meter"
+    argv = ["--data-dir", str(tunes_dir), "--output-dir", str(out), *SMALL, "--max-steps", "2"]
+    argv += ["--cache-dir", str(tmp_path / "c"), "--val-fraction", "0.3", "--condition", "meter"]
+    assert train.main(argv) == 0
+    model = load_music(out)
+    # the MIDI tunes carry no time signature (4 quarters assumed), the ABC tune says M:4/4
+    assert model.config.meters == [4.0] and model.config.cond_size == 2
+    assert model.config.meter_index(4.0) == 0 and model.config.meter_index(3.0) == 1
+    x = torch.bernoulli(torch.full((2, 6, model.config.pitches), 0.3))
+    a, _ = model(x, model.init_state(2), torch.tensor([0, 0]))
+    b, _ = model(x, model.init_state(2), torch.tensor([0, 1]))
+    assert torch.equal(a[0], b[0]) and not torch.allclose(a[1], b[1])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["evaluation"][0]["name"] == "music-lstm | meter"
+    gen = ["--model", str(out), "--output-dir", str(tmp_path / "t"), "--bars", "1"]
+    assert generate.main([*gen, "--meter", "3"]) == 0
+    assert "saw no bar of 3 quarter notes" in capsys.readouterr().err
+    notes, _ = read_midi(tmp_path / "t" / "tune-01.mid")
+    assert notes and max(n.onset + n.duration for n in notes) <= 3.0  # one bar of 3/4
 
 
 # ---- sampling and written tunes ----

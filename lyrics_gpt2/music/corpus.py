@@ -231,7 +231,7 @@ def read_split(source: str, grid: str, cache_dir, max_tunes, val_fraction: float
     return rolls, rolls.subset(train_idx), rolls.subset(val_idx)
 
 
-def tunes_of_run(summary: dict, low: int, high: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def tunes_of_run(summary: dict, low: int, high: int) -> tuple[Rolls, Rolls]:
     """The training and validation tunes of a model (pitches ``low..high``), from its
     summary.json: the same source, grid, cache and split as its training run."""
     a = summary["args"]
@@ -242,4 +242,4 @@ def tunes_of_run(summary: dict, low: int, high: int) -> tuple[list[np.ndarray], 
             f"the tunes of {a['source']} now span pitches {train.low}..{train.high}, the model "
             f"{low}..{high}; they changed since training"
         )
-    return [train.tune(i) for i in range(len(train))], [val.tune(i) for i in range(len(val))]
+    return train, val

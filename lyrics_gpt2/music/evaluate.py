@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from lyrics_gpt2.cli import ArgumentParser, UsageError, run
 from lyrics_gpt2.fileio import check_output, read_json, write_json
-from lyrics_gpt2.music.corpus import tunes_of_run
+from lyrics_gpt2.music.corpus import Rolls, tunes_of_run
 
 REPEAT_EPS = 0.01
 
@@ -57,23 +57,26 @@ def scores(targets: list[np.ndarray], log_on: list[np.ndarray], log_off: list[np
 
 
 @torch.no_grad()
-def model_log_probs(model, tunes: list[np.ndarray]):
-    """(log p(on), log p(off)) per tune, each [T, P], every tune from a zero state."""
+def model_log_probs(model, tunes: list[np.ndarray], bars: Sequence[float] | None = None):
+    """(log p(on), log p(off)) per tune, each [T, P], every tune from a zero state; ``bars``
+    (bar length per tune, quarter notes) is read by a meter-conditioned model."""
     model.eval()
     device = next(model.parameters()).device
+    bars = [4.0] * len(tunes) if bars is None else bars
     on, off = [], []
-    for roll in tunes:
+    for roll, bar in zip(tunes, bars, strict=True):
         x = np.zeros_like(roll, dtype=np.float32)
         x[1:] = roll[:-1]
-        logits, _ = model(torch.from_numpy(x)[None].to(device), model.init_state(1, device))
+        cond = torch.tensor([model.config.meter_index(float(bar))], device=device)
+        logits, _ = model(torch.from_numpy(x)[None].to(device), model.init_state(1, device), cond)
         z = logits[0].float()
         on.append(F.logsigmoid(z).cpu().numpy())
         off.append(F.logsigmoid(-z).cpu().numpy())
     return on, off
 
 
-def model_scores(model, tunes: list[np.ndarray]) -> dict:
-    return scores(tunes, *model_log_probs(model, tunes))
+def model_scores(model, tunes: list[np.ndarray], bars: Sequence[float] | None = None) -> dict:
+    return scores(tunes, *model_log_probs(model, tunes, bars))
 
 
 def repeat_scores(tunes: list[np.ndarray], eps: float = REPEAT_EPS) -> dict:
@@ -98,12 +101,15 @@ def frequency_scores(train: list[np.ndarray], tunes: list[np.ndarray]) -> dict:
     )
 
 
-def evaluation_table(model, train: list[np.ndarray], val: list[np.ndarray]) -> list[dict]:
+def evaluation_table(model, train: Rolls, val: Rolls) -> list[dict]:
     """Rows for the model and both baselines on the validation tunes."""
+    train_tunes = [train.tune(i) for i in range(len(train))]
+    val_tunes = [val.tune(i) for i in range(len(val))]
+    name = "music-lstm | meter" if model.config.meters else "music-lstm"
     return [
-        {"name": "music-lstm", **model_scores(model, val)},
-        {"name": f"repeat previous frame (eps {REPEAT_EPS})", **repeat_scores(val)},
-        {"name": "pitch frequency (train)", **frequency_scores(train, val)},
+        {"name": name, **model_scores(model, val_tunes, val.bars)},
+        {"name": f"repeat previous frame (eps {REPEAT_EPS})", **repeat_scores(val_tunes)},
+        {"name": "pitch frequency (train)", **frequency_scores(train_tunes, val_tunes)},
     ]
 
 

@@ -10,7 +10,9 @@ Each frame's pitches are drawn as independent Bernoulli variables with p = sigmo
 (probability above 0.5), which is deterministic. ``--prime-tune`` (a music21 corpus name such
 as ``bach/bwv66.6`` or a .mid/.abc file) feeds the first ``--prime-bars`` bars of that tune
 (its time signature, else 4/4; notes outside the model's pitch range are dropped, and said) and
-the model continues for ``--bars`` bars. The same ``--seed`` gives the same tunes.
+the model continues for ``--bars`` bars. ``--meter`` sets the bar length in quarter notes (the
+prime's, else 4): the bars' length, and what a meter-conditioned model is told. The same
+``--seed`` gives the same tunes.
 
 Writes ``tune-NN.mid`` (one piano track at ``--bpm``) and ``tune-NN.png`` per tune, and
 ``tunes.json`` with the settings and each tune's note check. The check says clearly when a tune
@@ -40,11 +42,14 @@ def sample_tunes(
     temperature: float,
     seed: int,
     prime: np.ndarray | None = None,
+    bar: float = 4.0,
 ) -> np.ndarray:
-    """[num_tunes, primed + frames, pitches] uint8: the prime (if any) and what follows."""
+    """[num_tunes, primed + frames, pitches] uint8: the prime (if any) and what follows.
+    ``bar`` (quarter notes) is the meter a meter-conditioned model is given."""
     model.eval()
     device = next(model.parameters()).device
     P = model.config.pitches
+    cond = torch.full((num_tunes,), model.config.meter_index(float(bar)), device=device)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     state = model.init_state(num_tunes, device)
     prime = np.zeros((0, P), dtype=np.uint8) if prime is None else prime
@@ -52,10 +57,10 @@ def sample_tunes(
     x = torch.zeros(num_tunes, 1, P, device=device)  # silence before the first frame
     if len(prime):
         inputs = torch.cat([x, out[0][:, :-1].to(device)], dim=1)
-        _, state = model(inputs, state)
+        _, state = model(inputs, state, cond)
         x = out[0][:, -1:].to(device)
     for _ in range(frames):
-        logits, state = model(x, state)
+        logits, state = model(x, state, cond)
         z = logits[:, -1].float().cpu()
         if temperature == 0:
             frame = (z > 0).float()
@@ -133,6 +138,8 @@ def build_parser() -> ArgumentParser:
     a("--num-tunes", type=int, default=1, help="(%(default)s)")
     a("--seed", type=int, default=0, help="(%(default)s)")
     a("--bpm", type=float, default=100, help="quarter notes per minute in the MIDI (%(default)s)")
+    a("--meter", type=float, default=None, help="bar length in quarter notes (3 = 3/4); "
+      "default: the prime tune's, else 4")  # fmt: skip
     return p
 
 
@@ -148,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         problems.require(args.bars > 0, f"--bars must be > 0 (got {args.bars})")
         problems.require(args.prime_bars > 0, f"--prime-bars must be > 0 (got {args.prime_bars})")
         problems.require(args.bpm > 0, f"--bpm must be > 0 (got {args.bpm})")
+        if args.meter is not None:
+            problems.require(args.meter > 0, f"--meter must be > 0 (got {args.meter})")
     check_output(args.output_dir, flag="--output-dir", is_dir=True)
     model = load_music(args.model)
     c = model.config
@@ -160,8 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"prime: {dropped} notes outside pitches {c.low}..{c.high} left out",
                 file=sys.stderr,
             )
+    bar = args.meter or bar
+    if c.meters and bar not in c.meters:
+        print(f"the model saw no bar of {bar:g} quarter notes (it knows {c.meters}); it is "
+              "given its 'other meter' slot", file=sys.stderr)  # fmt: skip
     frames = round(args.bars * bar * c.steps_per_quarter)
-    rolls = sample_tunes(model, args.num_tunes, frames, args.temperature, args.seed, prime)
+    rolls = sample_tunes(model, args.num_tunes, frames, args.temperature, args.seed, prime, bar)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     primed = 0 if prime is None else len(prime)
     report = []

@@ -10,7 +10,8 @@ binary cross-entropy summed over the pitches of a frame and averaged over frames
 frame, the unit of the published frame-level figures). Layers: ``layers`` stacked ``nn.LSTM``
 of ``hidden_size`` (dropout between layers) -> dropout -> linear to the pitches, plus a linear
 map from the input frame itself to the logits (a skip path, initialised to repeat the input
-frame with probability 0.95).
+frame with probability 0.95). A meter-conditioned model (``config.meters``) also reads a one-hot
+of the tune's bar length at every step.
 
 Windows (:class:`RollPlan`) reuse the lyric RNNs' lane layout (``lyrics_gpt2.rnn.data.WindowPlan``):
 each lane plays one tune after another in windows of ``bptt`` frames, the state carried between
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,10 +45,21 @@ class MusicConfig:
     layers: int = 2
     dropout: float = 0.2
     corpus: str = ""  # where the training tunes came from (a corpus name or a folder)
+    # Meter conditioning: the bar lengths (quarter notes) of the training tunes; empty = none.
+    meters: list[float] = field(default_factory=list)
 
     @property
     def pitches(self) -> int:
         return self.high - self.low + 1
+
+    @property
+    def cond_size(self) -> int:
+        """Width of the meter one-hot: one slot per training meter and one for any other."""
+        return len(self.meters) + 1 if self.meters else 0
+
+    def meter_index(self, bar: float) -> int:
+        """The one-hot slot of a bar length (the last slot: a meter not seen in training)."""
+        return self.meters.index(bar) if bar in self.meters else len(self.meters)
 
 
 class RollLSTM(nn.Module):
@@ -55,7 +67,7 @@ class RollLSTM(nn.Module):
         super().__init__()
         self.config = c = config
         self.lstm = nn.LSTM(
-            c.pitches,
+            c.pitches + c.cond_size,
             c.hidden_size,
             num_layers=c.layers,
             dropout=c.dropout if c.layers > 1 else 0.0,
@@ -78,36 +90,50 @@ class RollLSTM(nn.Module):
         shape = (self.config.layers, batch, self.config.hidden_size)
         return torch.zeros(shape, device=device), torch.zeros(shape, device=device)
 
-    def forward(self, x: torch.Tensor, state):
-        """Logits [B, T, P] for inputs x [B, T, P] (0/1 floats), and the new state."""
-        out, state = self.lstm(x, state)
+    def forward(self, x: torch.Tensor, state, cond: torch.Tensor | None = None):
+        """Logits [B, T, P] for inputs x [B, T, P] (0/1 floats) and, for a meter-conditioned
+        model, each lane's meter slot cond [B]; and the new state."""
+        inputs = x
+        if self.config.cond_size:
+            if cond is None:
+                raise ValueError("a meter-conditioned model needs cond [B]")
+            onehot = F.one_hot(cond, self.config.cond_size).to(x.dtype)
+            inputs = torch.cat([x, onehot[:, None, :].expand(-1, x.shape[1], -1)], dim=-1)
+        out, state = self.lstm(inputs, state)
         return self.head(self.drop(out)) + self.skip(x), state
 
-    def window_nll(self, x, y, valid, state):
+    def window_nll(self, x, y, valid, state, cond=None):
         """Summed BCE (nats) over pitches and the valid frames ([B, T] bool), and the state."""
-        logits, state = self(x, state)
+        logits, state = self(x, state, cond)
         bce = F.binary_cross_entropy_with_logits(logits.float(), y, reduction="none").sum(-1)
         return (bce * valid).sum(), state
 
 
 class RollPlan(WindowPlan):
-    """Lanes of tunes for one epoch; targets are a tune's frames (no end-of-tune event)."""
+    """Lanes of tunes for one epoch; targets are a tune's frames (no end-of-tune event).
+    ``cond`` [tunes] is each tune's meter slot (zeros for an unconditioned model)."""
+
+    def __init__(self, data, batch, bptt, seed, epoch, cond: np.ndarray | None = None):
+        super().__init__(data, batch, bptt, seed, epoch)
+        self.cond = np.zeros(len(data), dtype=np.int64) if cond is None else cond
 
     @staticmethod
     def targets(data) -> np.ndarray:
         return data.lengths()
 
     def roll_window(self, step: int):
-        """x, y [B, T, P] float32, valid [B, T] bool, reset [B] bool."""
+        """x, y [B, T, P] float32, valid [B, T] bool, reset [B] bool, cond [B] int64."""
         B, T, P = self.batch, self.bptt, self.data.frames.shape[1]
         x = np.zeros((B, T, P), dtype=np.float32)
         y = np.zeros((B, T, P), dtype=np.float32)
         valid = np.zeros((B, T), dtype=bool)
         reset = np.ones(B, dtype=bool)
+        cond = np.zeros(B, dtype=np.int64)
         for b in range(B):
             tune, off = int(self.song[b, step]), int(self.offset[b, step])
             if tune < 0:  # the lane has run out of tunes: an idle window
                 continue
+            cond[b] = self.cond[tune]
             frames = self.data.tune(tune)
             targets = frames[off : off + T]
             n = len(targets)
@@ -119,7 +145,7 @@ class RollPlan(WindowPlan):
                 x[b, :n] = frames[off - 1 : off + n - 1]
             valid[b, :n] = True
             reset[b] = off == 0
-        return x, y, valid, reset
+        return x, y, valid, reset, cond
 
 
 def count_parameters(model: nn.Module) -> int:

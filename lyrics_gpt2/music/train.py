@@ -12,7 +12,8 @@ splits them by a stable hash of each tune's name (``--val-fraction``), and train
 RNNs' machinery (``lyrics_gpt2/rnn/loop.py``): truncated back-propagation through time in
 windows of ``--bptt`` frames, Adam, gradient clipping, validation at step 0, every
 ``--eval-every`` steps and at the end, the best model by validation NLL kept in the folder,
-``--max-minutes``, exact ``--resume``. Writes into ``--output-dir``: ``config.json`` and
+``--max-minutes``, exact ``--resume``. ``--condition meter`` feeds the model a one-hot of each
+tune's bar length (its time signature; the meters of the training tunes, plus "other"). Writes into ``--output-dir``: ``config.json`` and
 ``model.safetensors`` (``load_music(DIR)``), ``metrics.jsonl``, ``loss.png``, ``checkpoint/``
 and ``summary.json`` holding the evaluation table of ``lyrics_gpt2.music.evaluate`` (the best
 model and both baselines on the validation tunes).
@@ -28,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from lyrics_gpt2.cli import ArgumentParser, Problems, run
@@ -55,8 +57,8 @@ from lyrics_gpt2.rnn.loop import (
 
 # Settings a resumed run must share with its checkpoint.
 RESUME_KEYS = (
-    "source", "grid", "val_fraction", "max_tunes", "hidden_size", "layers", "dropout", "bptt",
-    "batch_size", "seed",
+    "source", "grid", "val_fraction", "max_tunes", "condition", "hidden_size", "layers",
+    "dropout", "bptt", "batch_size", "seed",
 )  # fmt: skip
 
 
@@ -76,6 +78,7 @@ def build_parser() -> ArgumentParser:
     a("--cache-dir", type=Path, default=Path("artifacts/cache/music"), help="(%(default)s)")
     a("--max-tunes", type=int, default=None, help="read only the first N tunes")
     a("--val-fraction", type=float, default=0.1, help="share of tunes held out (%(default)s)")
+    a("--condition", choices=("none", "meter"), default="none", help="(%(default)s)")
     a("--hidden-size", type=int, default=256, help="LSTM units per layer (%(default)s)")
     a("--layers", type=int, default=2, help="stacked LSTM layers (%(default)s)")
     a("--dropout", type=float, default=0.2, help="(%(default)s)")
@@ -136,15 +139,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     val_tunes = [val.tune(i) for i in range(len(val))]
 
     # 2. model, optimizer, and the run (fresh or resumed: see lyrics_gpt2/rnn/loop.py)
+    meters = sorted(set(train.bars.tolist())) if args.condition == "meter" else []
     config = MusicConfig(
         rolls.low, rolls.high, rolls.steps_per_quarter, args.hidden_size, args.layers,
-        args.dropout, args.corpus or str(args.data_dir or "bach"),
+        args.dropout, args.corpus or str(args.data_dir or "bach"), meters,
     )  # fmt: skip
+    train_cond = np.asarray([config.meter_index(b) for b in train.bars.tolist()], dtype=np.int64)
     model = RollLSTM(config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
 
     def score() -> dict:
-        s = model_scores(model, val_tunes)
+        s = model_scores(model, val_tunes, val.bars)
         return {"val_nll": s["nll"], "val_accuracy": s["accuracy"]}
 
     loop = TBPTTLoop(
@@ -157,20 +162,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_params = count_parameters(model)
     print(
         f"training music-lstm ({n_params:,} parameters, pitches {config.low}..{config.high}, "
-        f"grid {args.grid}) on {len(train)} tunes ({train.lengths().sum():,} frames), "
+        f"grid {args.grid}, meters {meters or 'not read'}) on {len(train)} tunes ({train.lengths().sum():,} frames), "
         f"validating on {len(val)}; {device}",
         file=sys.stderr,
     )
 
     # 3. train
     def step(plan: RollPlan, k: int, state):
-        x, y, valid, reset = (torch.from_numpy(a).to(device) for a in plan.roll_window(k))
+        x, y, valid, reset, cond = (torch.from_numpy(a).to(device) for a in plan.roll_window(k))
         state = reset_lanes(detach(state), reset)
-        nll, state = model.window_nll(x, y, valid, state)
+        nll, state = model.window_nll(x, y, valid, state, cond)
         return nll, int(valid.sum()), state
 
     final = loop.fit(
-        plan=lambda epoch: RollPlan(train, args.batch_size, args.bptt, args.seed, epoch),
+        plan=lambda epoch: RollPlan(train, args.batch_size, args.bptt, args.seed, epoch, train_cond),
         step=step, epochs=args.epochs, max_steps=args.max_steps, max_minutes=args.max_minutes,
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
         unit="nats per frame",
@@ -182,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # 4. the best model against the baselines, and the summary
     best = load_music(out, device)
-    rows = evaluation_table(best, [train.tune(i) for i in range(len(train))], val_tunes)
+    rows = evaluation_table(best, train, val)
     t, train_records = loop.t, loop.train_records()
     summary = {
         "kind": "music-lstm",
