@@ -14,7 +14,7 @@ owns what is the same for every model:
 - ``checkpoint/state.pt``: weights, optimizer, the carried hidden state of every lane, RNG and
   progress, written atomically, so a resumed run reproduces the losses of an uninterrupted one;
 - the epoch / window loop with ``--max-steps`` and ``--max-minutes`` (time in training steps;
-  validation and saving not counted), gradient clipping.
+  validation and saving not counted), gradient clipping, denormals flushed to zero on CPU.
 
 What differs between models comes in as callables: ``plan(epoch)`` gives the epoch's windows
 (``len(plan)`` steps), ``step(plan, k, state)`` runs window ``k`` and returns the summed loss,
@@ -235,6 +235,12 @@ class TBPTTLoop:
         unit: str,
     ) -> float:
         """Train until ``epochs``, ``max_steps`` or ``max_minutes``; returns the final score."""
+        # Denormal floats (|x| < 1.2e-38) appear as training goes on (in Adam's moments, the
+        # saturated gates) and cost the CPU ~100x per operation: measured on the music LSTM,
+        # steps went from 0.03 s to 4.4 s after ~450 steps, and back to 0.09 s with flushing.
+        # Flushing them to zero changes no result that matters and is process-wide in torch.
+        if self.device.type == "cpu":
+            torch.set_flush_denormal(True)
         t = self.t
         if t["step"] == 0:
             print(f"step 0: validation {self.validate():.4f} {unit}", file=sys.stderr)
