@@ -235,10 +235,11 @@ class TBPTTLoop:
         unit: str,
     ) -> float:
         """Train until ``epochs``, ``max_steps`` or ``max_minutes``; returns the final score."""
-        # Denormal floats (|x| < 1.2e-38) appear as training goes on (in Adam's moments, the
-        # saturated gates) and cost the CPU ~100x per operation: measured on the music LSTM,
-        # steps went from 0.03 s to 4.4 s after ~450 steps, and back to 0.09 s with flushing.
-        # Flushing them to zero changes no result that matters and is process-wide in torch.
+        # Denormal floats (|x| < 1.2e-38) can appear as training goes on (Adam's moments,
+        # saturated gates) and cost the CPU ~100x per operation. The music LSTM's steps went
+        # from 0.03 s to over 4 s late in training; one such step took 2.0 s without and 0.09 s
+        # with flushing, back to back (on a shared machine, so: likely, not proven). Flushing
+        # changes no result that matters; the setting is process-wide in torch.
         if self.device.type == "cpu":
             torch.set_flush_denormal(True)
         t = self.t
