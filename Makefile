@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 DATA := artifacts/data
 MODEL := artifacts/model
 
-.PHONY: setup demo test lint format bench sample rnn-demo serve
+.PHONY: setup demo test lint format bench sample rnn-demo music-demo serve
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -100,3 +100,17 @@ rnn-demo: setup
 		--prime "Why" --num-songs 2 --max-length 400 --seed 1
 	$(BIN)/python -m lyrics_gpt2.rnn.generate --model $(RNN)/char-lstm-artist --artist "Lil Crates" \
 		--prime "Well" --num-songs 2 --max-length 400 --seed 1
+
+# The piano-roll LSTM on music21's bundled Bach chorales (parsed once, 1-2.5 minutes, then cached
+# in artifacts/cache/music): MUSIC_MINUTES of training, the NLL table against both baselines,
+# and two tunes primed with the first two bars of a chorale (.mid + .png each).
+MUSIC := artifacts/music
+MUSIC_MINUTES ?= 3
+music-demo: setup
+	$(BIN)/python -m lyrics_gpt2.music.train --corpus bach --output-dir $(MUSIC)/bach \
+		--max-minutes $(MUSIC_MINUTES) --eval-every 100 --overwrite
+	$(BIN)/python -m lyrics_gpt2.music.evaluate --model $(MUSIC)/bach --json $(MUSIC)/evaluation.json
+	$(BIN)/python -m lyrics_gpt2.music.generate --model $(MUSIC)/bach --prime-tune bach/bwv66.6 \
+		--prime-bars 2 --bars 8 --num-tunes 2 --temperature 0.8 --seed 1 --output-dir $(MUSIC)/tunes
+	@echo
+	@echo "Artifacts: model $(MUSIC)/bach/ (loss.png, summary.json), tunes $(MUSIC)/tunes/ (.mid, .png)"

@@ -142,12 +142,11 @@ class Window:
 class WindowPlan:
     """The lanes of one epoch: which song and offset each lane plays at each step."""
 
-    def __init__(self, data: Encoded, batch: int, bptt: int, seed: int, epoch: int):
+    def __init__(self, data, batch: int, bptt: int, seed: int, epoch: int):
         self.data, self.batch, self.bptt = data, batch, bptt
         rng = np.random.default_rng([seed, epoch])
         order = rng.permutation(len(data))
-        # Targets per song = ids + eos; windows needed to cover them.
-        windows = (data.lengths()[order] + 1 + bptt - 1) // bptt
+        windows = (self.targets(data)[order] + bptt - 1) // bptt
         lanes: list[list[tuple[int, int]]] = [[] for _ in range(batch)]
         load = np.zeros(batch, dtype=np.int64)
         for song, n in zip(order.tolist(), windows.tolist(), strict=True):
@@ -160,6 +159,12 @@ class WindowPlan:
         for b, lane in enumerate(lanes):
             if lane:
                 self.song[b, : len(lane)], self.offset[b, : len(lane)] = np.asarray(lane).T
+
+    @staticmethod
+    def targets(data) -> np.ndarray:
+        """Targets per song: its ids and ``<eos>``. A plan for other sequences (the piano rolls
+        of ``lyrics_gpt2.music``) overrides this and :meth:`window`, and keeps the lane layout."""
+        return data.lengths() + 1
 
     def __len__(self) -> int:
         return self.steps

@@ -34,6 +34,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.rnn.loop import detach, reset_lanes
 from lyrics_gpt2.rnn.vocab import Conditions, load_vocab
 
 ARCHS = ("char-rnn", "char-gru", "char-lstm", "word-lstm")
@@ -120,12 +121,11 @@ class RNNLM(nn.Module):
     @staticmethod
     def reset_state(state, reset: torch.Tensor):
         """Zero the lanes where ``reset`` [B] is true (a new song starts there)."""
-        keep = (~reset).to(state[0].dtype)[None, :, None]
-        return tuple(s * keep for s in state)
+        return reset_lanes(state, reset)
 
     @staticmethod
     def detach_state(state):
-        return tuple(s.detach() for s in state)
+        return detach(state)
 
     # ---- forward ----
     def sample_masks(self, batch: int, device=None):

@@ -23,13 +23,10 @@ state and reproduces the losses of an uninterrupted run. Runs on CUDA when prese
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -37,8 +34,18 @@ from pathlib import Path
 import torch
 
 from lyrics_gpt2.cli import ArgumentParser, UsageError, run
-from lyrics_gpt2.fileio import atomic_path, read_json, write_json
+from lyrics_gpt2.fileio import read_json, write_json
 from lyrics_gpt2.rnn.data import IGNORE, WindowPlan, encode_songs, load_splits
+from lyrics_gpt2.rnn.loop import (
+    TBPTTLoop,
+    add_loop_flags,
+    detach,
+    loop_problems,
+    pick_device,
+    plot_losses,
+    prepare_output,
+    reset_lanes,
+)
 from lyrics_gpt2.rnn.model import ARCHS, RNNLM, RNNBundle, RNNConfig, count_parameters, save_rnn
 from lyrics_gpt2.rnn.scoring import LN2, bits_per_byte, score_encoded
 from lyrics_gpt2.rnn.vocab import ByteVocab, Conditions, WordVocab
@@ -73,21 +80,12 @@ def build_parser() -> ArgumentParser:
     a("--bptt", type=int, help="TBPTT window in steps (bytes or words; per-arch default)")
     a("--batch-size", type=int, default=32, help="parallel lanes of songs (%(default)s)")
     a("--lr", type=float, default=2e-3, help="Adam learning rate (%(default)s)")
-    a("--clip", type=float, default=1.0, help="gradient norm clip, 0 = off (%(default)s)")
-    a("--epochs", type=int, default=10, help="passes over the training songs (%(default)s)")
-    a("--max-steps", type=int, default=None, help="stop after this many steps")
-    a("--max-minutes", type=float, default=None, help="stop after this much training time")
-    a("--eval-every", type=int, default=200, help="validate every N steps (%(default)s)")
     a("--eval-max-songs", type=int, default=None, help="validate on the first N songs only")
-    a("--checkpoint-every", type=int, default=200, help="resumable state every N steps")
     a("--gradient-checkpointing", action="store_true", help="recompute activations in backward")
     a("--segment", type=int, default=None, help="steps per checkpointed piece (default bptt/4)")
     a("--min-count", type=int, default=5, help="word-lstm: keep pieces seen >= N times")
     a("--max-vocab", type=int, default=None, help="word-lstm: cap the vocabulary size")
-    a("--seed", type=int, default=0, help="(%(default)s)")
-    a("--device", default=None, help="cpu, cuda, ... (default: cuda when present)")
-    a("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
-    a("--overwrite", action="store_true", help="start afresh even if OUTPUT holds a run")
+    add_loop_flags(p)
     return p
 
 
@@ -98,17 +96,17 @@ def check_args(args) -> None:
     args.segment = args.segment or max(1, args.bptt // 4)
     problems = [
         f"--{k.replace('_', '-')} must be >= 1 (got {getattr(args, k)})"
-        for k in ("embed_dim", "hidden_size", "layers", "bptt", "batch_size", "epochs",
-                  "eval_every", "checkpoint_every", "segment", "min_count", "artists")
+        for k in ("embed_dim", "hidden_size", "layers", "bptt", "batch_size",
+                  "segment", "min_count", "artists")
         if getattr(args, k) < 1
     ]  # fmt: skip
     if not 0 <= args.dropout < 1:
         problems.append(f"--dropout must be in [0, 1) (got {args.dropout})")
     if args.lr <= 0:
         problems.append(f"--lr must be > 0 (got {args.lr})")
-    for k in ("max_steps", "max_minutes", "eval_max_songs"):
-        if getattr(args, k) is not None and getattr(args, k) <= 0:
-            problems.append(f"--{k.replace('_', '-')} must be > 0 (got {getattr(args, k)})")
+    if args.eval_max_songs is not None and args.eval_max_songs <= 0:
+        problems.append(f"--eval-max-songs must be > 0 (got {args.eval_max_songs})")
+    problems += loop_problems(args)
     if problems:
         raise UsageError("; ".join(problems))
 
@@ -130,38 +128,12 @@ def save_model_files(bundle: RNNBundle, out: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def plot(records: list[dict], dest: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    train = [(r["step"], r["loss"] / LN2) for r in records if r["kind"] == "train"]
-    val = [(r["step"], r["val_bpb"]) for r in records if r["kind"] == "val"]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    if train:
-        ax.plot(*zip(*train, strict=True), label="training (bits per target)", lw=0.8)
-    if val:
-        ax.plot(*zip(*val, strict=True), "o-", label="validation (bits per byte)")
-    ax.set_xlabel("step")
-    ax.set_ylabel("bits")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    with atomic_path(dest) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_args(args)
     out: Path = args.output_dir
-    ckpt = out / "checkpoint"
-    if args.resume and not (ckpt / "state.pt").is_file():
-        raise UsageError(f"nothing to resume: no {ckpt}/state.pt")
-    if not args.resume and not args.overwrite and (ckpt.exists() or (out / "config.json").exists()):
-        raise UsageError(f"{out} already holds a run; pass --resume, --overwrite or another dir")
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    prepare_output(out, args.resume, args.overwrite)
+    device = pick_device(args.device)
     torch.manual_seed(args.seed)
 
     # 1. data and vocabulary (built from the training songs only)
@@ -183,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     val = encode_songs(val_songs, vocab, conditions)
     bytes_per_target = train.nbytes.sum() / (train.lengths() + 1).sum()
 
-    # 2. model, optimizer, and the resumable state
+    # 2. model, optimizer, and the run (fresh or resumed: see lyrics_gpt2/rnn/loop.py)
     config = RNNConfig(
         args.arch, vocab.size, args.embed_dim, args.hidden_size, args.layers, args.dropout,
         conditions.size,
@@ -191,130 +163,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = RNNLM(config).to(device)
     bundle = RNNBundle(model, vocab, conditions, config)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    state = model.init_state(args.batch_size, device)
-    t = {"step": 0, "epoch": 0, "step_in_epoch": 0, "train_time_s": 0.0, "best_bpb": math.inf}
-    if args.resume:
-        saved = torch.load(ckpt / "state.pt", map_location=device, weights_only=False)
-        differ = [
-            f"{k} {saved['settings'].get(k)} -> {v}"
-            for k, v in settings(args).items()
-            if saved["settings"].get(k) != v
-        ]
-        if differ:
-            raise UsageError(f"cannot resume with other settings: {'; '.join(differ)}")
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        state = tuple(s.to(device) for s in saved["hidden"])
-        torch.set_rng_state(saved["rng"])
-        if device.type == "cuda" and saved.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(saved["cuda_rng"])
-        t = saved["progress"]
-        print(f"resumed from {ckpt} at step {t['step']}", file=sys.stderr)
-    else:
-        shutil.rmtree(ckpt, ignore_errors=True)
-        for name in ("metrics.jsonl", "config.json", "summary.json"):
-            (out / name).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
-    records = []
-    if (out / "metrics.jsonl").is_file():  # drop what came after the checkpoint
-        for line in (out / "metrics.jsonl").read_text().splitlines():
-            r = json.loads(line)
-            if r["step"] <= t["step"]:
-                records.append(r)
-    metrics = (out / "metrics.jsonl").open("w")
-    for r in records:
-        metrics.write(json.dumps(r) + "\n")
 
-    def log(record):
-        records.append(record)
-        metrics.write(json.dumps(record) + "\n")
-        metrics.flush()
-
-    def validate():
+    def score() -> dict:
         nll = score_encoded(model, val, vocab.bos, vocab.eos)
-        bpb = bits_per_byte(nll, val.nbytes)
         targets = (val.lengths() + 1).sum()
-        log({"kind": "val", "step": t["step"], "val_bpb": bpb, "val_loss": nll.sum() / targets})
-        if bpb < t["best_bpb"]:
-            t["best_bpb"] = bpb
-            save_model_files(bundle, out)
-        return bpb
+        return {"val_bpb": bits_per_byte(nll, val.nbytes), "val_loss": nll.sum() / targets}
 
-    def save_checkpoint():
-        with atomic_path(ckpt, is_dir=True) as tmp:
-            torch.save(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "hidden": tuple(s.cpu() for s in state),
-                    "rng": torch.get_rng_state(),
-                    "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
-                    "progress": dict(t),
-                    "settings": settings(args),
-                },
-                tmp / "state.pt",
-            )
-
+    loop = TBPTTLoop(
+        out, model=model, optimizer=optimizer, state=model.init_state(args.batch_size, device),
+        settings=settings(args), device=device, val_key="val_bpb", score=score,
+        save_best=lambda: save_model_files(bundle, out), rate=("bytes_per_s", bytes_per_target),
+        clip=args.clip,
+    )  # fmt: skip
+    loop.start(args.resume)
     n_params = count_parameters(model)
     print(
         f"training {args.arch} ({n_params:,} parameters, condition {args.condition}) on "
         f"{len(train)} songs, validating on {len(val)}; {device}",
         file=sys.stderr,
     )
-    if t["step"] == 0:
-        print(f"step 0: validation {validate():.4f} bits per byte", file=sys.stderr)
 
     # 3. train: windows of each epoch's lane plan, state carried between a song's windows
-    budget = args.max_minutes * 60 if args.max_minutes else math.inf
-    stop = False
-    while t["epoch"] < args.epochs and not stop:
-        plan = WindowPlan(train, args.batch_size, args.bptt, args.seed, t["epoch"])
-        for k in range(t["step_in_epoch"], len(plan)):
-            started = time.perf_counter()
-            w = plan.window(k, vocab.bos, vocab.eos)
-            x, y = torch.from_numpy(w.x).to(device), torch.from_numpy(w.y).to(device)
-            cond = torch.from_numpy(w.cond).to(device)
-            state = model.reset_state(
-                model.detach_state(state), torch.from_numpy(w.reset).to(device)
-            )
-            model.train()
-            nll, state = model.window_nll(
-                x, y, cond, state, args.segment, args.gradient_checkpointing
-            )
-            targets = int((w.y != IGNORE).sum())
-            loss = nll / max(1, targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if args.clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-            optimizer.step()
-            elapsed = time.perf_counter() - started
-            t["train_time_s"] += elapsed
-            t["step"] += 1
-            t["step_in_epoch"] = k + 1
-            log({
-                "kind": "train", "step": t["step"], "epoch": t["epoch"] + (k + 1) / len(plan),
-                "loss": loss.item(), "targets": targets,
-                "bytes_per_s": targets * bytes_per_target / elapsed,
-            })  # fmt: skip
-            stop = (args.max_steps is not None and t["step"] >= args.max_steps) or t[
-                "train_time_s"
-            ] >= budget
-            if t["step"] % args.eval_every == 0 and not stop:
-                print(f"step {t['step']}: validation {validate():.4f} bpb", file=sys.stderr)
-            if t["step"] % args.checkpoint_every == 0 or stop:
-                save_checkpoint()
-            if stop:
-                break
-        else:
-            t["epoch"], t["step_in_epoch"] = t["epoch"] + 1, 0
-    final = validate()
-    save_checkpoint()
-    metrics.close()
-    plot(records, out / "loss.png")
+    def step(plan: WindowPlan, k: int, state):
+        w = plan.window(k, vocab.bos, vocab.eos)
+        x, y = torch.from_numpy(w.x).to(device), torch.from_numpy(w.y).to(device)
+        cond = torch.from_numpy(w.cond).to(device)
+        state = reset_lanes(detach(state), torch.from_numpy(w.reset).to(device))
+        nll, state = model.window_nll(x, y, cond, state, args.segment, args.gradient_checkpointing)
+        return nll, int((w.y != IGNORE).sum()), state
+
+    final = loop.fit(
+        plan=lambda epoch: WindowPlan(train, args.batch_size, args.bptt, args.seed, epoch),
+        step=step, epochs=args.epochs, max_steps=args.max_steps, max_minutes=args.max_minutes,
+        eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, unit="bits per byte",
+    )  # fmt: skip
+    plot_losses(
+        loop.records, out / "loss.png", val_key="val_bpb", train_scale=1 / LN2,
+        train_label="training (bits per target)", val_label="validation (bits per byte)",
+    )  # fmt: skip
 
     # 4. summary
-    train_records = [r for r in records if r["kind"] == "train"]
+    t, train_records = loop.t, loop.train_records()
     summary = {
         "kind": args.arch,
         "condition": conditions.to_json(),
@@ -322,11 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "steps": t["step"],
         "epochs": train_records[-1]["epoch"] if train_records else 0.0,
         "train_time_s": round(t["train_time_s"], 3),
-        "bytes_per_s": sum(r["targets"] for r in train_records)
-        * bytes_per_target
-        / max(t["train_time_s"], 1e-9),
+        "bytes_per_s": loop.throughput(),
         "final_val_bpb": final,
-        "best_val_bpb": t["best_bpb"],
+        "best_val_bpb": t["best"],
         "train_songs": len(train),
         "val_songs": len(val),
         "vocab_size": vocab.size,
@@ -338,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     write_json(out / "summary.json", summary)
     print(
-        f"saved {out}: best validation {t['best_bpb']:.4f} bits per byte after {t['step']} steps "
+        f"saved {out}: best validation {t['best']:.4f} bits per byte after {t['step']} steps "
         f"({t['train_time_s'] / 60:.1f} min of training)"
     )
     return 0
