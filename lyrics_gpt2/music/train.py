@@ -21,10 +21,7 @@ model and both baselines on the validation tunes).
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -53,8 +50,11 @@ from lyrics_gpt2.rnn.loop import (
     plot_losses,
     prepare_output,
     reset_lanes,
+    save_model_files,
 )
 
+# What save_music writes, config.json last (lyrics_gpt2.rnn.loop.save_model_files).
+MODEL_FILES = ("model.safetensors", "config.json")
 # Settings a resumed run must share with its checkpoint.
 RESUME_KEYS = (
     "source", "grid", "val_fraction", "max_tunes", "condition", "hidden_size", "layers",
@@ -112,17 +112,6 @@ def check_args(args) -> None:
     )
 
 
-def save_model_files(model: RollLSTM, out: Path) -> None:
-    """Put the model files in ``out``, config.json last, each by rename (never half-written)."""
-    tmp = Path(tempfile.mkdtemp(prefix=".model.", dir=out))
-    try:
-        save_music(model, tmp)
-        for name in ("model.safetensors", "config.json"):
-            os.replace(tmp / name, out / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_args(args)
@@ -155,8 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     loop = TBPTTLoop(
         out, model=model, optimizer=optimizer, state=model.init_state(args.batch_size, device),
         settings={k: getattr(args, k) for k in RESUME_KEYS}, device=device, val_key="val_nll",
-        score=score, save_best=lambda: save_model_files(model, out), rate=("frames_per_s", 1.0),
-        clip=args.clip,
+        score=score, rate=("frames_per_s", 1.0), clip=args.clip,
+        save_best=lambda: save_model_files(out, lambda d: save_music(model, d), MODEL_FILES),
     )  # fmt: skip
     loop.start(args.resume)
     n_params = count_parameters(model)

@@ -25,15 +25,30 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
 
 from lyrics_gpt2.cli import UsageError
 from lyrics_gpt2.fileio import atomic_path
+
+
+def save_model_files(out: Path, save: Callable[[Path], None], names: Sequence[str]) -> None:
+    """Put the model files ``save(folder)`` writes into ``out``, each by rename, in the order of
+    ``names`` (config.json last: a reader never sees a config without its weights)."""
+    tmp = Path(tempfile.mkdtemp(prefix=".model.", dir=out))
+    try:
+        save(tmp)
+        for name in names:
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def add_loop_flags(p, *, eval_every: int = 200, epochs: int = 10) -> None:

@@ -23,10 +23,7 @@ state and reproduces the losses of an uninterrupted run. Runs on CUDA when prese
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -45,10 +42,14 @@ from lyrics_gpt2.rnn.loop import (
     plot_losses,
     prepare_output,
     reset_lanes,
+    save_model_files,
 )
 from lyrics_gpt2.rnn.model import ARCHS, RNNLM, RNNBundle, RNNConfig, count_parameters, save_rnn
 from lyrics_gpt2.rnn.scoring import LN2, bits_per_byte, score_encoded
 from lyrics_gpt2.rnn.vocab import ByteVocab, Conditions, WordVocab
+
+# What save_rnn writes, config.json last (lyrics_gpt2.rnn.loop.save_model_files).
+MODEL_FILES = ("model.safetensors", "vocab.json", "config.json")
 
 # Per-arch defaults for the flags left unset: small enough for a CPU, the word model as the
 # original (3 x 728, tied, dropout 0.5, 32-word windows).
@@ -117,17 +118,6 @@ def settings(args) -> dict:
     return out
 
 
-def save_model_files(bundle: RNNBundle, out: Path) -> None:
-    """Put the model files in ``out``, config.json last, each by rename (never half-written)."""
-    tmp = Path(tempfile.mkdtemp(prefix=".model.", dir=out))
-    try:
-        save_rnn(bundle, tmp)
-        for name in ("model.safetensors", "vocab.json", "config.json"):
-            os.replace(tmp / name, out / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_args(args)
@@ -172,8 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     loop = TBPTTLoop(
         out, model=model, optimizer=optimizer, state=model.init_state(args.batch_size, device),
         settings=settings(args), device=device, val_key="val_bpb", score=score,
-        save_best=lambda: save_model_files(bundle, out), rate=("bytes_per_s", bytes_per_target),
-        clip=args.clip,
+        save_best=lambda: save_model_files(out, lambda d: save_rnn(bundle, d), MODEL_FILES),
+        rate=("bytes_per_s", bytes_per_target), clip=args.clip,
     )  # fmt: skip
     loop.start(args.resume)
     n_params = count_parameters(model)
