@@ -211,6 +211,17 @@ def test_every_repository_path_the_docs_write_exists(page: str, path: str):
     assert exists(REPO / path), f"{page} names `{path}`, which is not in the repository"
 
 
+def test_the_readme_fits_on_a_few_screens():
+    lines = (REPO / "README.md").read_text(encoding="utf-8").count("\n")
+    assert lines <= 200, f"README.md has {lines} lines; move reference material to docs/"
+
+
+@pytest.mark.parametrize("page", [*PAGES, REPO / "CHANGELOG.md"], ids=rel)
+def test_no_page_cites_an_issue_number(page: Path):
+    found = re.findall(r"\bissues?\s*#?\d+", page.read_text(encoding="utf-8"), re.I)
+    assert not found, f"{rel(page)} cites {found}: say what changed, not where it was tracked"
+
+
 def test_the_path_finder_tells_paths_from_placeholders():
     text = (
         "See `lyrics_gpt2/cli.py`, `rnn/loop.py`, `DIR/chunks/manifest.json`, `/tmp/ds.csv`,\n"
