@@ -43,7 +43,9 @@ def draw_curves(dest: Path, curves: Sequence[tuple[list, str, str]], *, ylabel: 
     for points, label, style in curves:
         if points:
             few = len(points) < 50 and not any(c in style for c in "o.sx^")
-            ax.plot(*zip(*points, strict=True), style, label=label, marker="o" if few else None, lw=1)
+            ax.plot(
+                *zip(*points, strict=True), style, label=label, marker="o" if few else None, lw=1
+            )
     ax.set_xlabel("optimizer step")
     ax.set_ylabel(ylabel)
     if title:

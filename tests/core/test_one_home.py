@@ -16,7 +16,10 @@ from lyrics_gpt2.testing import exit_code
 @pytest.mark.parametrize(
     "module, argv",
     [
-        ("lyrics_gpt2.rnn.train", ["--arch", "char-rnn", "--data-dir", "nowhere", "--output-dir", "x"]),
+        (
+            "lyrics_gpt2.rnn.train",
+            ["--arch", "char-rnn", "--data-dir", "nowhere", "--output-dir", "x"],
+        ),
         ("lyrics_gpt2.rnn.generate", ["--model", "nowhere"]),
         ("lyrics_gpt2.music.train", ["--output-dir", "x"]),
         ("lyrics_gpt2.compare", ["--data-dir", "nowhere", "--models", "a"]),
