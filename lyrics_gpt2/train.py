@@ -69,17 +69,6 @@ from lyrics_gpt2.training.outputs import (
 )
 
 PROG = "accelerate launch -q lyrics_gpt2/train.py"
-EPILOG = """examples:
-  accelerate launch -q --cpu lyrics_gpt2/train.py --preset tiny --data-dir artifacts/data
-  accelerate launch -q lyrics_gpt2/train.py --preset gpt2                  # one GPU, bf16
-  accelerate launch -q lyrics_gpt2/train.py --preset gpt2 --compile        # + torch.compile
-  accelerate launch -q lyrics_gpt2/train.py --preset gpt2 --lora 16        # adapters, alpha 32
-  accelerate launch -q lyrics_gpt2/train.py --preset gpt2 --gradient-checkpointing
-  accelerate launch -q lyrics_gpt2/train.py --model artifacts/model --output-dir artifacts/model2
-  accelerate launch -q lyrics_gpt2/train.py --preset gpt2 --resume latest  # same flags as before
--q: without it accelerate prints its own CalledProcessError traceback after our one-line error.
-Songs longer than the data's rows: python -m pipeline.preprocess --stages tokenize --seq-len 1024
-"""
 
 
 # --------------------------------------------------------------------------------- validation
@@ -223,7 +212,8 @@ def fit(
 
 def main(argv=None) -> int:
     die_with_launcher()
-    args = parse_train_args(argv, prog=PROG, description=__doc__, epilog=EPILOG)
+    # --help prints this module's docstring: the commands are written once, there.
+    args = parse_train_args(argv, prog=PROG, description=__doc__)
     from accelerate.utils import set_seed
 
     out = Path(args.output_dir)
