@@ -189,7 +189,18 @@ def check_contract(out_dir: Path, chunks, min_tokens: int, max_tokens: int, seq_
             == src[song_id]["lyrics"]
         )
 
-    # Balance: per chunk, every genre exactly as many songs as the smallest one.
+    # Balance (--balance songs): per chunk, every genre exactly as many songs as the smallest one;
+    # (tokens) the smallest genre's lyric tokens whole, every other genre's within a song of it.
+    mode = manifest["parameters"]["balance"]
+    if mode == "tokens":
+        for c in range(len(chunks)):
+            counts = manifest["counts"]["per_chunk"][f"chunk-{c:02d}.parquet"]
+            target = min(counts[g]["tokens_length_ok"] for g in genres)
+            longest = max((n_of[i] for i in passed if i.startswith(f"c{c}-")), default=0)
+            for g in genres:
+                assert counts[g]["tokens_length_ok"] >= counts[g]["tokens_kept"]
+                assert abs(counts[g]["tokens_kept"] - target) <= longest / 2 + 1
+        return _split_checks(dd, genres), tok, manifest
     per_chunk = Counter()
     for split_name in ("train", "validation"):
         first = dd[split_name].filter(lambda r: r["piece"] == 0)
@@ -204,13 +215,17 @@ def check_contract(out_dir: Path, chunks, min_tokens: int, max_tokens: int, seq_
             assert counts["kept_length"] == avail.get(g, 0)
             assert counts["kept"] == target
 
-    # Split: artist-disjoint, at least one validation song per genre.
+    return _split_checks(dd, genres), tok, manifest
+
+
+def _split_checks(dd, genres):
+    """Split: artist-disjoint, at least one validation song per genre."""
     train_artists = set(dd["train"]["artist"])
     val_artists = set(dd["validation"]["artist"])
     assert not train_artists & val_artists
     assert set(dd["validation"]["genre"]) == set(genres)
     assert set(dd["train"]["genre"]) == set(genres)
-    return dd, tok, manifest
+    return dd
 
 
 @pytest.fixture(scope="module")
@@ -497,7 +512,8 @@ def test_genre_with_no_songs_left_keeps_old_outputs(tmp_path, gpt2_tokenizer_dir
     assert json.loads((tmp_path / "tokenized" / "manifest.json").read_text()) == good
     assert not (tmp_path / "tokenized.parts").exists()
     # Split mode keeps the long rap songs.
-    assert run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL)["counts"]["per_genre"]["rap"]["kept"]
+    split = run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL, "--balance", "songs")
+    assert split["counts"]["per_genre"]["rap"]["kept"]
     load(tmp_path)
 
 

@@ -57,6 +57,9 @@ class ChunkTask:
     # {artist: id} of the artists with a token (--artist-tokens); their songs' rows read
     # genre token, artist token, lyrics
     artist_ids: Mapping[str, int] = field(default_factory=dict)
+    # "tokens": every genre's lyric tokens down to the smallest genre's (whole songs);
+    # "songs": every genre's song count down to the smallest's (the original rule); "none"
+    balance: str = "tokens"
 
 
 def read_chunk(path: Path, columns: tuple[str, ...]) -> pa.Table:
@@ -230,15 +233,45 @@ def tokenize_and_pad(
 
 
 def balance(
-    passed_tags: np.ndarray, genres, rng: np.random.Generator
+    passed_tags: np.ndarray,
+    genres,
+    rng: np.random.Generator,
+    mode: str = "songs",
+    song_tokens: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, int], int]:
-    """Every genre down to the smallest genre's count (seeded).
+    """Downsample the songs that passed the length rule (seeded, whole songs).
+
+    ``mode="songs"`` (the original rule): every genre down to the smallest genre's count of
+    songs. ``"tokens"``: every genre's lyric tokens (``song_tokens``, per passed song) down to the
+    smallest genre's: the songs of a bigger genre are taken in a seeded random order until their
+    running total is closest to the target, so the per-chunk error is at most half a song either
+    way and cancels over chunks rather than piling up on one side. ``"none"``: all kept.
 
     Returns (positions into ``passed_tags`` to keep, ascending so the chunk's order is kept;
-    songs per genre before balancing; the target count).
+    songs per genre before balancing; the target: songs, or tokens in tokens mode).
     """
     per_genre = {g: np.flatnonzero(passed_tags == g) for g in genres}
-    target = min(len(pos) for pos in per_genre.values())
+    before = {g: len(pos) for g, pos in per_genre.items()}
+    if mode == "none":
+        return np.arange(len(passed_tags)), before, 0
+    if mode == "tokens":
+        assert song_tokens is not None
+        totals = {g: int(song_tokens[pos].sum()) for g, pos in per_genre.items()}
+        target = min(totals.values())
+        chosen = []
+        for g in genres:
+            pos = per_genre[g]
+            if totals[g] > target:
+                pos = rng.permutation(pos)
+                running = np.cumsum(song_tokens[pos])
+                # k songs, k in 0..len: the prefix whose total is closest to the target
+                sums = np.concatenate([[0], running])
+                k = int(np.argmin(np.abs(sums - target)))
+                pos = pos[:k]
+            chosen.append(pos)
+        selected = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+        return selected, before, int(target)
+    target = min(before.values())
     chosen = []
     for g in genres:
         pos = per_genre[g]
@@ -246,7 +279,7 @@ def balance(
             pos = rng.choice(pos, size=target, replace=False)
         chosen.append(pos)
     selected = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
-    return selected, {g: len(pos) for g, pos in per_genre.items()}, int(target)
+    return selected, before, int(target)
 
 
 def count(
@@ -256,7 +289,8 @@ def count(
     has_control,
     n_tokens,
     kept_length: dict[str, int],
-    target: int,
+    kept: dict[str, int],
+    tokens_length_ok: dict[str, int],
     row_tags: np.ndarray,
     row_lengths: np.ndarray,
     row_has_eos: np.ndarray,
@@ -285,9 +319,10 @@ def count(
             "too_short": int((is_g & (n_tokens > 0) & (n_tokens <= lo)).sum()),
             "too_long": int((is_g & (n_tokens >= hi)).sum()),
             "kept_length": kept_length[g],
-            "kept": target,
+            "kept": kept[g],
             "rows": int((row_tags == g).sum()),
             "tokens": int(lyric_tokens[is_g].sum()),
+            "tokens_length_ok": tokens_length_ok[g],
             "tokens_kept": int(row_lyrics[row_tags == g].sum()),
         }
     return counts
@@ -358,17 +393,27 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
     n_tokens = encoded.n_tokens
     tokens = int(np.maximum(n_tokens - 2 - (0 if has_artist is None else has_artist), 0).sum())
 
-    # Balance songs, not rows: a song's pieces stay together.
+    # Lyric tokens of every row written before balancing (eos may double as pad, so the last
+    # real position is what tells; a 1-token row has none), summed per passed song.
+    all_eos = encoded.matrix[np.arange(len(encoded.song)), np.maximum(encoded.lengths - 1, 0)]
+    all_eos = (all_eos == task.eos) & (encoded.lengths > 1)
+    row_artist = artist_tok[encoded.song] >= 0 if len(artist_tok) else 0
+    all_lyrics = encoded.lengths.astype(np.int64) - 1 - all_eos - row_artist
     passed = encoded.passed
+    song_tokens = np.zeros(len(passed), dtype=np.int64)
+    np.add.at(song_tokens, np.searchsorted(passed, encoded.song), all_lyrics)
+    passed_tags = tags[passed]
+    tokens_length_ok = {g: int(song_tokens[passed_tags == g].sum()) for g in task.genres}
+
+    # Balance songs, not rows: a song's pieces stay together.
     rng = np.random.default_rng([task.seed, task.index])
-    selected, kept_length, target = balance(tags[passed], task.genres, rng)
+    selected, kept_length, _ = balance(passed_tags, task.genres, rng, task.balance, song_tokens)
+    kept = {g: int((passed_tags[selected] == g).sum()) for g in task.genres}
     rows = np.flatnonzero(np.isin(encoded.song, passed[selected]))
     keep = encoded.song[rows]
     matrix, lengths, pieces = encoded.matrix[rows], encoded.lengths[rows], encoded.piece[rows]
+    has_eos = all_eos[rows]
     del encoded
-    has_eos = matrix[np.arange(len(rows)), np.maximum(lengths - 1, 0)] == task.eos
-    # eos may double as pad, so the last real position is what tells; a 1-token row has none.
-    has_eos &= lengths > 1
 
     songs_kept = passed[selected]
     tokenized = n_tokens[n_tokens > 0]
@@ -379,7 +424,8 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
         has_control,
         n_tokens,
         kept_length,
-        target,
+        kept,
+        tokens_length_ok,
         tags[keep],
         lengths,
         has_eos,

@@ -71,6 +71,7 @@ def build_manifest(
             "filters": {**counts["filters"], "token_share_kept": "tokens_kept / tokens"},
             "per_genre": per_genre,
         },
+        "balance": stats.balance_table(counts, settings.balance),
         "token_lengths": stats.length_stats(results, settings.seq_len),
         "throughput": {
             # Lyrics tokens tokenized in this run (chunks reused from a previous run excluded).

@@ -32,8 +32,10 @@ the model learns to stop; pad positions are masked by ``length`` even when pad a
 control token (a genre token or the eos string) verbatim are dropped: the tokenizer would read it
 as the control token itself.
 
-Per chunk, after the length filter, every genre is downsampled (seeded) to the smallest genre's
-count of songs; a kept song keeps all its rows, and a song's rows share its artist, so they
+Per chunk, after the length filter, every genre is downsampled (seeded, whole songs) to the
+smallest genre's lyric tokens (``--balance tokens``, default), or to its count of songs
+(``--balance songs``, the original rule; rap songs are about twice as long as pop's, so rap then
+trains on about twice pop's tokens), or not at all (``none``); a kept song keeps all its rows, and a song's rows share its artist, so they
 always fall in the same split. The validation split takes whole artists (see ``pipeline/split.py``), decided on the chunk
 rows before tokenizing so that ``bpe:N`` learns its merges from training songs only. Should every
 validation song of a genre be filtered out, the artist with the fewest kept songs of that genre
@@ -123,6 +125,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=0.005,
         help="share of songs for validation, whole artists, at least one song per genre "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--balance",
+        choices=("tokens", "songs", "none"),
+        default="tokens",
+        help="per chunk, downsample every genre to the smallest genre's lyric tokens (tokens: "
+        "whole songs, seeded), or to its song count (songs: the original notebooks' rule, which "
+        "leaves a genre of longer songs with more tokens), or keep all (none) "
         "(default: %(default)s)",
     )
     group.add_argument(
@@ -235,7 +246,7 @@ def run(args: argparse.Namespace) -> dict:
     counts = stats.merge_counts(results, genres)
     clock.begin("assemble_s")
     try:
-        problem = stats.nothing_left(counts, genres)
+        problem = stats.nothing_left(counts, genres, settings.balance)
         if problem:
             raise UsageError(problem)
         dataset, split_info = split_parts(
@@ -363,7 +374,11 @@ def _summary(quiet: bool, manifest: dict[str, Any]) -> None:
         )
     for g, c in manifest["counts"]["per_genre"].items():
         print(
-            f"  {GENRE_TOKENS[g]:<18} read {c['read']:>8}  length ok {c['kept_length']:>8}  "
-            f"balanced {c['kept']:>8}  rows {c.get('rows', 0):>8}  train {c.get('train', 0):>8}  "
-            f"validation {c.get('validation', 0):>6}  tokens kept {c.get('token_share_kept', 0):.0%}"
+            f"  {GENRE_TOKENS[g]:<18} songs read {c['read']:>7}  length ok {c['kept_length']:>7}  "
+            f"balanced {c['kept']:>7}  train {c.get('train', 0):>7} / validation "
+            f"{c.get('validation', 0):>5} rows  lyric tokens {c.get('tokens_length_ok', 0):>9,} "
+            f"-> {c.get('tokens_kept', 0):>9,}"
         )
+    ratio = manifest.get("balance", {}).get("token_ratio_after")
+    if ratio:
+        print(f"  --balance {manifest['balance']['mode']}: most/least lyric tokens {ratio:.3f}")

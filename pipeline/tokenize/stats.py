@@ -19,6 +19,7 @@ COUNT_KEYS = (
     "kept",
     "rows",
     "tokens",
+    "tokens_length_ok",
     "tokens_kept",
 )
 FILTERS = {
@@ -28,10 +29,13 @@ FILTERS = {
     "too_short": "n <= min_tokens",
     "too_long": "n >= max_tokens (--long-songs drop) or n >= max_song_tokens (split)",
     "kept_length": "left after the length filter (balance before)",
-    "kept": "left after balancing (per chunk, every genre to the smallest)",
+    "kept": "songs left after balancing (per chunk: --balance tokens, every genre's lyric "
+    "tokens to the smallest genre's; songs, every genre's songs to the smallest's; none)",
     "rows": "training rows of the kept songs (a split song is several)",
     "tokens": "lyrics tokens of the genre's songs that were tokenized (not empty, no control token)",
-    "tokens_kept": "lyrics tokens inside the rows written (train + validation)",
+    "tokens_length_ok": "lyrics tokens in the rows of the songs left after the length filter "
+    "(before balancing)",
+    "tokens_kept": "lyrics tokens inside the rows written (train + validation), after balancing",
 }
 
 
@@ -87,7 +91,39 @@ def length_stats(results: list[dict[str, Any]], seq_len: int) -> dict[str, Any]:
     }
 
 
-def nothing_left(counts: dict[str, Any], genres: list[str]) -> str | None:
+def balance_table(counts: dict[str, Any], mode: str) -> dict[str, Any]:
+    """The manifest's ``balance`` entry: songs and lyric tokens per genre before and after."""
+    per_genre = counts["per_genre"]
+    after = [c["tokens_kept"] for c in per_genre.values()]
+    return {
+        "mode": mode,
+        "rule": BALANCE_RULES[mode],
+        "per_genre": {
+            g: {
+                "songs_before": c["kept_length"],
+                "songs_after": c["kept"],
+                "tokens_before": c["tokens_length_ok"],
+                "tokens_after": c["tokens_kept"],
+            }
+            for g, c in per_genre.items()
+        },
+        # max/min of the genres' lyric tokens after balancing (1.0 = equal)
+        "token_ratio_after": round(max(after) / min(after), 4) if after and min(after) else None,
+    }
+
+
+BALANCE_RULES = {
+    "tokens": "per chunk, the songs of every genre (whole, seeded order) until its lyric tokens "
+    "are closest to the smallest genre's",
+    "songs": "per chunk, every genre downsampled (seeded) to the smallest genre's song count "
+    "(the original notebooks' rule)",
+    "none": "no balancing",
+}
+
+
+def nothing_left(
+    counts: dict[str, Any], genres: list[str], balance: str = "tokens"
+) -> str | None:
     """Why the stage cannot publish (None when it can): a genre filtered away entirely, or
     balancing left nothing because no chunk holds every genre."""
     for genre in genres:
@@ -98,10 +134,10 @@ def nothing_left(counts: dict[str, Any], genres: list[str]) -> str | None:
                 f"{c['too_short']} too short, {c['too_long']} too long, {c['empty']} empty); "
                 "relax --min-tokens/--max-tokens or drop that genre in stage chunks"
             )
-    if any(counts["per_genre"][g]["kept"] == 0 for g in genres):
+    if balance != "none" and any(counts["per_genre"][g]["kept"] == 0 for g in genres):
         return (
             "no songs left after balancing: no chunk holds every genre "
             f"({', '.join(genres)}) after the length filter; rerun stage chunks so that "
-            "genres are mixed across chunks, or drop the rare genre there"
+            "genres are mixed across chunks, drop the rare genre there, or pass --balance none"
         )
     return None
