@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lyrics_gpt2.cli import UsageError
-from lyrics_gpt2.fileio import atomic_path
+from lyrics_gpt2.fileio import atomic_path, params_digest
 from pipeline.tokenize.pieces import cut_points, line_starts
 
 BATCH_SIZE = 1000
@@ -60,6 +60,7 @@ class ChunkTask:
     # "tokens": every genre's lyric tokens down to the smallest genre's (whole songs);
     # "songs": every genre's song count down to the smallest's (the original rule); "none"
     balance: str = "tokens"
+    val_artists: frozenset[str] = frozenset()  # their songs are exempt from balancing
 
 
 def read_chunk(path: Path, columns: tuple[str, ...]) -> pa.Table:
@@ -364,12 +365,23 @@ def write_part(path: Path, out: pa.Table, key: str, stats: dict[str, Any]) -> No
 
 
 # ------------------------------------------------------------------------------------- the chunk
+def part_key(task: ChunkTask) -> str:
+    """The task's key, plus the validation artists found in this chunk (their songs are exempt
+    from balancing): a change elsewhere in the split leaves this chunk's part reusable."""
+    if not task.val_artists:
+        return task.key
+    artists = pc.unique(pc.fill_null(read_chunk(Path(task.chunk), ("artist",))["artist"], ""))
+    present = sorted(set(artists.to_pylist()) & task.val_artists)
+    return params_digest({"key": task.key, "validation_artists": present})
+
+
 def encode_chunk(task: ChunkTask) -> dict[str, Any]:
     """Tokenize, filter, balance and pad one chunk; write its part atomically. Returns its stats."""
     part = Path(task.part)
+    key = part_key(task)
     if not task.force:
         meta = read_part_meta(part)
-        if meta is not None and meta.get("key") == task.key:
+        if meta is not None and meta.get("key") == key:
             return {**meta["stats"], "part": str(part), "reused": True}
 
     t0 = time.perf_counter()
@@ -405,9 +417,30 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
     passed_tags = tags[passed]
     tokens_length_ok = {g: int(song_tokens[passed_tags == g].sum()) for g in task.genres}
 
-    # Balance songs, not rows: a song's pieces stay together.
+    # Balance training songs, not rows: a song's pieces stay together; validation songs stay
+    # (the split keeps the size it was given).
     rng = np.random.default_rng([task.seed, task.index])
-    selected, kept_length, _ = balance(passed_tags, task.genres, rng, task.balance, song_tokens)
+    if task.val_artists:
+        artists = pc.fill_null(table["artist"], "").take(pa.array(passed, type=pa.int64()))
+        is_val = np.asarray(
+            pc.is_in(artists, value_set=pa.array(sorted(task.val_artists))), dtype=bool
+        )
+    else:
+        is_val = np.zeros(len(passed), dtype=bool)
+    train = np.flatnonzero(~is_val)
+    chosen, _, _ = balance(passed_tags[train], task.genres, rng, task.balance, song_tokens[train])
+    selected = np.sort(np.concatenate([train[chosen], np.flatnonzero(is_val)]))
+    kept_length = {g: int((passed_tags == g).sum()) for g in task.genres}
+    train_tags, train_tokens = passed_tags[train], song_tokens[train]
+    balanced = {
+        g: {
+            "train_songs_before": int((train_tags == g).sum()),
+            "train_songs_after": int((train_tags[chosen] == g).sum()),
+            "train_tokens_before": int(train_tokens[train_tags == g].sum()),
+            "train_tokens_after": int(train_tokens[chosen][train_tags[chosen] == g].sum()),
+        }
+        for g in task.genres
+    }
     kept = {g: int((passed_tags[selected] == g).sum()) for g in task.genres}
     rows = np.flatnonzero(np.isin(encoded.song, passed[selected]))
     keep = encoded.song[rows]
@@ -432,6 +465,8 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
         has_artist,
         None if has_artist is None else has_artist[keep],
     )
+    for g in task.genres:
+        counts[g].update(balanced[g])
     stats = {
         "chunk": Path(task.chunk).name,
         "encoder": tokenizer.kind,
@@ -446,5 +481,5 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
         "all_n_count": len(tokenized),
         "seconds": time.perf_counter() - t0,
     }
-    write_part(part, part_table(table, keep, matrix, lengths, pieces, task), task.key, stats)
+    write_part(part, part_table(table, keep, matrix, lengths, pieces, task), key, stats)
     return {**stats, "part": str(part), "reused": False}

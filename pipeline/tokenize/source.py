@@ -244,8 +244,10 @@ def chunk_tasks(
     staged_tok: Path,
     info: TokenizerInfo,
     genres: list[str],
+    val_artists: frozenset[str] = frozenset(),
 ) -> list[ChunkTask]:
-    """One task per chunk; its key changes with the chunk file, the tokenizer or a parameter."""
+    """One task per chunk; its key changes with the chunk file, the tokenizer or a parameter
+    (and, in the worker, with the chunk's validation artists: chunk.part_key)."""
     tok_sha = file_sha(staged_tok / "tokenizer.json")
     # Made here, not in the workers: datasets' import would cost each of them memory and time.
     # Without its metadata, so the parts' bytes match the layout this stage has always written.
@@ -294,6 +296,7 @@ def chunk_tasks(
                 max_song_tokens=settings.max_song_tokens,
                 artist_ids=info.artist_token_ids,
                 balance=settings.balance,
+                val_artists=frozenset(val_artists),
             )
         )
     return tasks

@@ -21,6 +21,10 @@ COUNT_KEYS = (
     "tokens",
     "tokens_length_ok",
     "tokens_kept",
+    "train_songs_before",
+    "train_songs_after",
+    "train_tokens_before",
+    "train_tokens_after",
 )
 FILTERS = {
     "read": "rows of the genre in the chunk",
@@ -36,6 +40,11 @@ FILTERS = {
     "tokens_length_ok": "lyrics tokens in the rows of the songs left after the length filter "
     "(before balancing)",
     "tokens_kept": "lyrics tokens inside the rows written (train + validation), after balancing",
+    "train_songs_before": "training songs left after the length filter (what --balance sees; "
+    "validation songs are never balanced away)",
+    "train_songs_after": "training songs after balancing",
+    "train_tokens_before": "lyrics tokens of the training songs before balancing",
+    "train_tokens_after": "lyrics tokens of the training songs after balancing",
 }
 
 
@@ -92,30 +101,31 @@ def length_stats(results: list[dict[str, Any]], seq_len: int) -> dict[str, Any]:
 
 
 def balance_table(counts: dict[str, Any], mode: str) -> dict[str, Any]:
-    """The manifest's ``balance`` entry: songs and lyric tokens per genre before and after."""
+    """The manifest's ``balance`` entry: training songs and lyric tokens per genre before and
+    after balancing (validation songs are never balanced away)."""
     per_genre = counts["per_genre"]
-    after = [c["tokens_kept"] for c in per_genre.values()]
+    after = [c["train_tokens_after"] for c in per_genre.values()]
     return {
         "mode": mode,
         "rule": BALANCE_RULES[mode],
         "per_genre": {
             g: {
-                "songs_before": c["kept_length"],
-                "songs_after": c["kept"],
-                "tokens_before": c["tokens_length_ok"],
-                "tokens_after": c["tokens_kept"],
+                "songs_before": c["train_songs_before"],
+                "songs_after": c["train_songs_after"],
+                "tokens_before": c["train_tokens_before"],
+                "tokens_after": c["train_tokens_after"],
             }
             for g, c in per_genre.items()
         },
-        # max/min of the genres' lyric tokens after balancing (1.0 = equal)
+        # max/min of the genres' training lyric tokens after balancing (1.0 = equal)
         "token_ratio_after": round(max(after) / min(after), 4) if after and min(after) else None,
     }
 
 
 BALANCE_RULES = {
-    "tokens": "per chunk, the songs of every genre (whole, seeded order) until its lyric tokens "
+    "tokens": "per chunk, the training songs of every genre (whole, seeded order) until its lyric tokens "
     "are closest to the smallest genre's",
-    "songs": "per chunk, every genre downsampled (seeded) to the smallest genre's song count "
+    "songs": "per chunk, every genre's training songs downsampled (seeded) to the smallest genre's song count "
     "(the original notebooks' rule)",
     "none": "no balancing",
 }

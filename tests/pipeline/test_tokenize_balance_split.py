@@ -1,6 +1,7 @@
 """Stage tokenize's ``--balance`` (pipeline/tokenize/chunk.py balance) through the real command,
 on a generated Genius CSV where rap songs are twice as long as pop songs: by tokens (the default)
-the genres' lyric tokens end within 5% of each other, by songs rap keeps about twice pop's."""
+the genres' lyric tokens end within 5% of each other, by songs rap keeps about twice pop's; and
+the default validation split (pipeline/split.py default_val_fraction) with its warning."""
 
 from __future__ import annotations
 
@@ -58,16 +59,21 @@ def test_balance_by_tokens_leaves_the_genres_within_five_percent(
     table = manifest["balance"]
     assert table["mode"] == "tokens" and manifest["parameters"]["balance"] == "tokens"
     pop, rap = table["per_genre"]["pop"], table["per_genre"]["rap"]
-    # Before: equal songs, rap about twice the tokens.
-    assert pop["songs_before"] == rap["songs_before"] == 240
-    assert 1.8 < rap["tokens_before"] / pop["tokens_before"] < 2.2
+    # Before (training songs; validation is never balanced away): rap about twice the tokens.
+    assert 150 < pop["songs_before"] < 240 and 150 < rap["songs_before"] < 240
+    per_song = (rap["tokens_before"] / rap["songs_before"]) / (
+        pop["tokens_before"] / pop["songs_before"]
+    )
+    assert 1.8 < per_song < 2.2
     # After: whole songs of rap dropped until the tokens match; pop untouched.
-    assert pop["songs_after"] == 240 and pop["tokens_after"] == pop["tokens_before"]
-    assert 100 < rap["songs_after"] < 140
+    assert pop["songs_after"] == pop["songs_before"] and pop["tokens_after"] == pop["tokens_before"]
+    assert rap["songs_after"] < 0.7 * rap["songs_before"]
     assert abs(rap["tokens_after"] / pop["tokens_after"] - 1) < 0.05
     assert table["token_ratio_after"] < 1.05
     counts = manifest["counts"]["per_genre"]
-    assert counts["rap"]["tokens_kept"] == rap["tokens_after"]
+    assert counts["rap"]["train_tokens_after"] == rap["tokens_after"]
+    # Validation songs are all kept: the rows written hold more rap tokens than training's.
+    assert counts["rap"]["tokens_kept"] > rap["tokens_after"]
 
 
 def test_balance_by_songs_is_the_original_rule_and_none_keeps_all(
@@ -76,10 +82,10 @@ def test_balance_by_songs_is_the_original_rule_and_none_keeps_all(
     by_songs = run(corpus, tmp_path, gpt2_tokenizer_dir, "--balance", "songs")["balance"]
     pop, rap = by_songs["per_genre"]["pop"], by_songs["per_genre"]["rap"]
     assert pop["songs_after"] == rap["songs_after"]  # equal per chunk, so equal in all
-    assert 1.8 < rap["tokens_after"] / pop["tokens_after"] < 2.2
+    assert 1.7 < rap["tokens_after"] / pop["tokens_after"] < 2.3
     assert "original" in by_songs["rule"]
     none = run(corpus, tmp_path, gpt2_tokenizer_dir, "--balance", "none")["balance"]
-    assert all(g["songs_after"] == g["songs_before"] == 240 for g in none["per_genre"].values())
+    assert all(g["songs_after"] == g["songs_before"] for g in none["per_genre"].values())
 
 
 def test_the_same_input_gives_the_same_songs(tmp_path, corpus, gpt2_tokenizer_dir):
@@ -91,3 +97,28 @@ def test_the_same_input_gives_the_same_songs(tmp_path, corpus, gpt2_tokenizer_di
         dd = load_from_disk(str(tmp_path / name / "tokenized"))
         ids.append(sorted(dd["train"]["id"]) + sorted(dd["validation"]["id"]))
     assert ids[0] == ids[1]
+
+
+def test_default_validation_is_200_songs_or_a_fifth_of_a_small_corpus(
+    tmp_path, gpt2_tokenizer_dir, capsys
+):
+    big = tmp_path / "big.csv"
+    write_corpus(big, songs_per_genre=600, seed=1)
+    manifest = run(big, tmp_path / "big", gpt2_tokenizer_dir)
+    split = manifest["split"]
+    assert split["val_fraction"] == pytest.approx(200 / 1200)
+    assert split["songs"]["validation"] >= 200 and "warning" not in split
+    assert "warning" not in capsys.readouterr().err
+    # Under 1,000 songs: a fifth of them; under 100 validation songs, a warning.
+    small = tmp_path / "small.csv"
+    write_corpus(small, songs_per_genre=150, seed=2)
+    manifest = run(small, tmp_path / "small", gpt2_tokenizer_dir)
+    split = manifest["split"]
+    assert split["val_fraction"] == 0.2 and 50 <= split["songs"]["validation"] < 100
+    err = capsys.readouterr().err
+    assert f"warning: the validation split holds {split['songs']['validation']} songs" in err
+    assert split["warning"] in err
+    # An explicit --val-fraction wins.
+    manifest = run(small, tmp_path / "small", gpt2_tokenizer_dir, "--val-fraction", "0.05")
+    assert manifest["split"]["val_fraction"] == 0.05
+    assert manifest["split"]["val_fraction_from"] == "--val-fraction"
