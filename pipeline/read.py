@@ -331,7 +331,8 @@ class Reader:
             kept = set(keep)
             self.bad.extend(
                 {"row": first + i, "detail": "no id (too few fields)"}
-                for i in range(n) if i not in kept
+                for i in range(n)
+                if i not in kept
             )
             batch = {k: [v[i] for i in keep] for k, v in batch.items()}
         return batch

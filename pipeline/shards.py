@@ -185,7 +185,9 @@ def finalize_chunk(
         copy = (win_hash[at] == hashes) & (win_key[at] != order) & ~duplicate & ~rep
     keep = ~(duplicate | rep | copy)
     drops = Counter(
-        duplicate_id=int(duplicate.sum()), repeated_text=int(rep.sum()), duplicate_text=int(copy.sum())
+        duplicate_id=int(duplicate.sum()),
+        repeated_text=int(rep.sum()),
+        duplicate_text=int(copy.sum()),
     )
     reason = np.full(len(keep), "", dtype=object)
     reason[duplicate], reason[rep], reason[copy] = "duplicate_id", "repeated_text", "duplicate_text"

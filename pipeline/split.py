@@ -22,7 +22,6 @@ from collections.abc import Collection, Iterable, Mapping
 
 from lyrics_gpt2.cli import UsageError
 
-
 # The default validation split: at least DEFAULT_VAL_SONGS songs, or DEFAULT_VAL_SMALL of them
 # when there are fewer than SMALL_CORPUS; fewer than WARN_VAL_SONGS after filtering is warned
 # about (a perplexity interval or a genre-swap verdict on a handful of songs means little).
@@ -81,8 +80,10 @@ def choose_validation_artists(
                 f"genre {genre!r} has songs by {len(artists)} artist(s); an artist-disjoint "
                 "validation split needs at least two: add data or drop that genre in stage chunks"
             )
-        share = math.ceil(fraction * totals[genre]) if at_least else (
-            math.floor(fraction * totals[genre] + 0.5)
+        share = (
+            math.ceil(fraction * totals[genre])
+            if at_least
+            else (math.floor(fraction * totals[genre] + 0.5))
         )
         need = max(1, share) - taken[genre]
         if need <= 0:

@@ -177,7 +177,9 @@ def test_unterminated_quote_at_eof_loses_only_that_row(tmp_path):
     assert reader.truncated and "row 10" in reader.truncated
     bad = reader.take_bad()
     assert [b["detail"] for b in bad] == [
-        "expected 8 fields, saw 9", "no id (too few fields)", "quote open at end of file"
+        "expected 8 fields, saw 9",
+        "no id (too few fields)",
+        "quote open at end of file",
     ]
     assert [b["row"] for b in bad] == [8, 9, 10]  # data records, 1 = the first
     assert reader.take_bad() == []

@@ -399,4 +399,6 @@ def _summary(quiet: bool, manifest: dict[str, Any]) -> None:
         )
     ratio = manifest.get("balance", {}).get("token_ratio_after")
     if ratio:
-        print(f"  --balance {manifest['balance']['mode']}: most/least training lyric tokens {ratio:.3f}")
+        print(
+            f"  --balance {manifest['balance']['mode']}: most/least training lyric tokens {ratio:.3f}"
+        )

@@ -131,9 +131,7 @@ BALANCE_RULES = {
 }
 
 
-def nothing_left(
-    counts: dict[str, Any], genres: list[str], balance: str = "tokens"
-) -> str | None:
+def nothing_left(counts: dict[str, Any], genres: list[str], balance: str = "tokens") -> str | None:
     """Why the stage cannot publish (None when it can): a genre filtered away entirely, or
     balancing left nothing because no chunk holds every genre."""
     for genre in genres:

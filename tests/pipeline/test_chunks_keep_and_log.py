@@ -41,7 +41,9 @@ def song(i: int, artist: str, lyrics: str, tag: str = "pop") -> list[str]:
 def outputs(out: Path) -> tuple[dict, list[dict], list[dict]]:
     manifest = json.loads((out / "chunks" / "manifest.json").read_text())
     kept = [
-        r for entry in manifest["chunks"] for r in pq.read_table(out / "chunks" / entry["file"]).to_pylist()
+        r
+        for entry in manifest["chunks"]
+        for r in pq.read_table(out / "chunks" / entry["file"]).to_pylist()
     ]
     log = pq.read_table(out / "chunks" / "drops.parquet")
     assert log.schema == SCHEMA
@@ -107,7 +109,7 @@ def test_the_drop_log_names_every_dropped_song_and_why(tmp_path):
         song(6, "Singer E", VERSES[3], "rap"),
     ]
     assert preprocess(write(tmp_path / "in.csv", rows), tmp_path / "out") == 0
-    manifest, kept, log = outputs(tmp_path / "out")
+    manifest, _kept, log = outputs(tmp_path / "out")
     reasons = {r["id"]: r["reason"] for r in log}
     assert reasons == {
         "2": "genre_not_selected",
