@@ -62,14 +62,15 @@ from lyrics_gpt2.fileio import (
     write_json,
 )
 from lyrics_gpt2.genres import TAGS
-from pipeline import clean, langid
+from pipeline import clean, langid, leftovers
 from pipeline.droplog import FILE_NAME as DROP_LOG
 from pipeline.droplog import DropLog
 from pipeline.read import Reader, detect_layout
 from pipeline.shards import COLUMNS, Staging, chunk_of, finalize_all, text_hash
 
 # Bump when a rule changes what is kept, so old chunks are rebuilt rather than skipped.
-RULES_VERSION = 4  # 2: control characters (NUL) removed; 3: scrape-junk rules; 4: duplicate_text
+# 2: control characters (NUL) removed; 3: scrape-junk rules; 4: duplicate_text, leftover rules
+RULES_VERSION = 4
 
 REASONS = (
     "malformed",  # unparsable row (wrong field count) or no id
@@ -112,6 +113,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "pass --brackets alone to keep them all (default: all three)",
     )
     group.add_argument(
+        "--parentheses",
+        choices=("drop", "keep"),
+        default="drop",
+        help="drop: remove everything in round brackets (the original rule); keep: leave sung "
+        "parenthesised text (backing vocals, answers), removing only annotation-like ones such "
+        "as (x2), (Chorus), (Repeat), (Produced by ...) (default: %(default)s)",
+    )
+    group.add_argument(
         "--language",
         default="en",
         help="ISO code of the songs to keep, or 'any' (default: %(default)s)",
@@ -142,6 +151,7 @@ class Config:
     language: str
     lang_detector: str
     repeat_threshold: int
+    parentheses: str = "drop"
     rules_version: int = RULES_VERSION
 
 
@@ -176,6 +186,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         language=language,
         lang_detector=args.lang_detector,
         repeat_threshold=args.repeat_threshold,
+        parentheses=getattr(args, "parentheses", "drop"),
     )
 
 
@@ -203,12 +214,14 @@ Batch = tuple[dict[str, list], Counter, Counter, dict[str, list]]
 
 def process_batch(batch: dict[str, list[str]]) -> Batch:
     """Clean one batch: the kept rows (with chunk index and text hash), drops by reason,
-    scrape-junk counts keyed ``(rule, "lines")`` / ``(rule, "songs")`` (every cleaned song), and
+    scrape-junk and leftover counts keyed ``(rule, "lines")`` / ``(rule, "songs")`` and lyric
+    words keyed ``("words", rule)`` (every cleaned song), and
     the dropped rows for the drop log (id, title, artist, tag, reason, rules)."""
     cfg: Config = _WORKER["cfg"]
     genres = _WORKER["genres"]
     drops: Counter = Counter()
     junk: Counter = Counter()
+    words: Counter = Counter()  # lyric words in, and removed per bracket kind and rule
     kept: dict[str, list] = {c: [] for c in (*COLUMNS, "chunk", "hash")}
     gone: dict[str, list] = {c: [] for c in ("id", "title", "artist", "tag", "reason", "rules")}
     target = cfg.language
@@ -239,7 +252,7 @@ def process_batch(batch: dict[str, list[str]]) -> Batch:
             drop(i, "translation_page")
             continue
         touched: list[str] = []
-        text = clean.clean_lyrics(raw, cfg.brackets, touched)
+        text = clean.clean_lyrics(raw, cfg.brackets, touched, cfg.parentheses, words)
         if touched:
             for rule in touched:
                 junk[rule, "lines"] += 1
@@ -261,6 +274,8 @@ def process_batch(batch: dict[str, list[str]]) -> Batch:
         kept["lyrics"].append(text)
         kept["chunk"].append(chunk_of(song_id.strip(), cfg.num_chunks))
         kept["hash"].append(text_hash(text))
+    for rule, n in words.items():
+        junk["words", rule] += n
     return kept, drops, junk, gone
 
 
@@ -411,8 +426,9 @@ def _build(
         "tags_out": {t: tags[t] for t in TAGS if tags[t]},
         "scrape_junk": {
             rule: {"lines": int(junk[rule, "lines"]), "songs": int(junk[rule, "songs"])}
-            for rule in clean.SCRAPE_RULES
+            for rule in (*clean.SCRAPE_RULES, *leftovers.LEFTOVER_RULES)
         },
+        "words_removed": words_removed(junk),
         "chunks": files,
         "drop_log": {"file": DROP_LOG, "rows": drop_log.rows},
         **({"truncated_input": reader.truncated} if reader.truncated else {}),
@@ -424,6 +440,30 @@ def _build(
             "mb_per_s": round(reader.bytes_read / 1e6 / total, 2) if total else None,
             "workers": workers,
         },
+    }
+
+
+WORD_RULES = (
+    ("square", "[..] headers and annotations"),
+    ("curly", "{..}"),
+    ("round", "(..), --parentheses drop"),
+    ("round_annotation", "(x2), (Chorus), ... with --parentheses keep"),
+    ("bare_label", "bare labels: Chorus:, Verse 1-"),
+    ("open_header", "[Closing: Name, never closed"),
+    ("hyphen_name_header", "Verse 1-(Name)"),
+    ("transcription_gap", "??? gaps"),
+)
+
+
+def words_removed(junk: Counter) -> dict:
+    """Lyric words of every cleaned song and the share each bracket kind and rule removed."""
+    total = int(junk["words", "words"])
+    return {
+        "words": total,
+        "share": {
+            rule: round(junk["words", rule] / total, 5) if total else 0.0 for rule, _ in WORD_RULES
+        },
+        "rules": dict(WORD_RULES),
     }
 
 
@@ -448,3 +488,9 @@ def print_summary(manifest: dict, out: Path) -> None:
         print(f"  {'scrape junk removed':30}{'lines':>12}{'songs':>9}")
         for rule, c in junk.items():
             print(f"    {rule:<28}{c['lines']:>12,}{c['songs']:>9,}")
+    words = manifest.get("words_removed", {})
+    shares = {r: v for r, v in words.get("share", {}).items() if v}
+    if shares:
+        print(f"  {'lyric words removed':30}{'share of ' + format(words['words'], ','):>21}")
+        for rule, share in shares.items():
+            print(f"    {rule:<28}{share:>21.2%}")
