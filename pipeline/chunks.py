@@ -355,7 +355,7 @@ def run(args: argparse.Namespace) -> dict:
         cut = f"; {manifest['truncated_input']}" if manifest.get("truncated_input") else ""
         print(
             f"warning: {malformed:,} malformed row(s) of {path} skipped{cut}; the good rows "
-            f"were kept (line and row numbers in {out / DROP_LOG})",
+            f"were kept (their record numbers in {out / DROP_LOG})",
             file=sys.stderr,
         )
     return manifest
@@ -461,7 +461,7 @@ def words_removed(junk: Counter) -> dict:
     return {
         "words": total,
         "share": {
-            rule: round(junk["words", rule] / total, 5) if total else 0.0 for rule, _ in WORD_RULES
+            rule: round(junk["words", rule] / total, 6) if total else 0.0 for rule, _ in WORD_RULES
         },
         "rules": dict(WORD_RULES),
     }
