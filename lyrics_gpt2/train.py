@@ -102,6 +102,15 @@ def validate(model, val_loader, accelerator) -> SongScores:
 
 
 # ------------------------------------------------------------------------------------ training
+def count_songs(split) -> int:
+    """Songs in a tokenized split: rows of piece 0 (a long song's later pieces are rows too)."""
+    import pyarrow.compute as pc
+
+    if "piece" not in split.column_names:
+        return len(split)
+    return int(pc.sum(pc.equal(split.data.column("piece"), 0)).as_py() or 0)
+
+
 def fit(
     accelerator,
     model,
@@ -307,6 +316,11 @@ def main(argv=None) -> int:
     steps_per_epoch = math.ceil(len(train_loader) / args.grad_accum)
     total_steps = args.epochs * steps_per_epoch
     if args.max_steps is not None:
+        if args.max_steps > total_steps:  # said before the run, not only in the header
+            accelerator.print(
+                f"note: --epochs {args.epochs} ends training after {total_steps} steps, before "
+                f"--max-steps {args.max_steps}; pass a larger --epochs to run them all"
+            )
         total_steps = min(total_steps, args.max_steps)
     scheduler = get_lr_scheduler(optimizer, args, total_steps)
     accelerator.register_for_checkpointing(scheduler)
@@ -346,7 +360,8 @@ def main(argv=None) -> int:
         accelerator.init_trackers("lyrics-gpt2", config=flat)
     accelerator.print(
         f"training {source.kind} model {args.model} ({n_params / 1e6:.1f}M parameters) on "
-        f"{len(data.train)} songs for {total_steps} steps; {accelerator.num_processes} process(es), "
+        f"{len(data.train)} rows ({count_songs(data.train)} songs) for {total_steps} steps; "
+        f"{accelerator.num_processes} process(es), "
         f"{accelerator.device}, mixed precision {accelerator.mixed_precision}"
     )
 
@@ -391,8 +406,11 @@ def main(argv=None) -> int:
             "preset": args.preset,
             "steps": state.step,
             "epochs": state.epoch + state.batch_in_epoch / max(1, len(train_loader)),
-            "train_songs": len(data.train),
-            "val_songs": len(data.validation),
+            # rows: what a step draws from; songs: a long song is several rows
+            "train_rows": len(data.train),
+            "train_songs": count_songs(data.train),
+            "val_rows": len(data.validation),
+            "val_songs": count_songs(data.validation),
             "tokens_seen": state.tokens_seen,
             "final_val_loss": state.last_val.get("val_loss"),
             "final_val_perplexity": state.last_val.get("val_ppl"),
