@@ -10,7 +10,7 @@ parameters, input fingerprint, per-chunk rows, scrape junk removed per rule: lin
 touched among all cleaned songs, timings) and ``DIR/chunks/drops.parquet``, the drop log: every
 song not kept with its id, title, artist, reason, and the cleaning rules that fired on it
 (pipeline/droplog.py). Malformed rows (a wrong field count, a field cut short, a quote left
-open at the end of a truncated file) are skipped and logged with their record number; the
+open at the end of a truncated file) are skipped and logged with their line (and record) number; the
 good rows are kept, with a warning; only an input with no readable row is refused.
 
 How (one pass over the CSV, memory independent of its size):
@@ -65,7 +65,7 @@ from lyrics_gpt2.genres import TAGS
 from pipeline import clean, langid, leftovers
 from pipeline.droplog import FILE_NAME as DROP_LOG
 from pipeline.droplog import DropLog
-from pipeline.read import Reader, detect_layout
+from pipeline.read import Reader, detect_layout, record_lines
 from pipeline.shards import COLUMNS, Staging, chunk_of, finalize_all, text_hash
 
 # Bump when a rule changes what is kept, so old chunks are rebuilt rather than skipped.
@@ -86,6 +86,7 @@ REASONS = (
     "duplicate_text",  # the same normalised text as a kept song (case, spaces, punctuation)
 )
 BATCH_ROWS = 2000
+MALFORMED_HELD = 100_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -355,7 +356,7 @@ def run(args: argparse.Namespace) -> dict:
         cut = f"; {manifest['truncated_input']}" if manifest.get("truncated_input") else ""
         print(
             f"warning: {malformed:,} malformed row(s) of {path} skipped{cut}; the good rows "
-            f"were kept (their record numbers in {out / DROP_LOG})",
+            f"were kept (their line numbers in {out / DROP_LOG})",
             file=sys.stderr,
         )
     return manifest
@@ -377,10 +378,18 @@ def _build(
     drops: Counter = Counter()
     junk: Counter = Counter()
     drop_log = DropLog(tmp / DROP_LOG)
+    # Malformed rows wait for the end of the read to learn their line numbers (a scan of the
+    # file, pipeline/read.py record_lines); past MALFORMED_HELD of them they are logged at once.
+    malformed: list[dict] = []
 
-    def log_malformed() -> None:
-        for bad in reader.take_bad():
-            drop_log.add("malformed", row=bad["row"], detail=bad["detail"])
+    def log_malformed(final: bool = False) -> None:
+        malformed.extend(reader.take_bad())
+        if len(malformed) > MALFORMED_HELD or final:
+            lines = record_lines(path, {b["row"] for b in malformed}) if final else {}
+            for bad in malformed:
+                line = lines.get(bad["row"])
+                drop_log.add("malformed", row=bad["row"], line=line, detail=bad["detail"])
+            malformed.clear()
 
     with tqdm(
         desc="chunks: clean", unit=" rows", unit_scale=True, disable=quiet, file=sys.stderr,
@@ -399,7 +408,7 @@ def _build(
             bar.set_postfix_str(f"{reader.bytes_read / 1e6:,.0f} MB", refresh=False)
         bar.update(reader.rows_in - bar.n)
     staging.close()
-    log_malformed()
+    log_malformed(final=True)
     if reader.rows_in == 0:
         raise UsageError(f"input {path} has a header but no rows; pass a lyrics CSV with songs")
     if reader.malformed == reader.rows_in:

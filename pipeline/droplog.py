@@ -3,8 +3,9 @@
     python -m pipeline.preprocess --stages chunks        # writes it beside the chunks' manifest
 
 One row per dropped song: id, title, artist, tag (as read), reason (pipeline/chunks.py REASONS),
-row (for a malformed row: its record number in the CSV, 1 = the first after the header; a record
-with a quoted lyric spans several lines), rules (the cleaning rules
+row and line (for a malformed row: its record number in the CSV, 1 = the first after the header,
+and the physical line it starts on: a record with a quoted lyric spans several lines; the line is
+left empty for inputs over 1 GB, pipeline/read.py record_lines), rules (the cleaning rules
 that fired on the song and how often, as JSON, for songs dropped after cleaning), detail (what
 the parser said of a malformed row). Rows are
 buffered a few thousand at a time and appended, so the log of a 5.9M-row dump never sits in
@@ -26,6 +27,7 @@ SCHEMA = pa.schema(
         ("tag", pa.string()),
         ("reason", pa.string()),
         ("row", pa.int64()),
+        ("line", pa.int64()),
         ("rules", pa.string()),
         ("detail", pa.string()),
     ]

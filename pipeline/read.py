@@ -342,6 +342,35 @@ _OPEN_AT_EOF = re.compile(r"EOF inside string starting at row (\d+)")
 _SKIPPED = re.compile(r"Skipping line (\d+): ([^\n]*)")
 
 
+# record_lines scans files up to this size (a pass of Python's csv module, ~1 minute per GB);
+# a bigger one keeps record numbers only.
+LINE_SCAN_MAX_BYTES = 1 << 30
+
+
+def record_lines(path: Path, records: set[int]) -> dict[int, int]:
+    """{data record number: the physical line it starts on} for ``records`` (1 = the first
+    record after the header, as Reader.bad numbers them); empty for a file over
+    LINE_SCAN_MAX_BYTES. A quoted lyric spans several lines, so only a scan can tell."""
+    if not records or path.stat().st_size > LINE_SCAN_MAX_BYTES:
+        return {}
+    csv.field_size_limit(1 << 30)
+    wanted, found = max(records), {}
+    with open_text_bytes(path) as raw, io.TextIOWrapper(raw, "utf-8", "replace", "") as text:
+        reader = csv.reader(text)
+        record = -1  # the header is record 0
+        try:
+            while record < wanted:
+                start = reader.line_num + 1
+                if not next(reader):
+                    continue  # a blank line is no record (pandas skips it too)
+                record += 1
+                if record in records:
+                    found[record] = start
+        except (StopIteration, csv.Error):
+            pass
+    return found
+
+
 class _StillOpen(Exception):
     """The re-read of :meth:`Reader._read_before` reached the open quote again."""
 

@@ -62,9 +62,15 @@ def test_a_copy_cut_mid_field_keeps_its_good_rows_and_logs_the_bad(tmp_path, cap
     assert manifest["rows_in"] == 43 and manifest["rows_out"] == 40
     assert manifest["dropped"]["malformed"] == 3 and manifest["drop_log"]["rows"] == 3
     assert sorted(int(r["id"]) for r in kept) == list(range(40))
-    assert [(r["reason"], r["row"]) for r in log] == [
-        ("malformed", 41), ("malformed", 42), ("malformed", 43)
+    # Each good record spans 3 lines (a quoted 3-line lyric): the bad ones start on 122-124.
+    assert [(r["reason"], r["row"], r["line"]) for r in log] == [
+        ("malformed", 41, 122), ("malformed", 42, 123), ("malformed", 43, 124)
     ]  # fmt: skip
+    assert [r["detail"] for r in log] == [
+        "expected 8 fields, saw 9", "no id (too few fields)", "quote open at end of file"
+    ]  # fmt: skip
+    lines = path.read_text().split("\n")
+    assert lines[121].startswith("R,pop") and lines[122] == "S,pop,A" and lines[123][0] == "U"
 
 
 def test_an_input_with_no_readable_row_is_refused(tmp_path, capsys):
