@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from lyrics_gpt2.genres import GENRE_TOKENS, artist_token
-from pipeline import split
+from pipeline.tokenize import artist_split as split
 from pipeline.tokenize import source, stats
-from pipeline.tokenize.chunk import BATCH_SIZE
+from pipeline.tokenize.encode import BATCH_SIZE
 from pipeline.tokenize.source import Settings, TokenizerInfo
 
 
@@ -81,7 +81,7 @@ def build_manifest(
         },
         "splits": split_info["splits"],
         "split": {
-            "rule": "whole artists, hash of seed and artist name, per genre (pipeline/split.py)",
+            "rule": "whole artists, hash of seed and artist name, per genre (pipeline/tokenize/artist_split.py)",
             "val_fraction": split_info.get("val_fraction", settings.val_fraction),
             "val_fraction_from": "--val-fraction"
             if settings.val_fraction is not None

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from lyrics_gpt2.cli import run
-from pipeline.droplog import SCHEMA
+from pipeline.chunks.droplog import SCHEMA
 from pipeline.preprocess import main
 
 HEADER = ["title", "tag", "artist", "year", "views", "features", "lyrics", "id"]

@@ -1,7 +1,7 @@
-"""Stage tokenize's ``--balance`` (pipeline/tokenize/chunk.py balance) through the real command,
+"""Stage tokenize's ``--balance`` (pipeline/tokenize/encode.py balance) through the real command,
 on a generated Genius CSV where rap songs are twice as long as pop songs: by tokens (the default)
 the genres' lyric tokens end within 5% of each other, by songs rap keeps about twice pop's; and
-the default validation split (pipeline/split.py default_val_fraction) with its warning."""
+the default validation split (pipeline/tokenize/artist_split.py default_val_fraction) with its warning."""
 
 from __future__ import annotations
 
