@@ -401,6 +401,19 @@ def parent_record(source: ModelSource) -> dict[str, Any] | None:
     }
 
 
+DEFAULT_DATA_DIR = Path("artifacts/data")
+
+
+def data_dir_from_summary(model_dir: str | Path) -> Path:
+    """The data folder training recorded in the model's summary.json when it still holds
+    tokenized data, else artifacts/data (the default of ``--data-dir`` of perplexity and
+    report): a model trained on another folder is scored on the data it was trained for."""
+    recorded = (read_json(Path(model_dir) / "summary.json") or {}).get("data_dir")
+    if isinstance(recorded, str) and (Path(recorded) / "tokenized").is_dir():
+        return Path(recorded)
+    return DEFAULT_DATA_DIR
+
+
 def base_from_summary(model_dir: str | Path) -> str | None:
     """The untuned starting point training recorded, as a loadable path or hub id.
 

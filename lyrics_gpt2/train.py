@@ -63,6 +63,7 @@ from lyrics_gpt2.training.outputs import (
     MetricsLog,
     StepMeter,
     clear_run_outputs,
+    count_songs,
     plain_state_dict,
     run_summary,
     save_hf_folder,
@@ -286,6 +287,11 @@ def main(argv=None) -> int:
     steps_per_epoch = math.ceil(len(train_loader) / args.grad_accum)
     total_steps = args.epochs * steps_per_epoch
     if args.max_steps is not None:
+        if args.max_steps > total_steps:  # said before the run, not only in the header
+            accelerator.print(
+                f"note: --epochs {args.epochs} ends training after {total_steps} steps, before "
+                f"--max-steps {args.max_steps}; pass a larger --epochs to run them all"
+            )
         total_steps = min(total_steps, args.max_steps)
     scheduler = get_lr_scheduler(optimizer, args, total_steps)
     accelerator.register_for_checkpointing(scheduler)
@@ -325,7 +331,8 @@ def main(argv=None) -> int:
         accelerator.init_trackers("lyrics-gpt2", config=flat)
     accelerator.print(
         f"training {source.kind} model {args.model} ({n_params / 1e6:.1f}M parameters) on "
-        f"{len(data.train)} songs for {total_steps} steps; {accelerator.num_processes} process(es), "
+        f"{len(data.train)} rows ({count_songs(data.train)} songs) for {total_steps} steps; "
+        f"{accelerator.num_processes} process(es), "
         f"{accelerator.device}, mixed precision {accelerator.mixed_precision}"
     )
 

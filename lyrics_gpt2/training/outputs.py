@@ -148,6 +148,15 @@ def plain_state_dict(state_dict: dict) -> dict:
     return {k.replace("_orig_mod.", ""): v for k, v in state_dict.items()}
 
 
+def count_songs(split) -> int:
+    """Songs in a tokenized split: rows of piece 0 (a long song's later pieces are rows too)."""
+    import pyarrow.compute as pc
+
+    if "piece" not in split.column_names:
+        return len(split)
+    return int(pc.sum(pc.equal(split.data.column("piece"), 0)).as_py() or 0)
+
+
 def run_summary(
     args, out: Path, state, data, source, base_model: str, accelerator, *, parameters: int,
     trainable: dict, genre_rows, batches_per_epoch: int, resume_from, plots, wall_time_s: float,
@@ -175,8 +184,11 @@ def run_summary(
         "preset": args.preset,
         "steps": state.step,
         "epochs": state.epoch + state.batch_in_epoch / max(1, batches_per_epoch),
-        "train_songs": len(data.train),
-        "val_songs": len(data.validation),
+        # rows: what a step draws from; songs: a long song is several rows
+        "train_rows": len(data.train),
+        "train_songs": count_songs(data.train),
+        "val_rows": len(data.validation),
+        "val_songs": count_songs(data.validation),
         "tokens_seen": state.tokens_seen,
         "final_val_loss": state.last_val.get("val_loss"),
         "final_val_perplexity": state.last_val.get("val_ppl"),
