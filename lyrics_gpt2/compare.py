@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from lyrics_gpt2.cli import ArgumentParser, UsageError, run
-from lyrics_gpt2.fileio import read_json, write_json
+from lyrics_gpt2.fileio import check_inputs, check_output, read_json, write_json
 from lyrics_gpt2.genres import GENRE_TOKENS
 from lyrics_gpt2.modeling import base_from_summary, load_trained, quiet_transformers
 from lyrics_gpt2.rnn.data import Song, encode_songs, load_splits
@@ -288,6 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in args.models:
         if not path.is_dir():
             raise UsageError(f"no model folder at {path}")
+    if args.json:
+        check_output(args.json, flag="--json")
+        inputs = [("--data-dir", args.data_dir), *(("--models", m) for m in args.models)]
+        check_inputs([("--json", args.json)], inputs)
     result = compare(
         args.data_dir, args.models, args.bootstrap, args.seed, args.max_songs, args.device
     )

@@ -37,13 +37,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import fnmatch
 import hashlib
 import json
 import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -148,8 +149,14 @@ def check_output(path: str | os.PathLike, *, flag: str = "--output", is_dir: boo
 
 
 @contextlib.contextmanager
-def atomic_path(dest: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Path]:
+def atomic_path(
+    dest: str | os.PathLike, *, is_dir: bool = False, owner: str | None = None
+) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; on success rename it onto ``dest``.
+
+    ``owner`` (folders only): the command the folder belongs to. An existing ``dest`` is then
+    replaced only when :func:`claim_folder` allows it (empty, or that command's earlier run),
+    and the new folder gets the marker listing what it holds.
 
     On an exception the temporary file or folder is removed and ``dest`` is left untouched.
     A device/FIFO/``/dev/stdout`` is yielded as itself (written through), a symlink is followed
@@ -173,6 +180,8 @@ def atomic_path(dest: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Pa
         dest = Path(os.path.realpath(dest))
     if is_dir and dest.exists() and not dest.is_dir():
         raise OutputError(f"cannot write {shown}: it is a file, not a folder; name a folder")
+    if owner is not None:
+        claim_folder(dest, owner, flag="output")
     if not is_dir and dest.is_dir():
         raise OutputError(f"cannot write {shown}: {WRITE_ERRNOS[errno.EISDIR]}")
     with output_errors(shown):
@@ -186,6 +195,8 @@ def atomic_path(dest: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Pa
         with output_errors(shown):
             yield target
             if is_dir:
+                if owner is not None:
+                    write_marker(tmp, owner, (e.name for e in tmp.iterdir()))
                 if dest.exists():
                     shutil.rmtree(dest)
                 os.replace(tmp, dest)
@@ -271,3 +282,172 @@ def params_digest(params: dict[str, Any]) -> str:
     """A stable hash of a stage's parameters (JSON with sorted keys)."""
     blob = json.dumps(params, sort_keys=True, default=str).encode()
     return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+# --------------------------------------------------------------------------- folder ownership
+# Every command that writes a folder goes through claim_folder; see docs/reliability.md.
+MARKER = ".lyrics-gpt2.json"
+# Temporary names our own writers leave inside a run folder when killed (atomic_path's
+# ``.NAME.*.tmp``, save_hf_folder's ``.export.*``, save_model_files' ``.model.*``); never the
+# user's, never counted as foreign, removed only by the writer that made them.
+TEMP_PATTERNS = (".*.tmp", ".export.*", ".model.*")
+
+
+def _is_temp(name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in TEMP_PATTERNS)
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents
+
+
+def check_inputs(
+    outputs: Iterable[tuple[str, str | os.PathLike | None]],
+    inputs: Iterable[tuple[str, str | os.PathLike | None]],
+) -> None:
+    """Refuse an output that equals, holds or lies inside an input (links resolved first), before
+    any work, with one line naming both paths. ``outputs`` and ``inputs`` are (flag, path) pairs;
+    a None path or an input that does not exist on disk (a hub id) is skipped."""
+    inputs = [(f, p) for f, p in inputs if p is not None and os.path.lexists(p)]
+    for oflag, out in outputs:
+        if out is None:
+            continue
+        real_out = Path(os.path.realpath(out))
+        for iflag, inp in inputs:
+            real_in = Path(os.path.realpath(inp))
+            if real_in == real_out:
+                how = "is"
+            elif _inside(real_in, real_out):
+                how = "holds"
+            elif real_in.is_dir() and _inside(real_out, real_in):
+                how = "is inside"
+            else:
+                continue
+            raise OutputError(
+                f"{oflag} {out} {how} the input {iflag} {inp}; an output may never replace or "
+                "hold an input: write elsewhere"
+            )
+
+
+def read_marker(folder: str | os.PathLike) -> dict | None:
+    """The ownership marker of ``folder`` ({"command", "files"}), or None when it has none
+    (an unreadable or malformed marker counts as none: the folder is then not ours)."""
+    marker = read_json(Path(folder) / MARKER)
+    if not isinstance(marker, dict) or not isinstance(marker.get("command"), str):
+        return None
+    files = marker.get("files")
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    return marker
+
+
+def write_marker(folder: str | os.PathLike, command: str, files: Iterable[str]) -> None:
+    """Write (atomically) the marker that says ``command`` wrote ``files`` in ``folder``."""
+    names = sorted({f for f in files if f != MARKER})
+    write_json(
+        Path(folder) / MARKER,
+        {
+            "command": command,
+            "files": names,
+            "about": "written by lyrics-gpt2: the only names in this folder that a rerun or "
+            "--overwrite of this command may replace or remove",
+        },
+    )
+
+
+class RunFolder:
+    """A folder one command owns (see :func:`claim_folder`): ``path`` as given, ``real`` with
+    links resolved, ``owned`` the top-level names its marker lists (a listed folder is owned
+    whole)."""
+
+    def __init__(self, path: Path, real: Path, command: str, owned: list[str]):
+        self.path, self.real, self.command, self.owned = path, real, command, owned
+
+    def present(self) -> list[str]:
+        """The owned names that exist now."""
+        return [n for n in self.owned if os.path.lexists(self.real / n)]
+
+    def record(self, *names: str) -> None:
+        """List ``names`` in the marker BEFORE writing them: a run killed midway leaves only
+        listed names behind, so its rerun recognises them (and --overwrite may remove them)."""
+        new = [n for n in names if n not in self.owned]
+        if not new and (self.real / MARKER).is_file():
+            return
+        with output_errors(self.path):
+            self.real.mkdir(parents=True, exist_ok=True)
+            self.owned = sorted({*self.owned, *new})
+            write_marker(self.real, self.command, self.owned)
+
+    def clear(self) -> None:
+        """Remove every name the marker lists (and our temporary leftovers), nothing else: the
+        earlier run's outputs go before the new run writes, so a killed run never leaves a
+        folder that mixes two runs."""
+        with output_errors(self.path):
+            for name in self.present():
+                path = self.real / name
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            if self.real.is_dir():
+                for leftover in self.real.iterdir():
+                    if leftover.name.startswith((".export.", ".model.")) and leftover.is_dir():
+                        shutil.rmtree(leftover, ignore_errors=True)
+            self.owned = []
+            if self.real.is_dir():
+                write_marker(self.real, self.command, [])
+
+
+def claim_folder(
+    path: str | os.PathLike,
+    command: str,
+    *,
+    flag: str = "--output-dir",
+    inputs: Iterable[tuple[str, str | os.PathLike | None]] = (),
+    legacy: Callable[[Path], bool] | None = None,
+    known: Iterable[str] = (),
+) -> RunFolder:
+    """Check, before any work, that ``command`` may write the folder ``path``; return it.
+
+    Allowed: a new folder, an empty one, or an earlier run of the same command (its marker
+    names the command; every other entry must be a name the marker lists). Refused with one
+    line (exit code 2): an output that is, holds or lies inside an input (``inputs``); a folder
+    holding anything this command did not write (named); another command's run. Links are
+    resolved first, so a link to the user's folder is judged by what that folder holds.
+    ``legacy(real)`` may adopt a marker-less folder written before markers existed, when every
+    entry matches a pattern of ``known`` (``fnmatch``); it then counts as this command's run.
+    """
+    path = Path(path)
+    check_output(path, flag=flag, is_dir=True)
+    check_inputs([(flag, path)], inputs)
+    real = Path(os.path.realpath(path))
+    where = f"{flag} {path}" + (f" (-> {real})" if real != Path(os.path.abspath(path)) else "")
+    if not real.is_dir():
+        return RunFolder(path, real, command, [])
+    entries = sorted(e.name for e in real.iterdir() if not _is_temp(e.name))
+    marker = read_marker(real)
+    if marker is None:
+        entries = [e for e in entries if e != MARKER]
+        known = tuple(known)
+        matches = all(any(fnmatch.fnmatchcase(e, k) for k in known) for e in entries)
+        if entries and matches and legacy is not None and legacy(real):
+            adopted = RunFolder(path, real, command, [])
+            adopted.record(*entries)  # from now on an ordinary run of ours
+            return adopted
+        owned: list[str] = []
+    elif marker["command"] != command:
+        raise OutputError(
+            f"{where} holds a run of {marker['command']}, not of {command}; choose another folder"
+        )
+    else:
+        owned = list(marker["files"])
+    foreign = [e for e in entries if e != MARKER and e not in owned]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (
+            f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        )
+        raise OutputError(
+            f"{where} holds files {command} did not write ({shown}); it writes only into a new "
+            "or empty folder or its own earlier run: choose another folder or move them"
+        )
+    return RunFolder(path, real, command, owned)

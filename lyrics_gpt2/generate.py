@@ -35,7 +35,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
-from lyrics_gpt2.fileio import atomic_path, check_output, output_errors
+from lyrics_gpt2.fileio import atomic_path, check_inputs, check_output, output_errors
 from lyrics_gpt2.genres import model_artists, model_genres, resolve_artist, resolve_genres
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
@@ -209,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sampling_from(args, max_length).check(problems)
     if args.output:
         check_output(args.output)  # a folder, a read-only place: said now, not after sampling
+        check_inputs([("--output", args.output)], [("--model", args.model)])
     if not (args.model / "config.json").is_file():
         raise UsageError(
             f"no trained model in {args.model}; run training first "

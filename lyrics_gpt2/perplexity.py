@@ -44,7 +44,7 @@ import torch
 
 from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, first_line, run
 from lyrics_gpt2.data import split_is_empty
-from lyrics_gpt2.fileio import check_output, output_errors, write_json
+from lyrics_gpt2.fileio import check_inputs, check_output, output_errors, write_json
 from lyrics_gpt2.genres import model_genres
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
@@ -212,6 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     pick_device(args.device)  # a bad --device is named now, not after the data is read
     if args.json:  # a folder or an unwritable place is refused before the scoring, not after
         check_output(args.json, flag="--json")
+        check_inputs(
+            [("--json", args.json)], [("--model", args.model), ("--data-dir", args.data_dir)]
+        )
     base = args.base
     if base is None:
         base = base_from_summary(args.model)

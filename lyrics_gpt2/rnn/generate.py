@@ -22,9 +22,10 @@ from pathlib import Path
 import torch
 
 from lyrics_gpt2.cli import ArgumentParser, UsageError, run
-from lyrics_gpt2.fileio import atomic_path
+from lyrics_gpt2.fileio import atomic_path, check_inputs, check_output
 from lyrics_gpt2.rnn.model import RNNBundle, is_rnn_folder, load_rnn
 from lyrics_gpt2.rnn.vocab import WordVocab
+from lyrics_gpt2.sampling import MIN_TEMPERATURE
 
 
 def condition_index(bundle: RNNBundle, genre: str | None, artist: str | None) -> int:
@@ -110,11 +111,17 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not args.temperature > 0:
-        raise UsageError(f"--temperature must be > 0 (got {args.temperature})")
+    if not args.temperature >= MIN_TEMPERATURE:  # also nan
+        raise UsageError(
+            f"--temperature must be >= {MIN_TEMPERATURE} (got {args.temperature}); smaller "
+            "values divide the logits past float range"
+        )
     for name in ("num_songs", "max_length", "batch_size"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1 (got {getattr(args, name)})")
+    if args.output:
+        check_output(args.output)
+        check_inputs([("--output", args.output)], [("--model", args.model)])
     if not is_rnn_folder(args.model):
         raise UsageError(f"no RNN model in {args.model}; train one with lyrics_gpt2.rnn.train")
     bundle = load_rnn(args.model, args.device or "cpu")
