@@ -301,13 +301,40 @@ def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 
 
+# Names in an input folder that commands read (a model folder's files, a data folder's stage
+# manifests): a file output inside an input folder may never take one of them.
+INPUT_NAMES = frozenset({
+    "config.json", "model.safetensors", "pytorch_model.bin", "generation_config.json",
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+    "vocab.json", "merges.txt", "chat_template.jinja", "summary.json", "metrics.jsonl",
+    "manifest.json", "dataset_dict.json", MARKER,
+})  # fmt: skip
+
+
+def _replaces_input_part(real_out: Path, real_in: Path, command: str | None) -> bool:
+    """Whether an output inside the input folder ``real_in`` would replace a part of it: for a
+    file output (``command`` None) a name the input is read by or anything in its subfolders; for
+    a folder output an existing entry that is not an earlier run of ``command``."""
+    parts = real_out.relative_to(real_in).parts
+    top = real_in / parts[0]
+    if command is None:
+        return len(parts) > 1 or parts[0] in INPUT_NAMES
+    return os.path.lexists(top) and (read_marker(top) or {}).get("command") != command
+
+
 def check_inputs(
     outputs: Iterable[tuple[str, str | os.PathLike | None]],
     inputs: Iterable[tuple[str, str | os.PathLike | None]],
+    *,
+    command: str | None = None,
 ) -> None:
-    """Refuse an output that equals, holds or lies inside an input (links resolved first), before
-    any work, with one line naming both paths. ``outputs`` and ``inputs`` are (flag, path) pairs;
-    a None path or an input that does not exist on disk (a hub id) is skipped."""
+    """Refuse an output that is, holds or would replace a part of an input (links resolved
+    first), before any work, with one line naming both paths. ``outputs`` and ``inputs`` are
+    (flag, path) pairs; a None path or an input that does not exist on disk (a hub id) is
+    skipped. ``command``: the outputs are folders that command owns (see
+    :func:`_replaces_input_part`); None: they are files. A new file beside a model's weights
+    (``--output MODEL/songs.txt``) is fine; ``MODEL/model.safetensors`` or ``DATA/tokenizer``
+    are not."""
     inputs = [(f, p) for f, p in inputs if p is not None and os.path.lexists(p)]
     for oflag, out in outputs:
         if out is None:
@@ -319,7 +346,11 @@ def check_inputs(
                 how = "is"
             elif _inside(real_in, real_out):
                 how = "holds"
-            elif real_in.is_dir() and _inside(real_out, real_in):
+            elif (
+                real_in.is_dir()
+                and _inside(real_out, real_in)
+                and _replaces_input_part(real_out, real_in, command)
+            ):
                 how = "is inside"
             else:
                 continue
@@ -414,12 +445,13 @@ def claim_folder(
     line (exit code 2): an output that is, holds or lies inside an input (``inputs``); a folder
     holding anything this command did not write (named); another command's run. Links are
     resolved first, so a link to the user's folder is judged by what that folder holds.
-    ``legacy(real)`` may adopt a marker-less folder written before markers existed, when every
-    entry matches a pattern of ``known`` (``fnmatch``); it then counts as this command's run.
+    ``legacy(real)`` may adopt a marker-less folder written before markers existed (it must
+    recognise the command's own summary or manifest), when every entry matches a pattern of
+    ``known`` (``fnmatch``); it then counts as this command's run, marked when first recorded.
     """
     path = Path(path)
     check_output(path, flag=flag, is_dir=True)
-    check_inputs([(flag, path)], inputs)
+    check_inputs([(flag, path)], inputs, command=command)
     real = Path(os.path.realpath(path))
     where = f"{flag} {path}" + (f" (-> {real})" if real != Path(os.path.abspath(path)) else "")
     if not real.is_dir():
@@ -431,9 +463,7 @@ def claim_folder(
         known = tuple(known)
         matches = all(any(fnmatch.fnmatchcase(e, k) for k in known) for e in entries)
         if entries and matches and legacy is not None and legacy(real):
-            adopted = RunFolder(path, real, command, [])
-            adopted.record(*entries)  # from now on an ordinary run of ours
-            return adopted
+            return RunFolder(path, real, command, entries)  # marked at its first record()
         owned: list[str] = []
     elif marker["command"] != command:
         raise OutputError(

@@ -47,7 +47,6 @@ if __package__ in (None, ""):
 from lyrics_gpt2 import lora
 from lyrics_gpt2.checkpoints import (
     FIXED_ON_RESUME,
-    STATE_FILE,
     TrainState,
     check_checkpoint_files,
     list_checkpoints,
@@ -102,11 +101,9 @@ Songs longer than the data's rows: python -m pipeline.preprocess --stages tokeni
 
 # --------------------------------------------------------------------------------- output folder
 def _legacy_run(real: Path) -> bool:
-    """A run folder written before ownership markers: its summary.json, or a checkpoint's state."""
+    """A finished run folder written before ownership markers: its summary.json."""
     summary = read_json(real / "summary.json")
-    if isinstance(summary, dict) and {"steps", "base_model_kind"} <= summary.keys():
-        return True
-    return any((step / STATE_FILE).is_file() for step in (real / "checkpoints").glob("step-*"))
+    return isinstance(summary, dict) and {"steps", "base_model_kind", "args"} <= summary.keys()
 
 
 def claim_output(args: TrainArgs) -> RunFolder:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lyrics_gpt2.cli import ArgumentParser, Problems, run
-from lyrics_gpt2.fileio import check_output, claim_folder, read_json
+from lyrics_gpt2.fileio import MARKER, check_output, claim_folder, read_json
 from pipeline import chunks
 from pipeline.tokenize import stage as tokenize
 
@@ -103,11 +103,16 @@ def claim_outputs(args) -> None:
         inputs.append(("--tokenizer", tokenizer))
     names = [*(["chunks"] if "chunks" in args.stages else []),
              *(["tokenized", "tokenizer"] if "tokenize" in args.stages else [])]  # fmt: skip
-    for name in names:
+    folders = [
         claim_folder(
             Path(args.output_dir) / name, "preprocess", flag=f"--output-dir {args.output_dir}:",
             inputs=inputs, legacy=_legacy(name), known=OUTPUT_FOLDERS[name],
-        )  # fmt: skip
+        )
+        for name in names
+    ]  # fmt: skip
+    for folder in folders:  # all allowed: mark a folder adopted from before markers as ours
+        if folder.owned and not (folder.real / MARKER).is_file():
+            folder.record()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

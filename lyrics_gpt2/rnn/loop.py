@@ -86,11 +86,9 @@ LOOP_OUTPUTS = ("checkpoint", "metrics.jsonl", "loss.png", "summary.json")
 
 
 def _legacy_run(real: Path) -> bool:
-    """A run folder written before ownership markers: a checkpoint or a summary with a kind."""
+    """A finished run folder written before ownership markers: its summary.json."""
     summary = read_json(real / "summary.json")
-    return (real / "checkpoint" / "state.pt").is_file() or (
-        isinstance(summary, dict) and "kind" in summary
-    )
+    return isinstance(summary, dict) and {"kind", "steps", "args", "config"} <= summary.keys()
 
 
 def prepare_output(
