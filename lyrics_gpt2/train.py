@@ -47,6 +47,7 @@ if __package__ in (None, ""):
 from lyrics_gpt2 import lora
 from lyrics_gpt2.checkpoints import (
     FIXED_ON_RESUME,
+    STATE_FILE,
     TrainState,
     check_checkpoint_files,
     list_checkpoints,
@@ -101,9 +102,15 @@ Songs longer than the data's rows: python -m pipeline.preprocess --stages tokeni
 
 # --------------------------------------------------------------------------------- output folder
 def _legacy_run(real: Path) -> bool:
-    """A finished run folder written before ownership markers: its summary.json."""
+    """A run folder written before ownership markers (or a checkpoint copied into a new folder to
+    resume there): its summary.json, or checkpoints that all hold our training state."""
     summary = read_json(real / "summary.json")
-    return isinstance(summary, dict) and {"steps", "base_model_kind", "args"} <= summary.keys()
+    if isinstance(summary, dict) and {"steps", "base_model_kind", "args"} <= summary.keys():
+        return True
+    states = [read_json(step / STATE_FILE) for step in (real / "checkpoints").glob("step-*")]
+    return bool(states) and all(
+        isinstance(s, dict) and {"step", "settings"} <= s.keys() for s in states
+    )
 
 
 def claim_output(args: TrainArgs) -> RunFolder:
