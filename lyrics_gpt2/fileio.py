@@ -14,6 +14,10 @@ API (what a command calls)::
     write_json(dest, data)                       # the same, for JSON
     with output_errors(dest):                    # any other write: OSError -> OutputError
         save_checkpoint(dest)
+    folder = claim_folder(out, "train",          # BEFORE any work: new, empty or this command's
+                          inputs=[("--data-dir", d)])  # earlier run, never an input (see below)
+    folder.record("metrics.jsonl")               # list a name in the marker, then write it
+    folder.clear()                               # a fresh run: remove only what the marker lists
 
 Rules for what ``dest`` is:
 
@@ -25,6 +29,11 @@ Rules for what ``dest`` is:
   link through ``/proc`` or ``/dev``): never replaced; the finished output is written through
   it in one piece, in append mode (``--json /dev/stdout > log`` does not truncate ``log``);
 - a folder where a file is expected (or a file where a folder is expected): OutputError.
+
+Folder ownership (docs/reliability.md): a folder a command wrote holds ``.lyrics-gpt2.json``
+naming the command and the top-level names it wrote; :func:`claim_folder` lets a command write
+only into a new or empty folder or its own earlier run, and :func:`check_inputs` refuses an
+output that is, holds or would replace a part of an input (links resolved first).
 
 :class:`OutputError` is a :class:`~lyrics_gpt2.cli.UsageError`: ``cli.run`` prints it as one line
 with exit code 2. ``cli.run`` also turns an OSError that escaped with a write errno (ENOSPC, EROFS,
