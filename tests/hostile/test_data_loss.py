@@ -244,3 +244,12 @@ def test_the_marker_names_the_command_and_only_what_it_wrote(finished):
     on_disk = {p.name for p in finished.iterdir() if p.name != MARKER}
     assert on_disk <= set(marker["files"])
     assert "merges.txt" not in marker["files"] or (finished / "merges.txt").exists()
+
+
+def test_a_training_run_from_before_markers_is_adopted(finished, tiny_trained, tmp_path):
+    data, _ = tiny_trained
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    (run / MARKER).unlink()  # as an earlier version left it
+    assert exit_code(train.main, train_argv(data, run, "--overwrite")) == 0
+    assert read_marker(run)["command"] == "train"
