@@ -287,10 +287,10 @@ def main(argv=None) -> int:
             f"{out} holds checkpoints of an earlier run; pass --resume latest to continue it, "
             "--overwrite to start afresh, or another --output-dir"
         )
-    finished = [n for n in ("summary.json", "model.safetensors") if n in folder.present()]
-    if resume_from is None and finished and not args.overwrite:
+    # summary.json is written last: without it the run was killed and is simply redone.
+    if resume_from is None and "summary.json" in folder.present() and not args.overwrite:
         raise UsageError(
-            f"{out} holds a finished training run ({finished[0]}); pass --overwrite to replace "
+            f"{out} holds a finished training run (summary.json); pass --overwrite to replace "
             "it, or another --output-dir"
         )
     if resume_from is not None:
