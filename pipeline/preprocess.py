@@ -7,7 +7,7 @@
 Stages (each writes its artifact and a manifest.json; a rerun skips a stage whose inputs and
 parameters did not change and finishes what a killed run left):
 
-1. ``chunks``   (pipeline/chunks.py): stream the CSV, clean, drop, shard into Parquet chunks
+1. ``chunks``   (pipeline/chunks/stage.py): stream the CSV, clean, drop, shard into Parquet chunks
                  -> DIR/chunks/chunk-NN.parquet + manifest.json
 2. ``tokenize`` (pipeline/tokenize/): genre tokens, 20-400 token window, balance, split, pad
                  -> DIR/tokenizer/, DIR/tokenized/ (datasets DatasetDict) + manifest.json
@@ -20,9 +20,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lyrics_gpt2.cli import ArgumentParser, Problems, run
+from lyrics_gpt2.cli import ArgumentParser, run
+from lyrics_gpt2.errors import Problems
 from lyrics_gpt2.fileio import MARKER, check_output, claim_folder, read_json
-from pipeline import chunks
+from pipeline.chunks import stage as chunks
 from pipeline.tokenize import stage as tokenize
 
 STAGES = {"chunks": chunks, "tokenize": tokenize}
@@ -71,7 +72,7 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-# The folders the stages replace whole (pipeline/chunks.py, pipeline/tokenize/stage.py), with
+# The folders the stages replace whole (pipeline/chunks/stage.py, pipeline/tokenize/stage.py), with
 # what a folder written before ownership markers holds (adopted once, then marked).
 OUTPUT_FOLDERS = {
     "chunks": ("chunk-*.parquet", "manifest.json"),

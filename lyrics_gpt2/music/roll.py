@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.errors import UsageError
 
 GRIDS = {"16th": 4, "8th": 2, "quarter": 1}
 # The longest tune read, in frames: 16,384 quarter notes on the 16th grid (over two hours at

@@ -21,11 +21,13 @@ from pathlib import Path
 
 import torch
 
-from lyrics_gpt2.cli import ArgumentParser, UsageError, run
+from lyrics_gpt2.cli import ArgumentParser, run
+from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.fileio import atomic_path, check_inputs, check_output
+from lyrics_gpt2.inference.params import MIN_TEMPERATURE
+from lyrics_gpt2.modeling import add_device_flag, pick_device
 from lyrics_gpt2.rnn.model import RNNBundle, is_rnn_folder, load_rnn
 from lyrics_gpt2.rnn.vocab import WordVocab
-from lyrics_gpt2.sampling import MIN_TEMPERATURE
 
 
 def condition_index(bundle: RNNBundle, genre: str | None, artist: str | None) -> int:
@@ -105,12 +107,13 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--max-length", type=int, default=2000, help="steps per song (%(default)s)")
     p.add_argument("--batch-size", type=int, default=16, help="songs sampled together")
     p.add_argument("--output", type=Path, default=None, help="write here instead of stdout")
-    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cpu)")
+    add_device_flag(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    device = pick_device(args.device)
     if not args.temperature >= MIN_TEMPERATURE:  # also nan
         raise UsageError(
             f"--temperature must be >= {MIN_TEMPERATURE} (got {args.temperature}); smaller "
@@ -124,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_inputs([("--output", args.output)], [("--model", args.model)])
     if not is_rnn_folder(args.model):
         raise UsageError(f"no RNN model in {args.model}; train one with lyrics_gpt2.rnn.train")
-    bundle = load_rnn(args.model, args.device or "cpu")
+    bundle = load_rnn(args.model, device)
     cond = condition_index(bundle, args.genre, args.artist)
     songs = sample_songs(
         bundle, cond, args.prime, args.temperature, args.num_songs, args.seed, args.max_length,

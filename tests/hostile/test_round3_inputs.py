@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from lyrics_gpt2 import compare, generate, train
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.errors import UsageError
+from lyrics_gpt2.inference.params import MIN_TEMPERATURE, Sampling
 from lyrics_gpt2.music import train as music_train
 from lyrics_gpt2.report import __main__ as report
 from lyrics_gpt2.rnn import generate as rnn_generate
 from lyrics_gpt2.rnn import train as rnn_train
 from lyrics_gpt2.rnn.testing import write_tiny_rnn_data
-from lyrics_gpt2.sampling import MIN_TEMPERATURE, Sampling
 from lyrics_gpt2.testing import exit_code
 from tests.hostile.conftest import one_line
 
