@@ -14,10 +14,8 @@ API (what a command calls)::
     write_json(dest, data)                       # the same, for JSON
     with output_errors(dest):                    # any other write: OSError -> OutputError
         save_checkpoint(dest)
-    folder = claim_folder(out, "train",          # BEFORE any work: new, empty or this command's
-                          inputs=[("--data-dir", d)])  # earlier run, never an input (see below)
-    folder.record("metrics.jsonl")               # list a name in the marker, then write it
-    folder.clear()                               # a fresh run: remove only what the marker lists
+    folder = claim_folder(out, "train", inputs=[("--data-dir", d)])  # BEFORE any work
+    folder.record("metrics.jsonl")   # list a name in the marker, then write it; .clear(): remove
 
 Rules for what ``dest`` is:
 
@@ -273,9 +271,8 @@ def params_digest(params: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- folder ownership
 # Every command that writes a folder goes through claim_folder; see docs/reliability.md.
 MARKER = ".lyrics-gpt2.json"
-# Temporary names our own writers leave inside a run folder when killed (atomic_path's
-# ``.NAME.*.tmp``, save_hf_folder's ``.export.*``, save_model_files' ``.model.*``); never the
-# user's, never counted as foreign, removed only by the writer that made them.
+# Temporary names our writers leave in a run folder when killed (atomic_path's ``.NAME.*.tmp``,
+# save_hf_folder's ``.export.*``, save_model_files' ``.model.*``): never counted as foreign.
 TEMP_PATTERNS = (".*.tmp", ".export.*", ".model.*")
 
 
@@ -314,13 +311,11 @@ def check_inputs(
     *,
     command: str | None = None,
 ) -> None:
-    """Refuse an output that is, holds or would replace a part of an input (links resolved
-    first), before any work, with one line naming both paths. ``outputs`` and ``inputs`` are
-    (flag, path) pairs; a None path or an input that does not exist on disk (a hub id) is
-    skipped. ``command``: the outputs are folders that command owns (see
-    :func:`_replaces_input_part`); None: they are files. A new file beside a model's weights
-    (``--output MODEL/songs.txt``) is fine; ``MODEL/model.safetensors`` or ``DATA/tokenizer``
-    are not."""
+    """Refuse, before any work and in one line naming both paths, an output that is, holds or
+    would replace a part of an input (links resolved first). (flag, path) pairs; None paths and
+    inputs not on disk (hub ids) are skipped. ``command``: the outputs are that command's
+    folders; None: files. ``--output MODEL/songs.txt`` is fine, ``MODEL/model.safetensors`` or
+    ``--output-dir DATA/tokenizer`` are not (:func:`_replaces_input_part`)."""
     inputs = [(f, p) for f, p in inputs if p is not None and os.path.lexists(p)]
     for oflag, out in outputs:
         if out is None:
@@ -360,28 +355,19 @@ def read_marker(folder: str | os.PathLike) -> dict | None:
 
 def write_marker(folder: str | os.PathLike, command: str, files: Iterable[str]) -> None:
     """Write (atomically) the marker that says ``command`` wrote ``files`` in ``folder``."""
+    about = "written by lyrics-gpt2: the only names here a rerun or --overwrite may remove"
     names = sorted({f for f in files if f != MARKER})
-    write_json(
-        Path(folder) / MARKER,
-        {
-            "command": command,
-            "files": names,
-            "about": "written by lyrics-gpt2: the only names in this folder that a rerun or "
-            "--overwrite of this command may replace or remove",
-        },
-    )
+    write_json(Path(folder) / MARKER, {"command": command, "files": names, "about": about})
 
 
 class RunFolder:
-    """A folder one command owns (see :func:`claim_folder`): ``path`` as given, ``real`` with
-    links resolved, ``owned`` the top-level names its marker lists (a listed folder is owned
-    whole)."""
+    """A folder one command owns (:func:`claim_folder`): ``path`` as given, ``real`` resolved,
+    ``owned`` the top-level names its marker lists (a listed folder is owned whole)."""
 
     def __init__(self, path: Path, real: Path, command: str, owned: list[str]):
         self.path, self.real, self.command, self.owned = path, real, command, owned
 
-    def present(self) -> list[str]:
-        """The owned names that exist now."""
+    def present(self) -> list[str]:  # the owned names that exist now
         return [n for n in self.owned if os.path.lexists(self.real / n)]
 
     def record(self, *names: str) -> None:
@@ -406,12 +392,10 @@ class RunFolder:
                     shutil.rmtree(path)
                 else:
                     path.unlink()
-            if self.real.is_dir():
-                for leftover in self.real.iterdir():
-                    if leftover.name.startswith((".export.", ".model.")) and leftover.is_dir():
-                        shutil.rmtree(leftover, ignore_errors=True)
             self.owned = []
             if self.real.is_dir():
+                for leftover in [*self.real.glob(".export.*"), *self.real.glob(".model.*")]:
+                    shutil.rmtree(leftover, ignore_errors=True)  # a killed save's temporary
                 write_marker(self.real, self.command, [])
 
 
@@ -426,15 +410,12 @@ def claim_folder(
 ) -> RunFolder:
     """Check, before any work, that ``command`` may write the folder ``path``; return it.
 
-    Allowed: a new folder, an empty one, or an earlier run of the same command (its marker
-    names the command; every other entry must be a name the marker lists). Refused with one
-    line (exit code 2): an output that is, holds or lies inside an input (``inputs``); a folder
-    holding anything this command did not write (named); another command's run. Links are
-    resolved first, so a link to the user's folder is judged by what that folder holds.
-    ``legacy(real)`` may adopt a marker-less folder written before markers existed (it must
-    recognise the command's own summary or manifest), when every entry matches a pattern of
-    ``known`` (``fnmatch``); it then counts as this command's run, marked when first recorded.
-    """
+    Allowed: a new or empty folder, or this command's earlier run (its marker names the command
+    and lists every other entry). Refused with one line (exit code 2): an output that is, holds
+    or replaces a part of an input (``inputs``); anything this command did not write (named);
+    another command's run. Links are resolved first. ``legacy(real)`` may adopt a marker-less
+    folder of this command from before markers (by its own summary or manifest) when every entry
+    matches a pattern of ``known``; it is marked at its first :meth:`RunFolder.record`."""
     path = Path(path)
     check_output(path, flag=flag, is_dir=True)
     check_inputs([(flag, path)], inputs, command=command)
@@ -459,11 +440,10 @@ def claim_folder(
         owned = list(marker["files"])
     foreign = [e for e in entries if e != MARKER and e not in owned]
     if foreign:
-        shown = ", ".join(foreign[:3]) + (
-            f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-        )
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
         raise OutputError(
-            f"{where} holds files {command} did not write ({shown}); it writes only into a new "
-            "or empty folder or its own earlier run: choose another folder or move them"
+            f"{where} holds files {command} did not write ({', '.join(foreign[:3])}{more}); it "
+            "writes only into a new or empty folder or its own earlier run: choose another "
+            "folder or move them"
         )
     return RunFolder(path, real, command, owned)
