@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,9 @@ def resolve_model(name: str) -> ModelSource:
         return ModelSource("local", str(path.resolve()))
     if path.suffix == ".json" or architecture(name) is not None:
         return ModelSource("scratch", name)
+    # A hub id is NAME or ORG/NAME; anything else that names no folder is a missing local path.
+    if not re.fullmatch(r"[\w-][\w.-]*(/[\w-][\w.-]*)?", name):
+        raise UsageError(f"--model {name}: no such model folder (nor a hub id ORG/NAME)")
     return ModelSource("hub", name)
 
 
@@ -128,7 +132,8 @@ def build_model(
         except (OSError, ValueError) as exc:
             if source.kind == "hub":
                 raise UsageError(
-                    f"cannot load {name!r} from the Hugging Face hub ({first_line(exc)}); "
+                    f"cannot load {name!r}: no local folder of that name, and not from the "
+                    f"Hugging Face hub ({first_line(exc)}); "
                     "without network access pass a local model folder with --model DIR"
                 ) from None
             raise UsageError(f"{name} is not a loadable model folder: {first_line(exc)}") from None

@@ -50,7 +50,7 @@ from lyrics_gpt2.errors import Problems, UsageError, first_line
 from lyrics_gpt2.evaluation.songs import load_songs, lyric_bytes, score
 from lyrics_gpt2.evaluation.summary import breakdown, render
 from lyrics_gpt2.evaluation.swap import artist_swap, genre_swap, model_artist_ids
-from lyrics_gpt2.fileio import check_output, output_errors, write_json
+from lyrics_gpt2.fileio import check_inputs, check_output, output_errors, write_json
 from lyrics_gpt2.genres import model_genres
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
@@ -224,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.data_dir = data_dir_from_summary(args.model)
     if args.json:  # a folder or an unwritable place is refused before the scoring, not after
         check_output(args.json, flag="--json")
+        check_inputs(
+            [("--json", args.json)], [("--model", args.model), ("--data-dir", args.data_dir)]
+        )
     base = args.base
     if base is None:
         base = base_from_summary(args.model)

@@ -334,7 +334,7 @@ def run(args: argparse.Namespace) -> dict:
 
     t0 = time.perf_counter()
     try:
-        with atomic_path(out, is_dir=True) as tmp:
+        with atomic_path(out, is_dir=True, owner="preprocess") as tmp:
             staging = Staging(tmp / ".staging", cfg.num_chunks)
             manifest = _build(path, layout.name, cfg, staging, tmp, workers, args.quiet, t0)
             manifest.update(

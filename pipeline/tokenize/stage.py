@@ -330,7 +330,7 @@ def publish(
     and DIR/tokenizer (from ``staged_tok``); return the manifest as written."""
     tokens = manifest["throughput"]["tokens_tokenized"]
     tokenized_dir = out_dir / "tokenized"
-    with atomic_path(tokenized_dir, is_dir=True) as tmp:
+    with atomic_path(tokenized_dir, is_dir=True, owner="preprocess") as tmp:
         with _datasets_progress(not quiet):
             dataset.save_to_disk(str(tmp))
         timings = clock.timings()
@@ -348,7 +348,7 @@ def publish(
         # Invalidate the old dataset first, then swap the tokenizer, then (on leaving this block)
         # the dataset: a kill anywhere in between leaves "no tokenized data", never a mismatch.
         (tokenized_dir / "manifest.json").unlink(missing_ok=True)
-        with atomic_path(out_dir / "tokenizer", is_dir=True) as tok_tmp:
+        with atomic_path(out_dir / "tokenizer", is_dir=True, owner="preprocess") as tok_tmp:
             shutil.copytree(staged_tok, tok_tmp, dirs_exist_ok=True)
     return final
 

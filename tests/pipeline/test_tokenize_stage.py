@@ -689,6 +689,7 @@ def test_artist_tokens_zero_is_byte_identical_to_no_flag(tmp_path, gpt2_tokenize
     assert _without_timings(forced) == _without_timings(first)
     assert outputs() == before
     assert sorted(p.name for p in (tmp_path / "tokenized").iterdir()) == [
+        ".lyrics-gpt2.json",  # the ownership marker (lyrics_gpt2.fileio.MARKER)
         "dataset_dict.json",
         "manifest.json",
         "train",
