@@ -21,6 +21,7 @@ evaluation report can do the same.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -183,6 +184,7 @@ class Batch:
         # of the row's own tokens (already penalised), so it changes nothing.
         self.seen = torch.zeros((0, 0), dtype=torch.long, device=self.device)
         self.logits = None  # [B, V]: each row's next-token logits, drawn from by step()
+        self.cache_arg = cache_argument(model)
 
     @torch.no_grad()
     def add(self, rows: Sequence[Row], contexts: Sequence[list[int]] | None = None) -> None:
@@ -256,7 +258,7 @@ class Batch:
                 input_ids=step_ids,
                 attention_mask=self.mask,
                 position_ids=positions,
-                past_key_values=self.cache,
+                **{self.cache_arg: self.cache},
                 use_cache=True,
                 logits_to_keep=1,
             )
@@ -298,6 +300,13 @@ def window_context(tokens: list[int], window: int, prefix: int = 1) -> list[int]
     leaving half a window before the next slide."""
     keep = max(1, window // 2)
     return [*tokens[:prefix], *tokens[-keep:]] if len(tokens) > keep + prefix else list(tokens)
+
+
+def cache_argument(model) -> str:
+    """The forward argument that takes the KV cache: ``cache`` from transformers 5.x (passing
+    ``past_key_values`` there prints a FutureWarning on every step), ``past_key_values`` before."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # a LoRA model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
 
 def _layers(cache):
