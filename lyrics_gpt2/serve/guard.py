@@ -77,7 +77,8 @@ class Guard:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        path, method = scope["path"], scope["method"]
+        path, method, root = scope["path"], scope["method"], scope.get("root_path", "")
+        path = path[len(root) :] if root and path.startswith(root) else path  # behind a proxy
         if self.api_key and path.startswith("/v1/") and method != "OPTIONS":
             given = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
             token = given[7:] if given.lower().startswith("bearer ") else ""

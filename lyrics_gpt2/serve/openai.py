@@ -49,7 +49,7 @@ class Choice:
             self.text = self.svc.decode([t for t in self.row.new if t not in self.svc.drop])
         else:
             self.text += self.stream.push(token)
-        if lp is not None:
+        if lp is not None and token not in self.svc.drop:  # tokens spell the text
             dec = self.svc.token_text
             self.logprobs.append((dec(token), lp[0], [(dec(t), v) for t, v in lp[1]], start))
         for stop in self.stops:
