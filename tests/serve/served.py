@@ -30,9 +30,16 @@ def server(model: Path, *flags: str, port: int | None = None, health: str = "/he
     stdout in the file proc.out."""
     port = port or free_port()
     cmd = [sys.executable, "-m", "lyrics_gpt2.serve", "--model", str(model), "--port", str(port)]
-    out = tempfile.TemporaryFile("w+")  # stdout (uvicorn's access log): a file never fills
+    # stdout (uvicorn's access log) to a file, which never fills as a pipe would; it lives as
+    # long as the caller reads it.
+    out = tempfile.TemporaryFile("w+")  # noqa: SIM115
     proc = subprocess.Popen(
-        [*cmd, *flags], cwd=REPO, env=subprocess_env(), stdout=out, stderr=subprocess.PIPE, text=True
+        [*cmd, *flags],
+        cwd=REPO,
+        env=subprocess_env(),
+        stdout=out,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     proc.out = out
     url = f"http://127.0.0.1:{port}"

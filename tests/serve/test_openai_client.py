@@ -47,7 +47,9 @@ def test_completions_plain_and_streamed_give_the_same_text_for_the_same_seed(cli
     prompt_tokens = len(load_tokenizer(tiny_trained[1])("cash")["input_ids"])
     assert plain.usage.prompt_tokens == prompt_tokens  # once, without the hidden genre token
     assert plain.usage.completion_tokens <= 40
-    chunks = list(client.completions.create(**args, stream=True, stream_options={"include_usage": True}))
+    chunks = list(
+        client.completions.create(**args, stream=True, stream_options={"include_usage": True})
+    )
     text = "".join(c.choices[0].text for c in chunks if c.choices)
     assert text == plain.choices[0].text  # choice 0 has the same random stream alone
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] in ("stop", "length")
@@ -69,7 +71,13 @@ def test_chat_takes_the_genre_from_a_system_message_and_streams_the_same_reply(c
 
 
 def test_stop_cuts_before_the_stop_string_with_finish_reason_stop(client):
-    args = {"model": "rap", "prompt": "cash", "max_tokens": 40, "seed": 9, "extra_body": {"min_tokens": 40}}
+    args = {
+        "model": "rap",
+        "prompt": "cash",
+        "max_tokens": 40,
+        "seed": 9,
+        "extra_body": {"min_tokens": 40},
+    }
     full = client.completions.create(**args).choices[0].text
     stop = full.split()[3]  # a word well inside the text
     cut = client.completions.create(**args, stop=[stop, "zzzz-never"]).choices[0]
@@ -86,6 +94,7 @@ def test_logprobs_give_the_top_n_per_token_and_the_chosen_tokens_own(client):
     for token, logprob, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs, strict=True):
         assert len(top) <= 3 and logprob <= 0
         assert max(top.values()) >= logprob  # the top candidates are at least as likely
+        assert top.get(token, logprob) == pytest.approx(logprob)  # one number per token
     chat = client.chat.completions.create(
         model="pop", messages=[{"role": "user", "content": "night"}], max_tokens=6, seed=2,
         logprobs=True, top_logprobs=2,
