@@ -10,8 +10,10 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -169,6 +171,26 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def draining_server_class(engine, drain: float):
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):
+        """uvicorn's server, telling the engine to drain on SIGTERM/SIGINT (waiting requests
+        503 at once, running ones ended after ``drain`` s), and exiting 0 after a SIGTERM:
+        uvicorn would raise the signal again and die of it (-15), which service managers log
+        as a failure."""
+
+        def handle_exit(self, sig, frame) -> None:
+            first = not self.should_exit
+            super().handle_exit(sig, frame)
+            if first:  # a thread: the engine's lock may be held by the code this interrupted
+                threading.Thread(target=engine.drain, args=(drain,), daemon=True).start()
+            if sig == signal.SIGTERM and sig in self._captured_signals:
+                self._captured_signals.remove(sig)
+
+    return DrainingServer
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check(args)
@@ -179,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from lyrics_gpt2.serve.guard import BoundedH11
 
     engine = build_engine(args)
+    DrainingServer = draining_server_class(engine, args.drain_seconds)
     origins = tuple(o.strip() for o in args.allowed_origins.split(",") if o.strip())
     app = create_app(
         engine,
@@ -196,10 +219,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_level=args.log_level,
         access_log=args.access_log,
         root_path=args.root_path,
-        timeout_graceful_shutdown=args.drain_seconds,
+        # uvicorn's own cancel is the backstop: the engine ends the running songs at the drain.
+        timeout_graceful_shutdown=args.drain_seconds + 5,
         proxy_headers=False,
     )
-    server = uvicorn.Server(config)
+    server = DrainingServer(config)
     if args.access_log:  # one line per request even when --log-level hides uvicorn's notes
         logging.getLogger("uvicorn.access").setLevel(logging.INFO)
     shown = f"[{args.host}]" if ":" in args.host else args.host

@@ -85,6 +85,12 @@ def problem(
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
+def stream_error(exc: Rejected) -> dict:
+    """The error a stream ends with once its 200 is sent: OpenAI's shape, as vLLM sends it."""
+    kind = "server_error" if exc.status >= 500 else "invalid_request_error"
+    return {"error": {"message": exc.message, "type": kind, "param": None, "code": exc.status}}
+
+
 def sse(event: str | None, data) -> bytes:
     head = f"event: {event}\n" if event else ""
     payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
@@ -346,11 +352,15 @@ def create_app(
             for i, s in enumerate(streams):
                 if s.ids:
                     yield sse("text", {"index": i, "text": s.decode(s.ids)})
-            async for i, token, done, _ in svc.tokens(request, job):
-                if piece := streams[i].push(token):
-                    yield sse("text", {"index": i, "text": piece})
-                if done:
-                    yield sse("song", song_json(genre, i, rows[i], body.seed))
+            try:
+                async for i, token, done, _ in svc.tokens(request, job):
+                    if piece := streams[i].push(token):
+                        yield sse("text", {"index": i, "text": piece})
+                    if done:
+                        yield sse("song", song_json(genre, i, rows[i], body.seed))
+            except Rejected as exc:  # the server shut down (or sampling failed) mid-stream
+                yield sse("error", stream_error(exc))
+                return
             yield sse("done", {"songs": len(rows)})
 
         return StreamingResponse(events(), media_type="text/event-stream", headers=NO_BUFFER)

@@ -47,6 +47,7 @@ class Job:
     failed: str | None = None
     logprobs: int | None = None  # top-N log-probabilities per token wanted (None: none)
     stopped: set[int] = field(default_factory=set)  # rows ended early (a stop string)
+    refused: Rejected | None = None  # set instead of joining (the server is shutting down)
 
     def __post_init__(self) -> None:
         self.index = {id(row): i for i, row in enumerate(self.rows)}
@@ -64,6 +65,8 @@ class Job:
         """Wait until the rows joined the batch; cancel and raise 503 after ``timeout`` s."""
         try:
             await asyncio.wait_for(self.started.wait(), timeout)
+            if self.refused:
+                raise self.refused
         except asyncio.TimeoutError:
             self.cancelled = True
             raise Rejected(
@@ -75,7 +78,9 @@ class Job:
         row is done or stopped; logprobs = (the token's, [(id, logprob) of the top N])."""
         while not self.finished():
             events = await self.events.get()
-            if events is None:  # dropped (cancelled) or the sampler failed
+            if events is None:  # dropped (cancelled), ended by a shutdown, or the sampler failed
+                if self.refused:
+                    raise self.refused
                 if self.failed:
                     raise Rejected(
                         500, f"sampling failed ({self.failed}); the server keeps running"
@@ -101,6 +106,7 @@ class Engine:
         self.wake = threading.Condition()
         self.thread: threading.Thread | None = None
         self.stopping = False
+        self.deadline: float | None = None  # set by drain(): when running rows are ended
 
     # -- request side (event loop thread) ------------------------------------------------------
     def submit(self, rows: list[Row], logprobs: int | None = None) -> Job:
@@ -108,6 +114,8 @@ class Engine:
         for row in rows:
             row.owner = job
         with self.wake:
+            if self.deadline is not None:
+                raise Rejected(503, SHUTTING_DOWN, retry_after=1)
             if len(self.waiting) >= self.max_queue:
                 raise Rejected(
                     429, f"{len(self.waiting)} requests already waiting; try again", retry_after=1
@@ -121,6 +129,18 @@ class Engine:
         """End row ``index`` of ``job`` now (its text reached a stop string)."""
         job.stopped.add(index)
         with self.wake:
+            self.wake.notify()
+
+    def drain(self, seconds: float) -> None:
+        """The server is stopping: refuse new and waiting requests (503) now, let running rows
+        go on for ``seconds``, then end them (their callers get 503: an error event in a
+        stream). Safe to call from any thread, not from a signal handler (it takes the lock)."""
+        with self.wake:
+            self.deadline = time.monotonic() + seconds
+            while self.waiting:
+                job = self.waiting.popleft()
+                job.refused = Rejected(503, SHUTTING_DOWN, retry_after=1)
+                _tell(job, job.started.set)
             self.wake.notify()
 
     def cancel(self, job: Job) -> None:
@@ -152,6 +172,9 @@ class Engine:
                     self.wake.wait()
                 if self.stopping:
                     return
+                if self.deadline is not None and time.monotonic() >= self.deadline:
+                    self._end_all()
+                    continue
                 joining = self._admit()
             try:
                 self.batch.add([row for job in joining for row in job.rows])
@@ -166,6 +189,14 @@ class Engine:
                 self.running.clear()
                 self.batch = Batch(self.model, self.eos_id, self.pad_id)
             self._gauges()
+
+    def _end_all(self) -> None:
+        """The drain is over: every running job ends now with 503 (lock held)."""
+        for job in self.running:
+            job.refused = Rejected(503, "the server shut down before this finished; try again", 1)
+            _tell(job, job.events.put_nowait, None)
+        self.running.clear()
+        self.batch = Batch(self.model, self.eos_id, self.pad_id)
 
     def _admit(self) -> list[Job]:
         """Waiting jobs, in order, whose rows fit beside the running ones (lock held)."""
@@ -234,6 +265,9 @@ class Engine:
         if self.metrics:
             self.metrics.queue_depth.set(len(self.waiting))
             self.metrics.active_rows.set(len(self.batch.rows))
+
+
+SHUTTING_DOWN = "the server is shutting down; try again (another replica, or shortly)"
 
 
 def _tell(job: Job, fn, *args) -> None:

@@ -18,7 +18,8 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from lyrics_gpt2.serve.app import Invalid, TextStream, sse
+from lyrics_gpt2.serve.app import Invalid, TextStream, sse, stream_error
+from lyrics_gpt2.serve.engine import Rejected
 from lyrics_gpt2.serve.openai_schemas import ChatRequest, CompletionRequest, refused
 from lyrics_gpt2.serve.schemas import GENRE_PREFIX
 
@@ -132,6 +133,19 @@ def router(svc) -> APIRouter:
                 svc.engine.finish(job, i)
             yield i, piece, ended
 
+    def streamed(chunks):
+        """A stream that ends with an error chunk and [DONE] if the server shuts down midway."""
+
+        async def guarded():
+            try:
+                async for chunk in chunks:
+                    yield chunk
+            except Rejected as exc:
+                yield sse(None, stream_error(exc))
+                yield sse(None, "[DONE]")
+
+        return StreamingResponse(guarded(), media_type="text/event-stream", headers=NO_BUFFER)
+
     def usage(rows, choices) -> dict:
         # As OpenAI counts: the prompt once (the hidden genre token is not the client's), and
         # every token each choice consumed.
@@ -182,7 +196,7 @@ def router(svc) -> APIRouter:
                     yield sse(None, {**head, "choices": [], "usage": usage(rows, choices)})
                 yield sse(None, "[DONE]")
 
-            return StreamingResponse(chunks(), media_type="text/event-stream", headers=NO_BUFFER)
+            return streamed(chunks())
         async for _ in replies(request, job, choices):
             pass
         out = [
@@ -232,7 +246,7 @@ def router(svc) -> APIRouter:
                     yield sse(None, {**head, "choices": [], "usage": usage(rows, choices)})
                 yield sse(None, "[DONE]")
 
-            return StreamingResponse(chunks(), media_type="text/event-stream", headers=NO_BUFFER)
+            return streamed(chunks())
         async for _ in replies(request, job, choices):
             pass
         out = [

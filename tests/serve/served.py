@@ -26,22 +26,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server(model: Path, *flags: str, port: int | None = None, health: str = "/health"):
-    """Yields (base url, Popen); after it ends, the server's stderr is in proc.stderr and its
-    stdout in the file proc.out."""
+    """Yields (base url, Popen); the server's stdout and stderr go to the files proc.out and
+    proc.err (a file never fills as a pipe does, which would block a chatty server)."""
     port = port or free_port()
     cmd = [sys.executable, "-m", "lyrics_gpt2.serve", "--model", str(model), "--port", str(port)]
-    # stdout (uvicorn's access log) to a file, which never fills as a pipe would; it lives as
-    # long as the caller reads it.
-    out = tempfile.TemporaryFile("w+")  # noqa: SIM115
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")  # noqa: SIM115
     proc = subprocess.Popen(
-        [*cmd, *flags],
-        cwd=REPO,
-        env=subprocess_env(),
-        stdout=out,
-        stderr=subprocess.PIPE,
-        text=True,
+        [*cmd, *flags], cwd=REPO, env=subprocess_env(), stdout=out, stderr=err, text=True
     )
-    proc.out = out
+    proc.out, proc.err = out, err
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180
     try:
@@ -54,7 +47,8 @@ def server(model: Path, *flags: str, port: int | None = None, health: str = "/he
                 pass
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
-                raise RuntimeError(f"server did not start: {proc.stderr.read()[-2000:]}")
+                err.seek(0)
+                raise RuntimeError(f"server did not start: {err.read()[-2000:]}")
             time.sleep(0.2)
         yield url, proc
     finally:
