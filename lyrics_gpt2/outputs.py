@@ -16,6 +16,7 @@ from pathlib import Path
 
 from lyrics_gpt2.fileio import atomic_path
 from lyrics_gpt2.modeling import generation_defaults
+from lyrics_gpt2.tokenizer import make_portable
 
 
 class MetricsLog:
@@ -97,6 +98,7 @@ def save_hf_folder(model, tokenizer, dest: Path, seq_len: int, state_dict=None) 
         model.generation_config = GenerationConfig(**generation_defaults(tokenizer, seq_len))
         model.save_pretrained(tmp, state_dict=state_dict)
         tokenizer.save_pretrained(tmp)
+        make_portable(tmp)  # transformers 4.x and vLLM load it too
         for item in sorted(tmp.iterdir()):
             os.replace(item, dest / item.name)
     finally:

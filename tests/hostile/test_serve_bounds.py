@@ -241,13 +241,12 @@ def test_sigterm_drains_for_at_most_drain_seconds_then_ends_cleanly(tiny_trained
                 t0 = time.perf_counter()
                 proc.send_signal(signal.SIGTERM)
                 results = await asyncio.gather(*tasks, return_exceptions=True)
-                return t0, results
+                return time.perf_counter() - t0, results
 
-        t0, results = asyncio.run(flood())
-        proc.wait(timeout=30)
-        took = time.perf_counter() - t0
+        answered, results = asyncio.run(flood())
+        proc.wait(timeout=60)  # the process itself: torch's exit is slow on a loaded machine
     assert proc.returncode == 0
-    assert took < 1 + 8, took  # the drain, then the engine ends what still runs
+    assert answered < 1 + 5, answered  # every client has its answer soon after the drain
     proc.err.seek(0)
     log = proc.err.read()
     assert "Traceback" not in log and "ERROR" not in log, log[-3000:]
