@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve import load, start  # noqa: E402
+from serve import load, start
 
 from lyrics_gpt2.modeling import load_trained
 from lyrics_gpt2.sampling import Batch, Row, Sampling, row_generator
