@@ -207,7 +207,7 @@ class Batch:
         if not self.rows:
             self.rows, self.cache, self.mask, self.seen = (
                 list(rows),
-                result.past_key_values,
+                _cache_of(result),
                 mask,
                 seen,
             )
@@ -215,7 +215,7 @@ class Batch:
             return
         width = max(self.mask.shape[1], mask.shape[1])
         self.mask = torch.cat([_pad_left(self.mask, width, 0), _pad_left(mask, width, 0)])
-        for old, new in zip(_layers(self.cache), _layers(result.past_key_values), strict=True):
+        for old, new in zip(_layers(self.cache), _layers(_cache_of(result)), strict=True):
             old.keys = torch.cat(
                 [_pad_left(old.keys, width, 0, -2), _pad_left(new.keys, width, 0, -2)]
             )
@@ -262,7 +262,7 @@ class Batch:
                 use_cache=True,
                 logits_to_keep=1,
             )
-            self.cache = result.past_key_values
+            self.cache = _cache_of(result)
             self.logits = result.logits[:, -1, :].float()
             self.seen = torch.cat([self.seen, step_ids], dim=1)
         self.add(full, [window_context(r.prompt + r.new, self.window, r.prefix) for r in full])
@@ -307,6 +307,13 @@ def cache_argument(model) -> str:
     ``past_key_values`` there prints a FutureWarning on every step), ``past_key_values`` before."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model  # a LoRA model
     return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+
+
+def _cache_of(result):
+    """The KV cache a forward pass returned: ``cache`` from transformers 5.x (reading
+    ``past_key_values`` there prints a deprecation note), ``past_key_values`` before."""
+    cache = result.get("cache")
+    return cache if cache is not None else result.get("past_key_values")
 
 
 def _layers(cache):
