@@ -281,7 +281,9 @@ def create_app(
     async def health():
         alive = engine.thread is not None and engine.thread.is_alive()
         body = {"status": "ok" if alive else "starting", "model": model_name}
-        return JSONResponse(body, status_code=200 if alive else 503)
+        if alive:
+            return JSONResponse(body)
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon():
