@@ -82,14 +82,15 @@ def main() -> None:
             for n in args.threads:
                 torch.set_num_threads(n)
                 for batch in args.batch:
-                    load_avg = os.getloadavg()[0]
-                    got.setdefault(("in-process", n, batch), []).append(
-                        (in_process(model, tok, batch, args.tokens), load_avg)
-                    )
-                    load_avg = os.getloadavg()[0]
-                    got.setdefault(("server", n, batch), []).append(
-                        (through_server(servers[n][1], batch, args.tokens, batch * 2), load_avg)
-                    )
+                    for where in ("in-process", "server"):
+                        load_avg = os.getloadavg()[0]
+                        if where == "in-process":
+                            speed = in_process(model, tok, batch, args.tokens)
+                        else:
+                            speed = through_server(servers[n][1], batch, args.tokens, batch * 2)
+                        got.setdefault((where, n, batch), []).append((speed, load_avg))
+                        print(f"  {where} threads {n} batch {batch}: {speed:.1f} tok/s "
+                              f"(load {load_avg:.1f})", flush=True)  # fmt: skip
     finally:
         for proc, _ in servers.values():
             proc.terminate()
