@@ -53,7 +53,7 @@ def build_parser() -> ArgumentParser:
         "--threads",
         type=int,
         default=None,
-        help="torch threads for sampling (default: torch's, one per core)",
+        help="torch threads for sampling (default: one per core but one, at least 1)",
     )
     p.add_argument(
         "--api-key",
@@ -130,6 +130,18 @@ def check(args) -> None:
         )
 
 
+def default_threads() -> int:
+    """Torch threads for the sampling thread: the cores this process may use, less one left to
+    the event loop, HTTP and the tokenizer (as vLLM's CPU build reserves one). Measured on
+    2 shared cores (docs/serving.md, Speed): a 2-thread pool waits at every op for a thread the
+    OS has given to another process, and fell to a fifth of one thread's speed under load."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
 def build_engine(args):
     """The engine around the model in ``args.model`` (shared with app.factory)."""
     check(args)
@@ -139,8 +151,7 @@ def build_engine(args):
     from lyrics_gpt2.serve.engine import Engine
     from lyrics_gpt2.tokenizer import load_tokenizer
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads or default_threads())
     tokenizer = load_tokenizer(args.model)
     model = load_trained(args.model, pick_device(args.device))
     return Engine(model, tokenizer, max_batch=args.max_batch, max_queue=args.max_queue)
