@@ -16,7 +16,7 @@ the same model folder): both servers get the same ``/v1/completions`` bodies (pr
 seeds and sampling settings), one level at a time, ours then theirs, and the table prints both
 sides with the machine's load average beside each figure. ``--neighbour`` repeats every level
 with one CPU-bound process per core running beside the servers (started and stopped here) and
-prints the share of its quiet speed each side keeps. ``--shape gpt2`` builds the GPT-2 124M
+prints the share of its speed without it that each side keeps. ``--shape gpt2`` builds the GPT-2 124M
 shape (random weights, the real GPT-2 vocabulary plus genre tokens) to serve. Figures taken on
 a loaded machine are not a quiet-machine comparison: read the load column.
 """
@@ -243,7 +243,7 @@ def side_by_side(model: Path, theirs: str, args) -> None:
     try:
         for url in (ours, theirs):  # warm-up
             asyncio.run(load(url, 2, 2, body_for(url), args.timeout, "/v1/completions", count))
-        for condition in ("quiet", "neighbour") if args.neighbour else ("quiet",):
+        for condition in ("alone", "neighbour") if args.neighbour else ("alone",):
             for clients in args.clients:
                 with Neighbour() if condition == "neighbour" else _nothing():
                     for name, url in (("ours", ours), ("theirs", theirs)):
@@ -264,10 +264,10 @@ def side_by_side(model: Path, theirs: str, args) -> None:
                       f"{t[0]:>12.1f}{t[1]:>7.2f}{t[2]:>6.1f}  {o[0] / t[0]:>10.2f}x")  # fmt: skip
         if args.neighbour:
             for clients in args.clients:
-                keep = [rows["neighbour", s, clients][0] / rows["quiet", s, clients][0]
+                keep = [rows["neighbour", s, clients][0] / rows["alone", s, clients][0]
                         for s in ("ours", "theirs")]  # fmt: skip
-                print(f"with the neighbour, {clients} clients: ours keeps {keep[0]:.0%} of its "
-                      f"quiet speed, theirs {keep[1]:.0%}")  # fmt: skip
+                print(f"with the neighbour, {clients} clients: ours keeps {keep[0]:.0%} of its speed "
+                      f"alone, theirs {keep[1]:.0%}")  # fmt: skip
     finally:
         proc.terminate()
         proc.wait()
