@@ -97,4 +97,17 @@ def test_page_streams_a_song_and_takes_a_screenshot(server):
         page.goto(page.url)
         page.wait_for_function(FINISHED, timeout=120_000)
         assert page.text_content("#song") == song
+        # The link ticked "Keep this seed"; untick it and every Write draws a new seed.
+        assert page.is_checked("#fix_seed")
+        page.uncheck("#fix_seed")
+        seeds = []
+        for _ in range(2):
+            page.click("#write")
+            page.wait_for_function(FINISHED, timeout=120_000)
+            seeds.append(page.input_value("#seed"))
+        assert len({"7", *seeds}) == 3, seeds
+        # Sliders have accessible names; the page has an icon.
+        for name in ("Temperature", "Top-k", "Top-p", "Repetition penalty", "Length in tokens"):
+            assert page.get_by_role("slider", name=name).count() == 1, name
+        assert page.get_attribute("link[rel=icon]", "href") == "static/favicon.svg"
         browser.close()
