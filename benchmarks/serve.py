@@ -95,8 +95,8 @@ def build_gpt2_shape(dest: Path) -> Path:
     from transformers import GPT2Config, GPT2LMHeadModel
 
     from lyrics_gpt2 import gpt2_vocab
-    from lyrics_gpt2.outputs import save_hf_folder
     from lyrics_gpt2.tokenizer import add_genre_tokens, load_tokenizer
+    from lyrics_gpt2.training.outputs import save_hf_folder
 
     tok = load_tokenizer(gpt2_vocab.build(GPT2_TOKENIZER))
     add_genre_tokens(tok, ["pop", "rap", "rock", "country", "rb"])

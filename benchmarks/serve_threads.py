@@ -25,8 +25,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serve import load, start
 
+from lyrics_gpt2.inference.params import Row, Sampling
+from lyrics_gpt2.inference.sampler import Batch, row_generator
 from lyrics_gpt2.modeling import load_trained
-from lyrics_gpt2.sampling import Batch, Row, Sampling, row_generator
 from lyrics_gpt2.tokenizer import load_tokenizer
 
 
@@ -54,7 +55,7 @@ def through_server(url: str, batch: int, tokens: int, requests: int) -> float:
 
 def decode_cost(tok, tokens: int) -> float:
     """Seconds per token of the server's streaming decode (TextStream), off the sampler."""
-    from lyrics_gpt2.serve.app import TextStream
+    from lyrics_gpt2.serve.responses import TextStream
 
     ids = tok("la la love the night " * 40)["input_ids"][:tokens]
     s = TextStream(tok, [], set())

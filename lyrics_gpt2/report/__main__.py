@@ -21,12 +21,17 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
+from lyrics_gpt2.cli import ArgumentParser, run
+from lyrics_gpt2.errors import Problems, UsageError, require_extra
 from lyrics_gpt2.fileio import atomic_path, write_json
-from lyrics_gpt2.generate import add_sampling_flags, sampling_from
-from lyrics_gpt2.modeling import DEFAULT_MODEL, add_device_flag, quiet_transformers
+from lyrics_gpt2.inference.params import DEFAULT_MAX_LENGTH, add_sampling_flags, sampling_from
+from lyrics_gpt2.modeling import (
+    DEFAULT_MODEL,
+    add_device_flag,
+    data_dir_from_summary,
+    quiet_transformers,
+)
 from lyrics_gpt2.report import build, render
-from lyrics_gpt2.sampling import DEFAULT_MAX_LENGTH
 
 
 def build_parser() -> ArgumentParser:
@@ -41,7 +46,13 @@ def build_parser() -> ArgumentParser:
         help=f"model to sample from and score perplexity with (default: {DEFAULT_MODEL}; "
         "with --songs, perplexity runs only when --model is given)",
     )
-    p.add_argument("--data-dir", type=Path, default=Path("artifacts/data"), help="(%(default)s)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="held-out songs and the reference corpus (default: the data folder the model's "
+        "summary.json records, else artifacts/data)",
+    )
     p.add_argument("--out", type=Path, default=Path("artifacts/report"), help="(%(default)s)")
     p.add_argument("--songs", type=Path, default=None, help="score this JSONL instead of sampling")
     p.add_argument("--num-songs", type=int, default=64, help="songs per genre (%(default)s)")
@@ -84,8 +95,8 @@ def read_songs(path: Path) -> list[build.Judged]:
 
 def generate(args) -> tuple[list[build.Judged], dict]:
     from lyrics_gpt2.genres import model_genres, resolve_genres
+    from lyrics_gpt2.inference.sampler import generate_songs
     from lyrics_gpt2.modeling import load_trained, pick_device
-    from lyrics_gpt2.sampling import generate_songs
     from lyrics_gpt2.tokenizer import load_tokenizer
 
     tok = load_tokenizer(args.model)
@@ -111,9 +122,12 @@ def generate(args) -> tuple[list[build.Judged], dict]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    require_extra("report", "python -m lyrics_gpt2.report", "sklearn", "joblib")
     quiet_transformers()
     scored_model = args.model is not None or args.songs is None
     args.model = Path(args.model or DEFAULT_MODEL)
+    if args.data_dir is None:
+        args.data_dir = data_dir_from_summary(args.model)
     with Problems() as problems:
         need = problems.require
         need(args.num_songs >= 1, f"--num-songs must be >= 1 (got {args.num_songs})")
@@ -135,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     held = [build.Judged(s.genre, s.text) for s in ref.held_out]
     report = {
         "generated_from": source,
+        # what the songs are, in every heading: given in a file (--songs) or generated
+        "songs_label": "given" if args.songs is not None else "generated",
         "model": str(args.model),
         "data_dir": str(args.data_dir),
         "data_digest": ref.digest,

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lyrics_gpt2.report import metrics
+from lyrics_gpt2.report import measures as metrics
 from lyrics_gpt2.report.classifier import GenreClassifier
 from lyrics_gpt2.report.corpus import RealSong, data_digest, load_split
-from lyrics_gpt2.report.ngrams import NgramIndex, longest_common_run
+from lyrics_gpt2.report.ngrams import MIN_DISTINCT, NgramIndex, longest_common_run
 
 NGRAM = 8
 # Self-BLEU compares every song with every other: it depends on how many there are, so both
@@ -65,7 +65,10 @@ def load_reference(
         log(f"training the genre classifier on {len(train):,} songs")
         clf = GenreClassifier.fit([s.text for s in train], [s.genre for s in train])
         clf.save(clf_path)
-    idx_path = data_dir / "report-cache" / f"ngrams-{data_digest(data_dir, NGRAM, max_ngrams)}.npz"
+    # MIN_DISTINCT in the key: an index built before low-information n-grams were left out
+    # is rebuilt.
+    key = data_digest(data_dir, NGRAM, max_ngrams, MIN_DISTINCT)
+    idx_path = data_dir / "report-cache" / f"ngrams-{key}.npz"
     if idx_path.is_file():
         index = NgramIndex.load(idx_path)
     else:

@@ -7,7 +7,7 @@
 ``python -m lyrics_gpt2.report`` builds it once per data folder and caches it as
 ``DATA/report-cache/ngrams-<digest>.npz`` (the digest covers the data's manifests and n).
 
-Each n-gram of words (lyrics_gpt2.report.metrics.words) becomes a 64-bit hash: a stable hash
+Each n-gram of words (lyrics_gpt2.report.measures.words) becomes a 64-bit hash: a stable hash
 per word (blake2b, so every process agrees), combined polynomially and mixed (splitmix64).
 The index keeps sorted unique hashes and, for each, the first training song holding it:
 12 bytes per distinct n-gram. **Memory bound**: at most ``max_ngrams`` hashes are kept -- the
@@ -16,6 +16,11 @@ does). A song's copied share is then measured on its n-grams whose hash falls in
 range, so it stays unbiased while the index stays at ``12 x max_ngrams`` bytes (600 MB for the
 default 50M; the 100k-song benchmark needs ~30M, so nothing is dropped there). Building holds
 at most twice that. A 64-bit collision (a false "copied") has odds ~1e-10 per lookup at 50M.
+
+**Low-information n-grams** -- those of fewer than ``MIN_DISTINCT`` (3) distinct words, such as
+"la la la la la la la la" or a one-word chant -- are neither indexed nor looked up: vocables
+repeat across unrelated songs, so they would count as copies. A song's copied share is over its
+informative n-grams, and :func:`longest_common_run` only counts runs of at least 3 distinct words.
 """
 
 from __future__ import annotations
@@ -28,11 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from lyrics_gpt2.fileio import atomic_path
-from lyrics_gpt2.report.metrics import words
+from lyrics_gpt2.report.measures import words
 
 MASK = (1 << 64) - 1
 PRIME = np.uint64(0x100000001B3)  # FNV's 64-bit prime: odd, so the combination is invertible
 ALL = np.uint64(MASK)
+MIN_DISTINCT = 3  # an n-gram of fewer distinct words is low-information (vocables, chants)
 
 
 def _word_hashes(tokens: list[str], cache: dict[str, int]) -> np.ndarray:
@@ -55,8 +61,11 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def ngram_hashes(tokens: list[str], n: int, cache: dict[str, int] | None = None) -> np.ndarray:
-    """[len(tokens) - n + 1] uint64 hashes of the word n-grams, in order."""
+def ngram_hashes(
+    tokens: list[str], n: int, cache: dict[str, int] | None = None, informative: bool = False
+) -> np.ndarray:
+    """uint64 hashes of the word n-grams, in order ([len(tokens) - n + 1]); with
+    ``informative``, only those of at least MIN_DISTINCT distinct words."""
     if len(tokens) < n:
         return np.empty(0, dtype=np.uint64)
     w = _word_hashes(tokens, {} if cache is None else cache)
@@ -65,7 +74,16 @@ def ngram_hashes(tokens: list[str], n: int, cache: dict[str, int] | None = None)
     with np.errstate(over="ignore"):
         for k in range(n):
             h = h * PRIME + w[k : k + m]
-        return _mix(h)
+        h = _mix(h)
+    if informative:
+        h = h[distinct_counts(w, n) >= MIN_DISTINCT]
+    return h
+
+
+def distinct_counts(values: np.ndarray, n: int) -> np.ndarray:
+    """[len(values) - n + 1] number of distinct values in each window of ``n`` (vectorised)."""
+    windows = np.sort(np.lib.stride_tricks.sliding_window_view(values, n), axis=1)
+    return 1 + (windows[:, 1:] != windows[:, :-1]).sum(axis=1)
 
 
 class NgramIndex:
@@ -95,7 +113,7 @@ class NgramIndex:
             return k, s, limit
 
         for i, text in enumerate(texts):
-            h = ngram_hashes(words(text), n, cache)
+            h = ngram_hashes(words(text), n, cache, informative=True)
             h = h[h <= threshold]
             keys.append(h)
             songs.append(np.full(len(h), i, dtype=np.uint32))
@@ -112,7 +130,7 @@ class NgramIndex:
 
     def _lookup(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(hit mask, song of each hit) over the song's n-grams in the sampled hash range."""
-        h = ngram_hashes(words(text), self.n, self._cache)
+        h = ngram_hashes(words(text), self.n, self._cache, informative=True)
         h = h[h <= self.threshold]
         pos = np.searchsorted(self.keys, h)
         pos = np.minimum(pos, max(len(self.keys) - 1, 0))
@@ -120,7 +138,8 @@ class NgramIndex:
         return hit, self.songs[pos[hit]] if len(self.keys) else np.empty(0, np.uint32)
 
     def copied_share(self, text: str) -> float:
-        """Share of the song's word n-grams found in the training songs (0 when it has none)."""
+        """Share of the song's informative word n-grams found in the training songs (0 when it
+        has none)."""
         hit, _ = self._lookup(text)
         return float(hit.mean()) if len(hit) else 0.0
 
@@ -140,9 +159,30 @@ class NgramIndex:
 
 
 def longest_common_run(a: list[str], b: list[str]) -> int:
-    """Length of the longest run of consecutive words that ``a`` and ``b`` share."""
-    from difflib import SequenceMatcher
-
-    if not a or not b:
+    """Length of the longest run of consecutive words that ``a`` and ``b`` share and that holds
+    at least MIN_DISTINCT distinct words ("la la la ..." shared by two songs is no copy)."""
+    if len(a) < MIN_DISTINCT or len(b) < MIN_DISTINCT:
         return 0
-    return SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
+    vocab: dict[str, int] = {}
+    x = np.array([vocab.setdefault(w, len(vocab)) for w in a], dtype=np.int64)
+    y = np.array([vocab.setdefault(w, len(vocab)) for w in b], dtype=np.int64)
+    # run[j]: length of the common run ending at a[i], b[j]; one row of the DP at a time.
+    run = np.zeros(len(y), dtype=np.int64)
+    best = 0
+    for i in range(len(x)):
+        prev = run
+        run = np.zeros(len(y), dtype=np.int64)
+        same = y == x[i]
+        run[1:][same[1:]] = prev[:-1][same[1:]] + 1
+        run[0] = int(same[0])
+        # a run that ends here and does not go on at the next word of a is maximal
+        ends = (
+            np.flatnonzero(run > best)
+            if i + 1 == len(x)
+            else np.flatnonzero((run > best) & ~np.concatenate([(y[1:] == x[i + 1]), [False]]))
+        )
+        for j in ends:
+            length = int(run[j])
+            if length > best and len(set(x[i - length + 1 : i + 1].tolist())) >= MIN_DISTINCT:
+                best = length
+    return best

@@ -21,9 +21,8 @@ import json
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-DEFAULT_MAX_BODY = 1 << 20  # 1 MiB: a prompt is at most 1,000 characters
-DEFAULT_READ_TIMEOUT = 30.0
-DEFAULT_HEADER_TIMEOUT = 10.0
+from lyrics_gpt2.serve.settings import DEFAULT_HEADER_TIMEOUT
+
 MAX_DEPTH = 32  # our bodies nest 3 deep (chat content parts); json.loads recurses per level
 JSON_LIKE = (b"", b"application/json", b"text/plain", b"application/x-www-form-urlencoded")
 

@@ -18,15 +18,14 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from lyrics_gpt2.serve.app import Invalid, TextStream, sse, stream_error
 from lyrics_gpt2.serve.engine import Rejected
 from lyrics_gpt2.serve.openai_schemas import ChatRequest, CompletionRequest, refused
+from lyrics_gpt2.serve.responses import NO_BUFFER, Invalid, TextStream, sse, stream_error
 from lyrics_gpt2.serve.schemas import GENRE_PREFIX
 
 SYSTEM_GENRE = re.compile(
     r"^\s*(?:\[Genre:\s*([^\]]+)\]|genre\s*[:=]\s*(.+?)|([\w&' -]+?))\s*$", re.I
 )
-NO_BUFFER = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 class Choice:
