@@ -9,6 +9,7 @@ API (/v1/models, completions, chat), health and Prometheus metrics, with continu
 Modules: ``engine`` (one sampling thread running every request as rows of a shared batch),
 ``app`` (the page, songs, health and metrics routes; the app factory), ``openai`` and
 ``openai_schemas`` (the OpenAI routes and bodies), ``schemas`` (song bodies and their limits),
-``guard`` (body cap, timeouts, API key), ``metrics``, ``static/`` (the page). docs/serving.md
-is the manual.
+``guard`` (body cap, timeouts, API key), ``settings`` (flags, the engine they build),
+``responses`` (error shape, events), ``prometheus`` (metrics), ``static/`` (the page).
+docs/serving.md is the manual.
 """
