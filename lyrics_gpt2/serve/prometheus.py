@@ -54,7 +54,8 @@ def route_label(scope) -> str:
     route = scope.get("route")
     if route is not None and getattr(route, "path", None):
         return route.path
-    path = scope.get("path", "")
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    path = path[len(root) :] if root and path.startswith(root) else path
     return "/static" if path.startswith("/static/") else "unmatched"
 
 
