@@ -18,6 +18,7 @@ from typing import Any
 from lyrics_gpt2.fileio import atomic_path, read_json
 from lyrics_gpt2.inference.params import generation_defaults
 from lyrics_gpt2.modeling import ModelSource, base_from_summary, model_fingerprint
+from lyrics_gpt2.tokenizer import make_portable
 
 
 class MetricsLog:
@@ -102,6 +103,7 @@ def save_hf_folder(
         model.generation_config = GenerationConfig(**generation_defaults(tokenizer, seq_len))
         model.save_pretrained(tmp, state_dict=state_dict)
         tokenizer.save_pretrained(tmp)
+        make_portable(tmp)  # transformers 4.x and vLLM load it too
         if record is not None:
             record(*(item.name for item in tmp.iterdir()))
         for item in sorted(tmp.iterdir()):
