@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lyrics_gpt2.inference.params import MIN_TEMPERATURE
 from lyrics_gpt2.serve.schemas import MAX_PROMPT_CHARS, MAX_SONGS, RANGES, Sampling
 
 _D = Sampling()
@@ -69,9 +70,10 @@ class _Common(BaseModel):
         return stops
 
     def sampling_fields(self) -> dict:
-        """Sampling's settings; temperature 0 is greedy: the single best token (top-k 1)."""
+        """Sampling's settings; temperature 0 is greedy: the single best token (top-k 1), and so
+        is a temperature too small to divide by (below MIN_TEMPERATURE), its limit."""
         top_k = max(self.top_k, 0)
-        if self.temperature == 0:
+        if self.temperature < MIN_TEMPERATURE:
             return {"temperature": 1.0, "top_k": 1, "top_p": 1.0,
                     "repetition_penalty": self.repetition_penalty}  # fmt: skip
         return {"temperature": self.temperature, "top_k": top_k, "top_p": self.top_p,

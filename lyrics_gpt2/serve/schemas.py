@@ -11,7 +11,12 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lyrics_gpt2.inference.params import DEFAULT_MAX_LENGTH, Sampling, sampling_from
+from lyrics_gpt2.inference.params import (
+    DEFAULT_MAX_LENGTH,
+    MIN_TEMPERATURE,
+    Sampling,
+    sampling_from,
+)
 
 MAX_PROMPT_CHARS = 1000
 MAX_SONGS = 8
@@ -23,7 +28,7 @@ RANGES = {
     "model": "a genre name or lyrics-gpt2-GENRE",
     "n": f"an integer in 1..{MAX_SONGS}",
     "prompt": f"a string of at most {MAX_PROMPT_CHARS} characters",
-    "temperature": "a number > 0",
+    "temperature": f"a number in {MIN_TEMPERATURE}..100 (smaller cannot be divided by)",
     "top_k": "an integer >= 0 (0 = off)",
     "top_p": "a number in (0, 1]",
     "repetition_penalty": "a number > 0 (1.0 = off)",
@@ -41,7 +46,7 @@ class SongRequest(BaseModel):
     genre: str = Field(max_length=40)
     n: int = Field(1, ge=1, le=MAX_SONGS)
     prompt: str | None = Field(None, max_length=MAX_PROMPT_CHARS)
-    temperature: float = Field(_D.temperature, gt=0, le=100)
+    temperature: float = Field(_D.temperature, ge=MIN_TEMPERATURE, le=100)
     top_k: int = Field(_D.top_k, ge=0)
     top_p: float = Field(_D.top_p, gt=0, le=1)
     repetition_penalty: float = Field(_D.repetition_penalty, gt=0, le=100)

@@ -119,6 +119,9 @@ def test_temperature_zero_is_greedy_the_same_text_whatever_the_seed(client):
     assert a.text == b.text
     for token, top in zip(a.logprobs.tokens, a.logprobs.top_logprobs, strict=True):
         assert list(top) == [token]  # every token is the model's most likely one
+    # A temperature too small to divide by is its limit, greedy, never word salad.
+    tiny = client.completions.create(**{**args, "temperature": 1e-300}, seed=3).choices[0]
+    assert tiny.text == a.text
 
 
 @pytest.mark.parametrize(
