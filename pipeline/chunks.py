@@ -5,9 +5,16 @@
     python -m pipeline.preprocess --stages chunks --input songdata.csv --untagged-genre rock
 
 Writes ``DIR/chunks/chunk-00.parquet`` ... ``chunk-39.parquet`` (columns id, title, artist, tag,
-lyrics; all strings) and ``DIR/chunks/manifest.json`` (rows_in, rows_out, dropped by reason,
-parameters, input fingerprint, per-chunk rows, scrape junk removed per rule: lines and songs
-touched among all cleaned songs, timings).
+lyrics, sections; all strings) and ``DIR/chunks/manifest.json`` (rows_in, rows_out, dropped by
+reason, parameters, input fingerprint, per-chunk rows, scrape junk removed per rule: lines and
+songs touched among all cleaned songs, stanzas per section kind and instruction lines expanded or
+dropped among the kept songs, timings).
+
+``sections`` holds one code per stanza of ``lyrics`` (stanzas are separated by one blank line):
+the section kind its header named, ``i v p c h r b o x`` for intro, verse, pre-chorus, chorus,
+hook, refrain, bridge, outro, other, and ``.`` for a stanza without a header
+(lyrics_gpt2/songcraft/sections.py; how headers and instruction lines become stanzas:
+pipeline/structure.py).
 
 How (one pass over the CSV, memory independent of its size):
 
@@ -55,12 +62,14 @@ from lyrics_gpt2.fileio import (
     write_json,
 )
 from lyrics_gpt2.genres import TAGS
+from lyrics_gpt2.songcraft.sections import KINDS
 from pipeline import clean, langid
 from pipeline.read import Reader, detect_layout
 from pipeline.shards import COLUMNS, Staging, chunk_of, finalize_all, text_hash
+from pipeline.structure import Structure
 
 # Bump when a rule changes what is kept, so old chunks are rebuilt rather than skipped.
-RULES_VERSION = 3  # 2: control characters (NUL) removed; 3: scrape-junk rules
+RULES_VERSION = 4  # 2: control characters (NUL) removed; 3: scrape-junk rules; 4: sections
 
 REASONS = (
     "malformed",  # unparsable row (wrong field count) or no id
@@ -216,7 +225,8 @@ def process_batch(batch: dict[str, list[str]]) -> tuple[dict[str, list], Counter
             drops["translation_page"] += 1
             continue
         touched: list[str] = []
-        text = clean.clean_lyrics(raw, cfg.brackets, touched)
+        structure = Structure()
+        text = clean.clean_lyrics(raw, cfg.brackets, touched, structure)
         if touched:
             for rule in touched:
                 junk[rule, "lines"] += 1
@@ -236,9 +246,22 @@ def process_batch(batch: dict[str, list[str]]) -> tuple[dict[str, list], Counter
         kept["artist"].append(" ".join(batch["artist"][i].split()))
         kept["tag"].append(tag)
         kept["lyrics"].append(text)
+        kept["sections"].append(structure.codes)
+        _count_structure(junk, structure)
         kept["chunk"].append(chunk_of(song_id.strip(), cfg.num_chunks))
         kept["hash"].append(text_hash(text))
     return kept, drops, junk
+
+
+def _count_structure(counts: Counter, structure: Structure) -> None:
+    """Section kinds and instruction lines of a kept song, keyed ``("section", kind)`` and
+    ``("instruction", "expanded" | "dropped")`` beside the scrape-junk counts."""
+    for kind in structure.kinds:
+        counts["section", kind or "none"] += 1
+    if structure.expanded:
+        counts["instruction", "expanded"] += structure.expanded
+    if structure.dropped:
+        counts["instruction", "dropped"] += structure.dropped
 
 
 def _ordered_map(
@@ -366,6 +389,9 @@ def _build(
             rule: {"lines": int(junk[rule, "lines"]), "songs": int(junk[rule, "songs"])}
             for rule in clean.SCRAPE_RULES
         },
+        # Among the songs kept before the duplicate and repeated-text filters.
+        "sections": {k: int(junk["section", k]) for k in (*KINDS, "none")},
+        "instructions": {k: int(junk["instruction", k]) for k in ("expanded", "dropped")},
         "chunks": files,
         "timings": {
             "read_clean_s": round(t_stream - t0, 3),
@@ -394,6 +420,15 @@ def print_summary(manifest: dict, out: Path) -> None:
     print(f"  {'kept':<30}{manifest['rows_out']:>12,}{manifest['rows_out'] / rows_in:>9.1%}")
     for tag, count in manifest["tags_out"].items():
         print(f"    {tag:<28}{count:>12,}")
+    kinds = {k: n for k, n in manifest.get("sections", {}).items() if n}
+    if kinds:
+        print("  stanzas by section: " + ", ".join(f"{k} {n:,}" for k, n in kinds.items()))
+    ins = manifest.get("instructions") or {}
+    if any(ins.values()):
+        print(
+            f"  instruction lines: {ins.get('expanded', 0):,} expanded, "
+            f"{ins.get('dropped', 0):,} dropped (nothing known to repeat)"
+        )
     junk = {r: c for r, c in manifest.get("scrape_junk", {}).items() if c["lines"]}
     if junk:
         print(f"  {'scrape junk removed':30}{'lines':>12}{'songs':>9}")

@@ -36,6 +36,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from lyrics_gpt2.songcraft import sections
+from pipeline.structure import HEAD, REPEAT, Structure, assemble
+
 BRACKET_KINDS = ("square", "curly", "round")
 _OPEN_CLOSE = {"square": ("[", "]"), "curly": ("{", "}"), "round": ("(", ")")}
 
@@ -325,12 +328,16 @@ def remove_scrape_junk(lines: list[str], touched: list[str] | None = None) -> li
 
 
 def clean_lyrics(
-    text: str, brackets: Iterable[str] = BRACKET_KINDS, touched: list[str] | None = None
+    text: str,
+    brackets: Iterable[str] = BRACKET_KINDS,
+    touched: list[str] | None = None,
+    structure: Structure | None = None,
 ) -> str:
     """All rules in order; the result may be empty (the song is then dropped).
 
     ``touched``, when given, receives the name of each scrape rule (SCRAPE_RULES) per line it
-    removed or changed.
+    removed or changed. ``structure``, when given, receives the section kind of each stanza and
+    the instruction lines expanded or dropped (pipeline/structure.py).
     """
     rules = bracket_rules(_kinds(brackets))
     is_header, has_opener, remove = rules.is_header, rules.has_opener, rules.remove
@@ -338,24 +345,54 @@ def clean_lyrics(
     raw_lines = text.split("\n")
     if has_scrape_junk(text):
         raw_lines = remove_scrape_junk(raw_lines, touched)
-    lines = []
+    lines: list = []
+    marked = False  # a header or instruction became a marker: structure.assemble joins
     for raw in raw_lines:
         line = normalize_spaces(raw)
         if line:
+            if line[0] in _INSTRUCTION_FIRST and (marker := _instruction_marker(line)):
+                lines.append(marker)
+                marked = True
+                continue
             if is_header(line):
                 if touched is not None and line[-1] == "-":
                     touched.append("hyphen_header")
+                lines.append(_header_marker(line))
+                marked = True
                 continue
             if line[0] in _ANY_OPEN and is_unbalanced_header(line):
                 if touched is not None:
                     touched.append("unbalanced_header")
+                lines.append(_header_marker(line))
+                marked = True
                 continue
             if has_opener(line):
                 line = normalize_spaces(remove(line))
                 if not line:
                     continue  # emptied by bracket removal: not a stanza break
         lines.append(line)
-    return collapse_blank_lines(lines)
+    if marked:
+        return assemble(lines, structure)
+    song = collapse_blank_lines(lines)
+    if structure is not None:
+        structure.kinds = [None] * (song.count("\n\n") + 1 if song else 0)
+    return song
+
+
+# --- section headers and instruction lines (pipeline/structure.py assembles them) -----------
+# First characters of an instruction line ("Repeat chorus", "(x2)", "— 2x", "x3"): a cheap gate.
+_INSTRUCTION_FIRST = frozenset("rR([*-\u2014\u2013xX\u00d70123456789")
+
+
+@functools.lru_cache(maxsize=8192)
+def _instruction_marker(line: str) -> tuple | None:
+    found = sections.instruction(line)
+    return None if found is None else (REPEAT, found[0], found[1])
+
+
+@functools.lru_cache(maxsize=8192)  # "[Chorus]", "[Verse 2]": the same few headers everywhere
+def _header_marker(line: str) -> tuple:
+    return (HEAD, sections.header_kind(line) or "other", sections.repeat_count(line))
 
 
 # Placeholder texts seen in the Genius dump instead of lyrics. A text is a placeholder when,

@@ -128,8 +128,9 @@ def test_clean_lyrics_keeps_structure_and_drops_annotations():
         "(whole line ad-lib) (another)\n\nlast\u200b one\u00a0 here  "
     )
     assert clean.clean_lyrics(raw) == (
-        "I'm walking down the road\nla la la (unbalanced here\nstill here ] text\n\n"
-        "end now \U0001f3b5 café\n\nlast one here"
+        # Every header is a stanza break; "[Hook] 2x" over a line sings that stanza twice.
+        "I'm walking down the road\n\nla la la (unbalanced here\n\nstill here ] text\n\n"
+        "still here ] text\n\nend now \U0001f3b5 café\n\nlast one here"
     )
 
 
@@ -167,8 +168,9 @@ def _clean(raw: str) -> tuple[str, list[str]]:
             "Rain on the glass and a grin\nWind",
         ),
         ("Rain\nYou might also likeHe sings to the moon", "Rain\nHe sings to the moon"),
-        ("Rain\nYou might also likeChorus:\nWind", "Rain\nWind"),  # the header after it goes too
-        ("Rain\nYou might also like[Hook]\nWind", "Rain\nWind"),
+        # The header after it goes too, leaving its stanza break.
+        ("Rain\nYou might also likeChorus:\nWind", "Rain\n\nWind"),
+        ("Rain\nYou might also like[Hook]\nWind", "Rain\n\nWind"),
         ("Rain falls downYou might also likeWind blows on", "Rain falls down\nWind blows on"),
     ],
 )
@@ -212,7 +214,7 @@ def test_lone_lyrics_line_goes_but_lyrics_in_a_line_stay():
 
 def test_hyphen_headers():
     assert _clean("Verse 1-\nOne\n\nChorus -\nTwo\nPre-Chorus-\nThree") == (
-        "One\n\nTwo\nThree",
+        "One\n\nTwo\n\nThree",
         ["hyphen_header", "hyphen_header", "hyphen_header"],
     )
     assert _clean("Verse of my life - so it goes\nx") == ("Verse of my life - so it goes\nx", [])
@@ -270,7 +272,7 @@ def test_foreign_language_headers(header):
 
 def test_unbalanced_header_brackets():
     assert _clean("[Bridge: Some Singer}\nOne\n(Chorus]\nTwo") == (
-        "One\nTwo",
+        "One\n\nTwo",
         ["unbalanced_header", "unbalanced_header"],
     )
     raw = "[Bridge: Some Singer]\nOne (two} three"
