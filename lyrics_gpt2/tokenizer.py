@@ -167,6 +167,25 @@ def add_artist_tokens(tok, names: Iterable[str]) -> dict[str, int]:
     return artist_ids
 
 
+def add_section_tokens(tok) -> dict[str, int]:
+    """Add one ``[Verse]``, ``[Chorus]``, ... token per section kind (lyrics_gpt2.songcraft) as
+    a special token, after the genre and artist tokens, and return {kind: id}. Unlike those, the
+    model learns to write them (``python -m pipeline.preprocess --sections``)."""
+    from lyrics_gpt2.songcraft.sections import KINDS, TOKENS
+
+    tok.add_special_tokens(
+        {"additional_special_tokens": [TOKENS[k] for k in KINDS]},
+        replace_extra_special_tokens=False,
+    )
+    section_ids = {}
+    for kind in KINDS:
+        ids = tok.encode(TOKENS[kind], add_special_tokens=False)
+        if len(ids) != 1:
+            raise UsageError(f"section token {TOKENS[kind]!r} is not a single token: {ids}")
+        section_ids[kind] = ids[0]
+    return section_ids
+
+
 # ---------------------------------------------------------------------------- vocabulary checks
 def mismatched_tokens(reference, tokenizer, *, missing_ok: bool = False) -> list[str]:
     """Tokens of ``reference`` that ``tokenizer`` numbers differently (or lacks, unless

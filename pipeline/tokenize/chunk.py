@@ -57,6 +57,9 @@ class ChunkTask:
     # {artist: id} of the artists with a token (--artist-tokens); their songs' rows read
     # genre token, artist token, lyrics
     artist_ids: Mapping[str, int] = field(default_factory=dict)
+    # {kind: id} with --sections: every stanza opens with its section token (a target, counted
+    # in n and in the pieces like any lyrics token)
+    section_ids: Mapping[str, int] = field(default_factory=dict)
 
 
 def read_chunk(path: Path, columns: tuple[str, ...]) -> pa.Table:
@@ -137,6 +140,34 @@ class Encoded:
         return np.unique(self.song)
 
 
+def encode_with_sections(
+    encoder, texts: list[str], codes: list[str], section_ids: Mapping[str, int]
+) -> list[list[int]]:
+    """Each song's ids with its stanza's section token before every stanza: the stanzas (and
+    the blank line after each but the last) are encoded one by one, so the ids decode, section
+    tokens skipped, to the lyrics exactly. Kinds: lyrics_gpt2.songcraft.sections.training_kinds."""
+    from lyrics_gpt2.songcraft.sections import training_kinds
+
+    pieces: list[str] = []
+    heads: list[list[int]] = []
+    for text, song_codes in zip(texts, codes, strict=True):
+        parts = text.split("\n\n")
+        kinds = training_kinds(song_codes or "", parts)
+        heads.append([section_ids[k] for k in kinds])
+        pieces.extend(p + "\n\n" for p in parts[:-1])
+        pieces.append(parts[-1])
+    encoded = encoder.encode_batch(pieces)
+    out, at = [], 0
+    for head in heads:
+        ids: list[int] = []
+        for token in head:
+            ids.append(token)
+            ids.extend(encoded[at])
+            at += 1
+        out.append(ids)
+    return out
+
+
 def tokenize_and_pad(
     encoder,
     texts: pa.ChunkedArray,
@@ -145,6 +176,7 @@ def tokenize_and_pad(
     n_rows: int,
     task,
     artist_tok: np.ndarray | None = None,
+    sections: pa.ChunkedArray | None = None,
 ) -> Encoded:
     """Tokenize ``texts`` (the lyrics of row numbers ``rows``) a batch at a time into rows.
 
@@ -163,13 +195,21 @@ def tokenize_and_pad(
     dtype = np.dtype(task.dtype)
     pad, eos, genre_ids = task.pad, task.eos, task.genre_ids
     token_bytes = getattr(encoder, "token_bytes", None)
+    section_ids = getattr(task, "section_ids", None) or {}
+    section_set = np.fromiter(section_ids.values(), dtype=np.int64)
     if artist_tok is None or len(artist_tok) == 0:
         artist_tok = np.full(n_rows, -1, dtype=np.int64)
     n_tokens = np.zeros(n_rows, dtype=np.int64)
     blocks, songs, pieces, lengths = [], [], [], []
     for start in range(0, len(rows), BATCH_SIZE):
         batch = texts.slice(start, BATCH_SIZE).to_pylist()
-        encoded = encoder.encode_batch(batch)
+        if section_ids:
+            codes = [""] * len(batch)
+            if sections is not None:
+                codes = sections.slice(start, BATCH_SIZE).to_pylist()
+            encoded = encode_with_sections(encoder, batch, codes, section_ids)
+        else:
+            encoded = encoder.encode_batch(batch)
         batch_rows = rows[start : start + len(batch)]
         # Conditioning tokens before the lyrics: the genre token, and the artist token if any.
         prefix = 1 + (artist_tok[batch_rows] >= 0)
@@ -183,12 +223,10 @@ def tokenize_and_pad(
                 spans.append((k, 0, min(n[k] - 1 - prefix[k], body_room), True))
                 continue
             # cut_points leaves one position for the genre token: an artist token takes one more.
-            cuts = cut_points(
-                n[k] - 1 - prefix[k],
-                *line_starts(batch[k], encoded[k], token_bytes),
-                seq_len - prefix[k] + 1,
-                lo,
-            )
+            starts = line_starts(batch[k], encoded[k], token_bytes)
+            if len(section_set):  # never between a section token and its stanza
+                starts = tuple(_not_after(s, encoded[k], section_set) for s in starts)
+            cuts = cut_points(n[k] - 1 - prefix[k], *starts, seq_len - prefix[k] + 1, lo)
             last = len(cuts) - 2
             spans.extend((k, a, b, i == last) for i, (a, b) in enumerate(itertools.pairwise(cuts)))
         block = np.full((len(spans), seq_len), pad, dtype=dtype)
@@ -227,6 +265,14 @@ def tokenize_and_pad(
         np.concatenate(blocks),
         np.concatenate(lengths),
     )
+
+
+def _not_after(positions: np.ndarray, ids: list[int], tokens: np.ndarray) -> np.ndarray:
+    """The cut positions whose previous token is not one of ``tokens``."""
+    if len(positions) == 0:
+        return positions
+    before = np.asarray(ids, dtype=np.int64)[positions - 1]
+    return positions[~np.isin(before, tokens)]
 
 
 def balance(
@@ -340,6 +386,10 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
     t0 = time.perf_counter()
     tokenizer = _load_backend(str(task.tokenizer_json), file_sha(Path(task.tokenizer_json)))
     table = read_chunk(Path(task.chunk), COLUMNS)
+    sections = None
+    if task.section_ids and "sections" in pq.read_schema(task.chunk).names:
+        # Chunks from before stage 1 recorded sections get kinds from repeats alone.
+        sections = pq.read_table(task.chunk, columns=["sections"])["sections"]
     tags = np.asarray(table["tag"].to_pylist(), dtype=object)
     empty, has_control = control_filter(table["lyrics"], task.control_tokens)
     candidates = np.flatnonzero(~empty & ~has_control)
@@ -353,7 +403,12 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
     has_artist = (artist_tok >= 0) & ~empty & ~has_control if task.artist_ids else None
 
     texts = table["lyrics"].take(pa.array(candidates, type=pa.int64()))
-    encoded = tokenize_and_pad(tokenizer, texts, candidates, tags, len(table), task, artist_tok)
+    codes = None
+    if sections is not None:
+        codes = pc.fill_null(sections, "").take(pa.array(candidates, type=pa.int64()))
+    encoded = tokenize_and_pad(
+        tokenizer, texts, candidates, tags, len(table), task, artist_tok, codes
+    )
     del texts
     n_tokens = encoded.n_tokens
     tokens = int(np.maximum(n_tokens - 2 - (0 if has_artist is None else has_artist), 0).sum())
