@@ -29,6 +29,7 @@ import torch
 
 from lyrics_gpt2.cli import Problems, UsageError
 from lyrics_gpt2.genres import model_artists, model_genres
+from lyrics_gpt2.songcraft.control import Controls, Steer, Vocab, model_sections
 from lyrics_gpt2.warpers import draw, structure_ids
 
 DEFAULT_MAX_LENGTH = 256
@@ -80,6 +81,8 @@ class Song:
     seed: int
     index: int  # position among this genre's songs
     artist: str | None = None  # the artist token it was conditioned on, if any
+    # [{"kind": "chorus", "text": ...}] for a song written with section tokens; None otherwise
+    sections: list[dict] | None = None
 
 
 def control_tokens(tokenizer) -> list[str]:
@@ -151,6 +154,8 @@ class Row:
     new: list[int] = field(default_factory=list)
     done: bool = False
     prefix: int = 1  # conditioning tokens the prompt opens with (genre, + artist): kept on slides
+    # lyrics_gpt2.songcraft.control.Steer: form, repeated sections, rhyme, syllables; None: off
+    control: object = None
 
 
 class Batch:
@@ -235,10 +240,18 @@ class Batch:
         the others' new tokens (the last position only, with the cache)."""
         if not self.rows:
             return []
+        for i, row in enumerate(self.rows):
+            if row.control is not None:
+                row.control.before(self.logits[i], row)
         tokens = draw(self.logits, self.seen, self.rows, self.eos_id).tolist()
         drawn = []
+        rewritten = []  # rows whose steering changed more than the drawn token: prefill again
         for row, token in zip(self.rows, tokens, strict=True):
-            row.new.append(token)
+            if row.control is None:
+                row.new.append(token)
+            elif row.control.after(row, token):
+                rewritten.append(row)
+            token = row.new[-1]
             row.done = token == self.eos_id or len(row.new) >= row.cfg.max_new_tokens
             drawn.append((row, token))
         self._keep([i for i, r in enumerate(self.rows) if not r.done])
@@ -247,7 +260,9 @@ class Batch:
         if self.window and self.rows:
             cached = self.mask.sum(-1).tolist()
             full = [r for r, n in zip(self.rows, cached, strict=True) if n >= self.window]
-            self.drop(full)
+        again = {id(r) for r in rewritten if not r.done}
+        full += [r for r in self.rows if id(r) in again and r not in full]
+        self.drop(full)
         if self.rows:
             step_ids = torch.tensor([r.new[-1] for r in self.rows], device=self.device)[:, None]
             self.mask = torch.cat([self.mask, self.mask.new_ones(len(self.rows), 1)], dim=1)
@@ -263,8 +278,16 @@ class Batch:
             self.cache = result.past_key_values
             self.logits = result.logits[:, -1, :].float()
             self.seen = torch.cat([self.seen, step_ids], dim=1)
-        self.add(full, [window_context(r.prompt + r.new, self.window, r.prefix) for r in full])
+        self.add(full, [self._context(r) for r in full])
         return drawn
+
+    def _context(self, row: Row) -> list[int]:
+        """What a row that left the cache is prefilled with: all its tokens while they fit the
+        window (a steered rewrite), else :func:`window_context`."""
+        tokens = row.prompt + row.new
+        if not self.window or len(tokens) < self.window:
+            return tokens
+        return window_context(tokens, self.window, row.prefix)
 
     def _keep(self, index: list[int]) -> None:
         if len(index) == len(self.rows):
@@ -375,9 +398,12 @@ def generate_songs(
     batch_size: int = 16,
     reflow_mode: str = "auto",
     artist: str | None = None,
+    controls: Controls | None = None,
 ) -> list[Song]:
     """``num_songs`` songs for each genre tag, sampled ``batch_size`` at a time; with ``artist``
-    (a name :func:`lyrics_gpt2.genres.model_artists` lists) each is conditioned on that artist."""
+    (a name :func:`lyrics_gpt2.genres.model_artists` lists) each is conditioned on that artist.
+    ``controls`` (lyrics_gpt2.songcraft.control) steer form, repeats, rhyme and syllables; a
+    model trained with section tokens is steered even without them (its repeats are copied)."""
     known = model_genres(tokenizer)
     artist_id = None
     if artist is not None:
@@ -391,6 +417,14 @@ def generate_songs(
     drop = set(tokenizer.all_special_ids) | set(known.values())
     if cfg.penalty_exempt is None and cfg.repetition_penalty != 1.0:
         cfg = replace(cfg, penalty_exempt=structure_ids(tokenizer))
+    vocab = steering_vocab(tokenizer, controls)
+    controls = controls or Controls()
+    if controls.form and not (vocab and vocab.section_ids):
+        raise UsageError(
+            "this model was trained without section tokens, so it cannot follow a form; "
+            "make its data with 'python -m pipeline.preprocess --sections' and train again"
+        )
+    opening = [vocab.section_ids[controls.form[0]]] if controls.form else []
     jobs = [(g, i) for g in genres for i in range(num_songs)]
     songs: list[Song] = []
     batch = Batch(model, eos_id, pad_id)
@@ -398,10 +432,13 @@ def generate_songs(
         chunk = jobs[start : start + batch_size]
         rows = [
             Row(
-                prompt_ids(tokenizer, known[g], prompt, artist_id),
+                _with_opening(
+                    prompt_ids(tokenizer, known[g], prompt, artist_id), opening, artist_id
+                ),
                 cfg,
                 row_generator(seed, i),
                 prefix=1 if artist_id is None else 2,
+                control=None if vocab is None else Steer(controls, vocab),
             )
             for g, i in chunk
         ]
@@ -410,8 +447,52 @@ def generate_songs(
             batch.step()
         for (genre, i), row in zip(chunk, rows, strict=True):
             text, n, ended = song_text(tokenizer, row, eos_id, drop, reflow_mode)
-            songs.append(Song(genre, text, n, ended, seed, i, artist))
+            parts = None
+            if vocab is not None and vocab.section_ids:
+                parts = split_sections(tokenizer, row, eos_id, vocab.kind_of)
+            songs.append(Song(genre, text, n, ended, seed, i, artist, parts))
     return songs
+
+
+_VOCABS: dict[int, Vocab] = {}
+
+
+def steering_vocab(tokenizer, controls: Controls | None) -> Vocab | None:
+    """The tokenizer's :class:`Vocab` when rows are steered (controls given, or a model with
+    section tokens), built once per tokenizer; None leaves sampling exactly as it was."""
+    if not (controls and controls.constrains) and not model_sections(tokenizer):
+        return None
+    key = id(tokenizer)
+    if key not in _VOCABS:
+        _VOCABS[key] = Vocab(tokenizer)
+    return _VOCABS[key]
+
+
+def _with_opening(ids: list[int], opening: list[int], artist_id: int | None) -> list[int]:
+    """The first section's token goes after the genre (and artist) token, before a prompt."""
+    if not opening:
+        return ids
+    at = 1 if artist_id is None else 2
+    return [*ids[:at], *opening, *ids[at:]]
+
+
+def split_sections(tokenizer, row: Row, eos_id: int, kind_of: dict[int, str]) -> list[dict]:
+    """The song's sections in order, from its section tokens: [{"kind", "text"}]."""
+    tokens = row.prompt[row.prefix :] + row.new
+    if eos_id in tokens:
+        tokens = tokens[: tokens.index(eos_id)]
+    parts: list[tuple[str | None, list[int]]] = [(None, [])]
+    for t in tokens:
+        if t in kind_of:
+            parts.append((kind_of[t], []))
+        else:
+            parts[-1][1].append(t)
+    out = []
+    for kind, ids in parts:
+        text = tokenizer.decode(ids, skip_special_tokens=True).strip()
+        if text:
+            out.append({"kind": kind or "other", "text": text})
+    return out
 
 
 def song_text(

@@ -25,7 +25,7 @@ from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
 from lyrics_gpt2.fileio import atomic_path, write_json
 from lyrics_gpt2.generate import add_sampling_flags, sampling_from
 from lyrics_gpt2.modeling import DEFAULT_MODEL, add_device_flag, quiet_transformers
-from lyrics_gpt2.report import build, render
+from lyrics_gpt2.report import build, render, structure
 from lyrics_gpt2.sampling import DEFAULT_MAX_LENGTH
 
 
@@ -72,7 +72,15 @@ def read_songs(path: Path) -> list[build.Judged]:
         try:
             rec = json.loads(line)
             text = rec["lyrics"] if "lyrics" in rec else rec["text"]
-            songs.append(build.Judged(str(rec["genre"]), str(text), rec.get("ended")))
+            songs.append(
+                build.Judged(
+                    str(rec["genre"]),
+                    str(text),
+                    rec.get("ended"),
+                    rec.get("sections"),
+                    rec.get("controls"),
+                )
+            )
         except (ValueError, KeyError, TypeError):
             raise UsageError(
                 f"--songs {path} line {n}: expected a JSON object with 'genre' and 'lyrics'"
@@ -106,7 +114,7 @@ def generate(args) -> tuple[list[build.Judged], dict]:
         seed=args.seed,
         num_songs=args.num_songs,
     )
-    return [build.Judged(s.genre, s.text, s.ended) for s in songs], settings
+    return [build.Judged(s.genre, s.text, s.ended, s.sections) for s in songs], settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for g in sorted({s.genre for s in songs})
         ],
         "perplexity": None,
+        "sections": structure.section_figures([s.sections for s in songs]),
+        "controls": structure.control_figures(
+            [s.text for s in songs], [s.controls for s in songs], [s.sections for s in songs]
+        ),
     }
     if scored_model and not args.no_perplexity:
         from lyrics_gpt2.modeling import base_from_summary
