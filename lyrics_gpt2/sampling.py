@@ -490,8 +490,10 @@ def split_sections(tokenizer, row: Row, eos_id: int, kind_of: dict[int, str]) ->
     out = []
     for kind, ids in parts:
         text = tokenizer.decode(ids, skip_special_tokens=True).strip()
-        if text:
-            out.append({"kind": kind or "other", "text": text})
+        # A stanza the model began without a section token is a section of its own.
+        for i, stanza in enumerate(s.strip() for s in re.split(r"\n\s*\n", text)):
+            if stanza:
+                out.append({"kind": (kind if i == 0 else None) or "other", "text": stanza})
     return out
 
 

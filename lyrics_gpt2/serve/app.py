@@ -19,7 +19,15 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from lyrics_gpt2.genres import model_genres, normalize_genre
-from lyrics_gpt2.sampling import Row, Sampling, prompt_ids, row_generator, song_text
+from lyrics_gpt2.sampling import (
+    Row,
+    Sampling,
+    prompt_ids,
+    row_generator,
+    song_text,
+    split_sections,
+    steering_vocab,
+)
 from lyrics_gpt2.serve.engine import Engine, Job, Rejected
 from lyrics_gpt2.serve.metrics import Metrics, RequestMetrics
 from lyrics_gpt2.serve.schemas import (
@@ -31,6 +39,7 @@ from lyrics_gpt2.serve.schemas import (
     default_max_length,
     error_message,
 )
+from lyrics_gpt2.songcraft.control import Steer
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -224,11 +233,32 @@ def create_app(
         cfg = {k: getattr(body, k) for k in ("temperature", "top_k", "top_p", "repetition_penalty")}
         rows, sampling = svc.rows(genre, body.prompt, body.n, body.seed, cfg, body.max_length)
         settings = {"genre": genre, "n": body.n, "prompt": body.prompt, **cfg, "seed": body.seed}
-        return genre, rows, {**settings, "max_length": sampling.max_new_tokens}
+        shape = steer_rows(rows, body)
+        return genre, rows, {**settings, "max_length": sampling.max_new_tokens, **shape}
+
+    def steer_rows(rows: list[Row], body: SongRequest) -> dict:
+        """Attach the song-shape controls to the rows (lyrics_gpt2.songcraft.control)."""
+        controls = body.controls()
+        vocab = steering_vocab(svc.tokenizer, controls)
+        if vocab is None:
+            return {}
+        if controls.form and not vocab.section_ids:
+            raise Invalid("form", "form needs a model trained with section tokens "
+                          "(data made with python -m pipeline.preprocess --sections)")  # fmt: skip
+        for row in rows:
+            row.control = Steer(controls, vocab)
+            if controls.form:
+                at = row.prefix
+                row.prompt = [*row.prompt[:at], vocab.section_ids[controls.form[0]],
+                              *row.prompt[at:]]  # fmt: skip
+        if not controls.constrains:
+            return {}
+        return {"form": list(controls.form), "repeat_sections": controls.repeat_sections,
+                "rhyme_scheme": controls.rhyme_scheme, "syllables": list(controls.syllables)}  # fmt: skip
 
     def song_json(genre: str, i: int, row: Row, seed: int) -> dict:
         text, tokens, ended = song_text(svc.tokenizer, row, engine.eos_id, svc.drop)
-        return {
+        out = {
             "genre": genre,
             "index": i,
             "seed": seed,
@@ -236,6 +266,10 @@ def create_app(
             "ended": ended,
             "tokens": tokens,
         }
+        if isinstance(row.control, Steer) and row.control.v.section_ids:
+            kinds = row.control.v.kind_of
+            out["sections"] = split_sections(svc.tokenizer, row, engine.eos_id, kinds)
+        return out
 
     @app.post("/v1/songs")
     async def songs(body: SongRequest, request: Request):

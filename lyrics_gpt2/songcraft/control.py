@@ -78,6 +78,8 @@ class Vocab:
         )
         starts = [i for i, t in enumerate(self.texts) if t[:1] == " " and t[1:2].isalpha()]
         self.word_start_ids = torch.tensor(starts, dtype=torch.long)
+        ends = [i for i, t in enumerate(self.texts) if t.isalpha() and t.islower()]
+        self.word_end_ids = torch.tensor(ends, dtype=torch.long)
         self.break_ids = tokenizer.encode("\n\n", add_special_tokens=False)
         self._rhyme_index: dict[str, list[int]] | None = None
         self._rhymable: list[int] | None = None
@@ -133,6 +135,7 @@ class Steer:
         self._logits = None
         self.copies = 0  # sections written again as copies
         self.rhyme_fixes = 0  # line ends replaced by a rhyming word
+        self.after_copy = False  # a copied section just ended: the next stanza opens with a token
 
     # ------------------------------------------------------------------ before the draw
     def before(self, logits, row) -> None:
@@ -148,6 +151,12 @@ class Steer:
                 logits[self.v.eos] = float("-inf")
             if self.v.section_ids:
                 logits[list(self.v.section_ids.values())] = float("-inf")
+        if self.after_copy and self.v.section_ids:
+            keep = logits[self.v.stop_ids].clone()
+            logits.fill_(float("-inf"))
+            logits[self.v.stop_ids] = keep
+            logits[list(self.v.newlines)] = float("-inf")
+            return
         if self.c.syllables:
             target = self.c.syllables[self.line_no % len(self.c.syllables)]
             line = self._text(row.new[self.line_start :])
@@ -155,13 +164,22 @@ class Steer:
             if have < target - 1:
                 logits[self.v.stop_ids] = float("-inf")
             elif have >= target:
-                logits[self.v.word_start_ids] = float("-inf")
+                # Only the line break, or one piece that finishes a word just begun.
+                keep = logits[self.v.newline_ids].clone()
+                finish = None
+                if self.word_at == len(row.new) - 1:
+                    finish = logits[self.v.word_end_ids].clone()
+                logits.fill_(float("-inf"))
+                logits[self.v.newline_ids] = keep
+                if finish is not None:
+                    logits[self.v.word_end_ids] = finish
 
     # ------------------------------------------------------------------- after the draw
     def after(self, row, token: int) -> bool:
         """Append ``token`` (or what goes in its place) to ``row.new``; True when the row's
         tokens changed by more than that one token (the sampler then prefills it again)."""
         before = len(row.new)
+        self.after_copy = False
         if token in self.v.kind_of:
             changed = self._section_token(row, token)
         elif token in self.v.newlines or token == self.v.eos:
@@ -186,6 +204,7 @@ class Steer:
             self.copies += 1
             self.kind = None
             self._new_stanza(row)
+            self.after_copy = True
             return True
         self.kind = kind
         self._new_stanza(row)
