@@ -18,10 +18,11 @@ import time
 import torch
 
 from lyrics_gpt2.genres import model_genres, resolve_genres
+from lyrics_gpt2.inference.params import Sampling
+from lyrics_gpt2.inference.sampler import generate_songs
 from lyrics_gpt2.modeling import load_trained, quiet_transformers
-from lyrics_gpt2.report.metrics import repeated_line_share
+from lyrics_gpt2.report.measures import repeated_line_share
 from lyrics_gpt2.report.structure import wilson
-from lyrics_gpt2.sampling import Sampling, generate_songs
 from lyrics_gpt2.songcraft.control import Controls, model_sections
 from lyrics_gpt2.songcraft.rhyme import scheme_accuracy
 from lyrics_gpt2.songcraft.sections import REPEATING, parse_form

@@ -28,6 +28,7 @@ from lyrics_gpt2 import data
 from lyrics_gpt2.cli import run
 from lyrics_gpt2.fileio import write_json
 from lyrics_gpt2.genres import GENRE_TOKENS, artist_token
+from lyrics_gpt2.songcraft.sections import TOKENS as SECTION_TOKENS
 from lyrics_gpt2.tokenizer import (
     add_artist_tokens,
     add_genre_tokens,
@@ -153,7 +154,7 @@ def write_tiny_dataset(
         songs = {key: [sectioned_song(rng, key[1]) for _ in texts] for key, texts in songs.items()}
     tokenizer = train_tiny_tokenizer([s for texts in songs.values() for s in texts], list(genres))
     artist_ids = add_artist_tokens(tokenizer, names.values()) if names else {}
-    section_ids = add_section_tokens(tokenizer) if sections else {}
+    section_ids = add_section_tokens(tokenizer, SECTION_TOKENS) if sections else {}
     genre_ids = {g: tokenizer.convert_tokens_to_ids(GENRE_TOKENS[g]) for g in genres}
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
 
@@ -234,11 +235,11 @@ def train_tiny_model(
     """
     import torch
 
-    from lyrics_gpt2.config import TrainArgs
     from lyrics_gpt2.data import collate, load_tokenized
     from lyrics_gpt2.modeling import build_model, summary_base
-    from lyrics_gpt2.optim import build_optimizer
-    from lyrics_gpt2.outputs import save_hf_folder
+    from lyrics_gpt2.training.config import TrainArgs
+    from lyrics_gpt2.training.optim import build_optimizer
+    from lyrics_gpt2.training.outputs import save_hf_folder
 
     out = Path(out)
     dataset, manifest = load_tokenized(data_dir)

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from lyrics_gpt2.cli import UsageError, first_line
+from lyrics_gpt2.errors import UsageError, first_line
 from lyrics_gpt2.genres import GENRE_TOKENS, artist_token, usable_artist_name
 
 EOS = "<|endoftext|>"
@@ -167,18 +167,17 @@ def add_artist_tokens(tok, names: Iterable[str]) -> dict[str, int]:
     return artist_ids
 
 
-def add_section_tokens(tok) -> dict[str, int]:
-    """Add one ``[Verse]``, ``[Chorus]``, ... token per section kind (lyrics_gpt2.songcraft) as
-    a special token, after the genre and artist tokens, and return {kind: id}. Unlike those, the
-    model learns to write them (``python -m pipeline.preprocess --sections``)."""
-    from lyrics_gpt2.songcraft.sections import KINDS, TOKENS
-
+def add_section_tokens(tok, tokens: Mapping[str, str]) -> dict[str, int]:
+    """Add ``tokens`` ({kind: "[Verse]", ...}: lyrics_gpt2.songcraft.sections.TOKENS) as special
+    tokens, after the genre and artist tokens, and return {kind: id}. Unlike those, the model
+    learns to write them (``python -m pipeline.preprocess --sections``)."""
+    TOKENS = dict(tokens)
     tok.add_special_tokens(
-        {"additional_special_tokens": [TOKENS[k] for k in KINDS]},
+        {"additional_special_tokens": list(TOKENS.values())},
         replace_extra_special_tokens=False,
     )
     section_ids = {}
-    for kind in KINDS:
+    for kind in TOKENS:
         ids = tok.encode(TOKENS[kind], add_special_tokens=False)
         if len(ids) != 1:
             raise UsageError(f"section token {TOKENS[kind]!r} is not a single token: {ids}")

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from lyrics_gpt2.sampling import DEFAULT_MAX_LENGTH, Sampling
+from lyrics_gpt2.inference.params import DEFAULT_MAX_LENGTH, Sampling, sampling_from
 from lyrics_gpt2.songcraft.control import Controls
 from lyrics_gpt2.songcraft.rhyme import parse_scheme
 from lyrics_gpt2.songcraft.sections import parse_form
@@ -85,13 +85,7 @@ class SongRequest(BaseModel):
                         tuple(self.syllables or ()))  # fmt: skip
 
     def sampling(self, max_new_tokens: int) -> Sampling:
-        return Sampling(
-            max_new_tokens=max_new_tokens,
-            temperature=self.temperature,
-            top_k=self.top_k,
-            top_p=self.top_p,
-            repetition_penalty=self.repetition_penalty,
-        )
+        return sampling_from(self, max_new_tokens)  # the command's flags and these fields alike
 
 
 class CompletionRequest(BaseModel):

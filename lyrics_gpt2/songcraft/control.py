@@ -2,7 +2,7 @@
 scheme and syllables per line (``python -m lyrics_gpt2.generate --form "verse chorus verse
 chorus" --rhyme-scheme AABB --syllables 8``, and the server's /v1/songs).
 
-The batched sampler (lyrics_gpt2.sampling.Batch) calls a row's :class:`Steer` twice per step:
+The batched sampler (lyrics_gpt2.inference.sampler.Batch) calls a row's :class:`Steer` twice per step:
 ``before`` may mask that row's logits, ``after`` appends the drawn token, or other tokens in its
 place; when the row's tokens changed by more than one appended token, the sampler prefills it
 again (one forward pass over the song so far, batched with the other rows that need one).
@@ -309,3 +309,47 @@ class Steer:
             self.kind = kind
             self._new_stanza(row)
             return
+
+
+# --- used by the sampler (lyrics_gpt2.inference.sampler) and the server ---------------------
+_VOCABS: dict[int, Vocab] = {}
+
+
+def steering_vocab(tokenizer, controls: Controls | None) -> Vocab | None:
+    """The tokenizer's :class:`Vocab` when rows are steered (controls given, or a model with
+    section tokens), built once per tokenizer; None leaves sampling exactly as it was."""
+    if not (controls and controls.constrains) and not model_sections(tokenizer):
+        return None
+    key = id(tokenizer)
+    if key not in _VOCABS:
+        _VOCABS[key] = Vocab(tokenizer)
+    return _VOCABS[key]
+
+
+def with_opening(ids: list[int], opening: list[int], artist_id: int | None) -> list[int]:
+    """The first section's token goes after the genre (and artist) token, before a prompt."""
+    if not opening:
+        return ids
+    at = 1 if artist_id is None else 2
+    return [*ids[:at], *opening, *ids[at:]]
+
+
+def split_sections(tokenizer, row, eos_id: int, kind_of: dict[int, str]) -> list[dict]:
+    """The song's sections in order, from its section tokens: [{"kind", "text"}]."""
+    tokens = row.prompt[row.prefix :] + row.new
+    if eos_id in tokens:
+        tokens = tokens[: tokens.index(eos_id)]
+    parts: list[tuple[str | None, list[int]]] = [(None, [])]
+    for t in tokens:
+        if t in kind_of:
+            parts.append((kind_of[t], []))
+        else:
+            parts[-1][1].append(t)
+    out = []
+    for kind, ids in parts:
+        text = tokenizer.decode(ids, skip_special_tokens=True).strip()
+        # A stanza the model began without a section token is a section of its own.
+        for i, stanza in enumerate(s.strip() for s in re.split(r"\n\s*\n", text)):
+            if stanza:
+                out.append({"kind": (kind if i == 0 else None) or "other", "text": stanza})
+    return out

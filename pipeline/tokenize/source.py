@@ -19,11 +19,11 @@ import pyarrow.compute as pc
 
 from lyrics_gpt2 import data
 from lyrics_gpt2 import tokenizer as tokenizers
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.fileio import atomic_path, params_digest, read_json, write_json
 from lyrics_gpt2.genres import GENRE_TOKENS, TAGS, artist_token
 from lyrics_gpt2.songcraft.sections import TOKENS as SECTION_TOKENS
-from pipeline.tokenize.chunk import ChunkTask, file_sha, read_chunk
+from pipeline.tokenize.encode import ChunkTask, file_sha, read_chunk
 
 # Bump when the part or dataset layout changes, so old parts and outputs are not reused.
 FORMAT_VERSION = 2  # 2: long songs split into pieces, the piece column
@@ -348,7 +348,7 @@ def stage_tokenizer(
         tok = tokenizers.train_bpe(texts, settings.bpe_size)
     genre_ids = tokenizers.add_genre_tokens(tok, genres)
     artist_ids = tokenizers.add_artist_tokens(tok, artists) if artists else {}
-    section_ids = tokenizers.add_section_tokens(tok) if settings.sections else {}
+    section_ids = tokenizers.add_section_tokens(tok, SECTION_TOKENS) if settings.sections else {}
     info = TokenizerInfo(
         vocab_size=len(tok),
         eos_token_id=tok.eos_token_id,
