@@ -162,7 +162,11 @@ class Steer:
             line = self._text(row.new[self.line_start :])
             have = line_syllables(line)
             if have < target - 1:
+                at_start = len(row.new) == self.line_start
+                eos = logits[self.v.eos].item()
                 logits[self.v.stop_ids] = float("-inf")
+                if at_start and not (self.c.form and self.next_form < len(self.c.form)):
+                    logits[self.v.eos] = eos  # a song may still end between lines
             elif have >= target:
                 # Only the line break, or one piece that finishes a word just begun.
                 keep = logits[self.v.newline_ids].clone()
@@ -196,6 +200,13 @@ class Steer:
 
     def _section_token(self, row, token: int) -> bool:
         """The model wrote a section token itself (no form): a repeat is copied."""
+        text = self._text(row.new[-2:])
+        if row.new and not text.endswith("\n\n"):
+            # Training data has a blank line before every section token: the text then shows
+            # the stanza break the token stands for.
+            if row.new[-1] in self.v.newlines:
+                row.new.pop()
+            row.new.extend(self.v.break_ids)
         self._close_section(row)
         kind = self.v.kind_of[token]
         row.new.append(token)

@@ -57,7 +57,7 @@ def test_bad_song_shape_fields_are_422_naming_the_field(app):
 
 def test_syllables_and_rhyme_scheme_reach_the_sampler(app):
     (resp,) = post(app, {"genre": "pop", "n": 4, "syllables": 6, "rhyme_scheme": "AABB",
-                         "max_length": 100})  # fmt: skip
+                         "max_length": 60})  # fmt: skip
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["settings"]["syllables"] == [6] and body["settings"]["rhyme_scheme"] == "AABB"
