@@ -5,6 +5,12 @@
     python -m lyrics_gpt2.generate --genre pop --prompt "I walked along the river" --seed 7
     python -m lyrics_gpt2.generate --genre rap --temperature 2.5 --repetition-penalty 0.8  # original
     python -m lyrics_gpt2.generate --genre rap --artist "Kendrick Lamar"   # data with --artist-tokens
+    python -m lyrics_gpt2.generate --form "verse chorus verse chorus" --rhyme-scheme AABB \
+        --syllables 8 --show-sections            # a model trained on data made with --sections
+
+Song shape (lyrics_gpt2.songcraft.control, docs/generation.md): ``--form`` writes exactly those
+sections, ``--repeat-sections copy`` (default) writes a chorus that comes back as the same lines,
+``--rhyme-scheme`` and ``--syllables`` steer line ends and lengths on any model.
 
 Each song starts from its genre token (``[Genre: Rap]``), with ``--artist`` then that artist's
 token (``[Artist: Name]``, only for a model trained on data made with stage tokenize's
