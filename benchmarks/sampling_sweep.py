@@ -2,12 +2,16 @@
 
     python benchmarks/sampling_sweep.py                               # artifacts/model, artifacts/data
     python benchmarks/sampling_sweep.py --model M --data-dir D --songs 32 --best-of 4
+    python benchmarks/sampling_sweep.py --max-length 1024       # room for a real song's length
 
 For each setting it samples ``--songs`` songs per genre, scores them with the report's metrics
 (lyrics_gpt2.report.build.source_figures) and prints a markdown table beside the held-out
-songs' figures. ``distance`` is the mean relative gap to the held-out songs over the structure
-and variety metrics (DISTANCE_KEYS), averaged over genres; the recommended setting is the
-closest one whose songs end (end-of-song before the length limit) at least 90% of the time.
+songs' figures. ``distance`` is the mean relative gap to the held-out songs over what songs look
+like (DISTANCE_KEYS: words and lines per song, repeated lines, rhyme density, distinct-1/2),
+averaged over genres; the recommended setting is the closest one. The share of songs that end
+before ``--max-length`` is reported, not a gate: a gate at 90% rewarded short songs and picked a
+penalty on every seen token, which forbids every chorus. Real songs are ~450 (pop) to ~950 (rap)
+GPT-2 tokens, so ``--max-length`` defaults to 1024 (the sampler slides past the model's window).
 The original notebooks' temperature 2.5 with penalty 0.8 on every token is in the grid.
 """
 
@@ -35,6 +39,7 @@ GRID = [
     ("T0.9 k50 p.95 r1.1 (all tokens; default)", Sampling(2**9, 0.9, 50, 0.95, 1.1)),
     ("T0.7 k50 p.95 r1.0", Sampling(2**9, 0.7, 50, 0.95, 1.0)),
     ("T0.9 k50 p.95 r1.0", Sampling(2**9, 0.9, 50, 0.95, 1.0)),
+    ("T1.0 k0 p.95 r1.0", Sampling(2**9, 1.0, 0, 0.95, 1.0)),
     ("T0.9 k50 p.95 r1.1 (structure)", Sampling(2**9, 0.9, 50, 0.95, 1.1, penalty_exempt=STRUCT)),
     ("T0.8 k50 p.95 r1.1 (structure)", Sampling(2**9, 0.8, 50, 0.95, 1.1, penalty_exempt=STRUCT)),
     (
@@ -47,8 +52,8 @@ GRID = [
     ),
 ]
 DISTANCE_KEYS = SHAPE_ROWS
-SHOWN = ("fidelity", "copied_ngram_share", "repeated_line_share", "words_per_line")
-SHOWN += ("words_per_song", "distinct_2", "rhyme_rate", "ended_share")
+SHOWN = ("fidelity", "repeated_line_share", "words_per_song", "lines_per_song")
+SHOWN += ("rhyme_density", "distinct_2", "ended_share")
 
 
 def distance(gen: dict, held: dict) -> float:
@@ -71,13 +76,16 @@ def main() -> None:
     p.add_argument("--songs", type=int, default=32, help="songs per genre and setting")
     p.add_argument("--best-of", type=int, default=0, help="also run the pick with best-of N")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--max-length", type=int, default=1024, help="new tokens per song at most")
+    p.add_argument("--only", nargs="*", default=None, help="run only the grid rows whose names "
+                   "start with these (a shorter sweep)")  # fmt: skip
     args = p.parse_args()
     quiet_transformers()
     ref = load_reference(args.data_dir, args.report_dir)
     tok, model = load_tokenizer(args.model), load_trained(args.model)
     genres = sorted({s.genre for s in ref.held_out})
     held = source_figures(ref, [Judged(s.genre, s.text) for s in ref.held_out], args.seed)
-    max_new = min(512, model.config.n_positions - 1)
+    max_new = args.max_length
     rows = []
 
     def run(name: str, cfg: Sampling, n_best: int = 1) -> None:
@@ -98,14 +106,9 @@ def main() -> None:
         print(f"{name}: distance {rows[-1][1]:.3f}", file=sys.stderr, flush=True)
 
     for name, cfg in GRID:
-        run(name, cfg)
-    ok = [r for r in rows if mean_over_genres(r[2], "ended_share") >= 0.9]
-    # No setting ends 90% of its songs: the one that ends most (an unfinished song is worse).
-    pick = (
-        min(ok, key=lambda r: r[1])
-        if ok
-        else max(rows, key=lambda r: mean_over_genres(r[2], "ended_share"))
-    )
+        if args.only is None or any(name.startswith(o) for o in args.only):
+            run(name, cfg)
+    pick = min(rows, key=lambda r: r[1])
     if args.best_of > 1:
         run(f"{pick[0]} best-of {args.best_of}", dict(GRID)[pick[0]], args.best_of)
     print("| setting | distance | " + " | ".join(SHOWN) + " |")

@@ -79,6 +79,8 @@ class Manifest:
     genre_tokens: dict[str, str] = field(default_factory=dict)
     artist_token_ids: dict[str, int] = field(default_factory=dict)  # {} without artist tokens
     artist_tokens: dict[str, str] = field(default_factory=dict)
+    # {kind: id} of the [Verse], [Chorus], ... tokens (--sections): targets, never masked
+    section_token_ids: dict[str, int] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     REQUIRED = ("seq_len", "pad_token_id", "eos_token_id")
@@ -98,6 +100,7 @@ class Manifest:
             genre_tokens=dict(data.get("genre_tokens") or {}),
             artist_token_ids={a: int(i) for a, i in (data.get("artist_token_ids") or {}).items()},
             artist_tokens=dict(data.get("artist_tokens") or {}),
+            section_token_ids={k: int(i) for k, i in (data.get("section_token_ids") or {}).items()},
             raw=data,
         )
 

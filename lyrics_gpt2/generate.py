@@ -5,6 +5,12 @@
     python -m lyrics_gpt2.generate --genre pop --prompt "I walked along the river" --seed 7
     python -m lyrics_gpt2.generate --genre rap --temperature 2.5 --repetition-penalty 0.8  # original
     python -m lyrics_gpt2.generate --genre rap --artist "Kendrick Lamar"   # data with --artist-tokens
+    python -m lyrics_gpt2.generate --form "verse chorus verse chorus" --rhyme-scheme AABB \
+        --syllables 8 --show-sections            # a model trained on data made with --sections
+
+Song shape (lyrics_gpt2.songcraft.control, docs/generation.md): ``--form`` writes exactly those
+sections, ``--repeat-sections copy`` (default) writes a chorus that comes back as the same lines,
+``--rhyme-scheme`` and ``--syllables`` steer line ends and lengths on any model.
 
 Each song starts from its genre token (``[Genre: Rap]``), with ``--artist`` then that artist's
 token (``[Artist: Name]``, only for a model trained on data made with stage tokenize's
@@ -57,20 +63,40 @@ from lyrics_gpt2.modeling import (
     pick_device,
     quiet_transformers,
 )
+from lyrics_gpt2.songcraft.control import REPEAT_MODES, Controls
+from lyrics_gpt2.songcraft.rhyme import parse_scheme
+from lyrics_gpt2.songcraft.sections import TOKENS, parse_form
+from lyrics_gpt2.songcraft.syllables import parse_syllables
 from lyrics_gpt2.tokenizer import load_tokenizer
 
 
 def song_dict(song: Song) -> dict:
-    """A song as JSON writes it; ``artist`` only when it was asked for."""
+    """A song as JSON writes it; ``artist`` only when it was asked for, ``sections`` only for a
+    song written with section tokens."""
     out = asdict(song)
     if out["artist"] is None:
         del out["artist"]
+    if out["sections"] is None:
+        del out["sections"]
     return out
 
 
-def render(songs: list[Song], fmt: str, settings: dict) -> str:
+def with_labels(song: Song) -> str:
+    """The song with a ``[Chorus]``-style line before each section (``--show-sections``)."""
+    if not song.sections:
+        return song.text
+    return "\n\n".join(f"{TOKENS[s['kind']]}\n{s['text']}" for s in song.sections)
+
+
+def render(songs: list[Song], fmt: str, settings: dict, show_sections: bool = False) -> str:
+    # What each song was asked for travels with it, so the report can judge it (controls).
+    asked = {k: settings[k] for k in ("form", "rhyme_scheme", "syllables") if settings.get(k)}
     if fmt == "jsonl":
-        return "".join(json.dumps(song_dict(s), ensure_ascii=False) + "\n" for s in songs)
+        return "".join(
+            json.dumps({**song_dict(s), **({"controls": asked} if asked else {})},
+                       ensure_ascii=False) + "\n"
+            for s in songs
+        )  # fmt: skip
     if fmt == "json":
         payload = {"settings": settings, "songs": [song_dict(s) for s in songs]}
         return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
@@ -78,7 +104,8 @@ def render(songs: list[Song], fmt: str, settings: dict) -> str:
     for s in songs:
         end = "" if s.ended else f"  (cut at --max-length {settings['max_length']})"
         who = s.genre if s.artist is None else f"{s.genre}, {s.artist}"
-        blocks.append(f"=== {who} #{s.index + 1}{end} ===\n{s.text}\n")
+        text = with_labels(s) if show_sections else s.text
+        blocks.append(f"=== {who} #{s.index + 1}{end} ===\n{text}\n")
     return "\n".join(blocks)
 
 
@@ -139,8 +166,60 @@ def build_parser() -> ArgumentParser:
         default=Path("artifacts/data"),
         help="--best-of: the training data, for the classifier and n-gram index (%(default)s)",
     )
+    add_song_flags(p)
     add_device_flag(p)
     return p
+
+
+def add_song_flags(p: ArgumentParser) -> None:
+    """Form, repeats, rhyme and syllables (lyrics_gpt2.songcraft.control)."""
+    g = p.add_argument_group("song shape")
+    g.add_argument(
+        "--form",
+        default=None,
+        help='sections in order, e.g. "verse chorus verse chorus bridge chorus" (a model '
+        "trained on data made with --sections)",
+    )
+    g.add_argument(
+        "--repeat-sections",
+        choices=REPEAT_MODES,
+        default="copy",
+        help="a chorus, hook or refrain seen before: copy = the same lines again, rewrite = "
+        "written afresh with the first in context (%(default)s)",
+    )
+    g.add_argument(
+        "--rhyme-scheme",
+        default=None,
+        help="line ends rhyme as asked per stanza: AABB, ABAB, ABCB, AAAA or one letter per line",
+    )
+    g.add_argument(
+        "--syllables", default=None, help="syllables per line: 8, or one per line: 8,8,6,6"
+    )
+    g.add_argument(
+        "--show-sections", action="store_true", help="print a [Chorus]-style line per section"
+    )
+
+
+def controls_from(args, problems: Problems) -> Controls:
+    """The Controls the song flags name; each bad one added to ``problems``."""
+    form: list[str] = []
+    scheme, syllables = "", []
+    if args.form is not None:
+        try:
+            form = parse_form(args.form)
+        except ValueError as exc:
+            problems.add(f"--form: {exc}")
+    if args.rhyme_scheme is not None:
+        try:
+            scheme = parse_scheme(args.rhyme_scheme)
+        except ValueError as exc:
+            problems.add(f"--rhyme-scheme: {exc}")
+    if args.syllables is not None:
+        try:
+            syllables = parse_syllables(args.syllables)
+        except ValueError as exc:
+            problems.add(f"--syllables: {exc}")
+    return Controls(tuple(form), args.repeat_sections, scheme, tuple(syllables))
 
 
 def pick_best(songs: list[Song], best_of: int, num_songs: int, data_dir, report_dir) -> list[Song]:
@@ -171,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         problems.require(args.best_of >= 1, f"--best-of must be >= 1 (got {args.best_of})")
         max_length = DEFAULT_MAX_LENGTH if args.max_length is None else args.max_length
         sampling_from(args, max_length).check(problems)
+        controls = controls_from(args, problems)
     if args.best_of > 1:  # ranks with the report's classifier
         require_extra("report", "--best-of", "sklearn", "joblib")
     if args.output:
@@ -212,6 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         batch_size=args.batch_size,
         reflow_mode=args.reflow,
         artist=artist,
+        controls=controls,
     )
     if args.best_of > 1:
         songs = pick_best(songs, args.best_of, args.num_songs, args.data_dir, args.report_dir)
@@ -232,8 +313,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seed": args.seed,
         "prompt": args.prompt,
         "batch_size": args.batch_size,
+        **(
+            {
+                "form": list(controls.form),
+                "repeat_sections": controls.repeat_sections,
+                "rhyme_scheme": controls.rhyme_scheme,
+                "syllables": list(controls.syllables),
+            }
+            if controls.constrains
+            else {}
+        ),
     }
-    text = render(songs, args.format, settings)
+    text = render(songs, args.format, settings, args.show_sections)
     if args.output:
         with output_errors(args.output), atomic_path(args.output) as tmp:
             tmp.write_text(text, encoding="utf-8")

@@ -28,7 +28,14 @@ from lyrics_gpt2 import data
 from lyrics_gpt2.cli import run
 from lyrics_gpt2.fileio import write_json
 from lyrics_gpt2.genres import GENRE_TOKENS, artist_token
-from lyrics_gpt2.tokenizer import add_artist_tokens, add_genre_tokens, load_tokenizer, train_bpe
+from lyrics_gpt2.songcraft.sections import TOKENS as SECTION_TOKENS
+from lyrics_gpt2.tokenizer import (
+    add_artist_tokens,
+    add_genre_tokens,
+    add_section_tokens,
+    load_tokenizer,
+    train_bpe,
+)
 
 EOS = "<|endoftext|>"
 REPO = Path(__file__).resolve().parent.parent
@@ -77,6 +84,17 @@ def tiny_songs(
     return songs
 
 
+def sectioned_song(rng: random.Random, genre: str) -> str:
+    """A verse-chorus-verse-chorus song with its section tokens inline (``[Verse]...``)."""
+    from lyrics_gpt2.songcraft.sections import TOKENS
+
+    bank = _BANKS[genre]
+    verse = lambda: "\n".join(" ".join(rng.choices(bank, k=4)) for _ in range(2))  # noqa: E731
+    chorus = verse()
+    parts = [("verse", verse()), ("chorus", chorus), ("verse", verse()), ("chorus", chorus)]
+    return "\n\n".join(TOKENS[k] + text for k, text in parts)
+
+
 def train_tiny_tokenizer(texts: list[str], genres: list[str], vocab_size: int = 400):
     """The pipeline's byte-level BPE (``bpe:N``) trained on ``texts``, plus genre tokens."""
     fast = train_bpe(texts, vocab_size)
@@ -94,6 +112,7 @@ def write_tiny_dataset(
     piece_tokens: int | None = None,
     artists_per_genre: int = 0,
     artist_val_per_artist: int = 4,
+    sections: bool = False,
 ) -> Path:
     """Write DIR/tokenizer and DIR/tokenized for ``genres``; return DIR.
 
@@ -107,6 +126,10 @@ def write_tiny_dataset(
     with the genre token, only the last ends with end-of-text, and a ``piece`` column (0, 1, ...)
     is added; rows of one song share its ``id``. Without it every song is one row cut to
     ``seq_len``.
+
+    ``sections``: every song is verse, chorus, verse, chorus (the chorus the same lines both
+    times) with a section token before each stanza, as ``python -m pipeline.preprocess
+    --sections`` writes them.
     """
     from datasets import Dataset, DatasetDict
 
@@ -127,8 +150,11 @@ def write_tiny_dataset(
                     bank = _BANKS[g][k::artists_per_genre]
                     singers[(split, g)].append(names[(g, k)])
                     songs[(split, g)] += tiny_songs(g, 1, rng, bank)
+    if sections:
+        songs = {key: [sectioned_song(rng, key[1]) for _ in texts] for key, texts in songs.items()}
     tokenizer = train_tiny_tokenizer([s for texts in songs.values() for s in texts], list(genres))
     artist_ids = add_artist_tokens(tokenizer, names.values()) if names else {}
+    section_ids = add_section_tokens(tokenizer, SECTION_TOKENS) if sections else {}
     genre_ids = {g: tokenizer.convert_tokens_to_ids(GENRE_TOKENS[g]) for g in genres}
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
 
@@ -181,6 +207,7 @@ def write_tiny_dataset(
                 if artist_ids
                 else {}
             ),
+            **({"section_token_ids": section_ids} if section_ids else {}),
             "counts": {split: {g: len(songs[(split, g)]) for g in genres} for split in splits},
         },
     )

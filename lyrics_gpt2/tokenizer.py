@@ -202,6 +202,24 @@ def add_artist_tokens(tok, names: Iterable[str]) -> dict[str, int]:
     return artist_ids
 
 
+def add_section_tokens(tok, tokens: Mapping[str, str]) -> dict[str, int]:
+    """Add ``tokens`` ({kind: "[Verse]", ...}: lyrics_gpt2.songcraft.sections.TOKENS) as special
+    tokens, after the genre and artist tokens, and return {kind: id}. Unlike those, the model
+    learns to write them (``python -m pipeline.preprocess --sections``)."""
+    TOKENS = dict(tokens)
+    tok.add_special_tokens(
+        {"additional_special_tokens": list(TOKENS.values())},
+        replace_extra_special_tokens=False,
+    )
+    section_ids = {}
+    for kind in TOKENS:
+        ids = tok.encode(TOKENS[kind], add_special_tokens=False)
+        if len(ids) != 1:
+            raise UsageError(f"section token {TOKENS[kind]!r} is not a single token: {ids}")
+        section_ids[kind] = ids[0]
+    return section_ids
+
+
 # ---------------------------------------------------------------------------- vocabulary checks
 def mismatched_tokens(reference, tokenizer, *, missing_ok: bool = False) -> list[str]:
     """Tokens of ``reference`` that ``tokenizer`` numbers differently (or lacks, unless

@@ -37,7 +37,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from lyrics_gpt2.songcraft import sections
 from pipeline import leftovers
+from pipeline.structure import HEAD, REPEAT, Structure, assemble
 
 BRACKET_KINDS = ("square", "curly", "round")
 _OPEN_CLOSE = {"square": ("[", "]"), "curly": ("{", "}"), "round": ("(", ")")}
@@ -333,6 +335,7 @@ def clean_lyrics(
     touched: list[str] | None = None,
     parentheses: str = "drop",
     removed: Counter | None = None,
+    structure: Structure | None = None,
 ) -> str:
     """All rules in order; the result may be empty (the song is then dropped).
 
@@ -340,7 +343,9 @@ def clean_lyrics(
     leftovers.LEFTOVER_RULES) per line it removed or changed. ``parentheses="keep"``: round
     brackets stay (whatever ``brackets`` says) but annotation-like ones, "(x2)", "(Chorus)"
     (pipeline/leftovers.py). ``removed``, when given, counts lyric words: ``words`` in the song,
-    and the words each bracket kind and leftover rule removed.
+    and the words each bracket kind and leftover rule removed. ``structure``, when given,
+    receives the section kind of each stanza and the instruction lines expanded or dropped
+    (pipeline/structure.py). A removed header is always a stanza break.
     """
     keep_parens = parentheses == "keep"
     kinds = tuple(k for k in _kinds(brackets) if not (keep_parens and k == "round"))
@@ -353,21 +358,32 @@ def clean_lyrics(
     raw_lines = text.split("\n")
     if has_scrape_junk(text):
         raw_lines = remove_scrape_junk(raw_lines, touched)
-    lines = []
+    lines: list = []
+    marked = False  # a header or instruction became a marker: structure.assemble joins
     for raw in raw_lines:
         line = normalize_spaces(raw)
         if line:
+            if line[0] in _INSTRUCTION_FIRST and (marker := _instruction_marker(line)):
+                lines.append(marker)
+                marked = True
+                continue
             if is_header(line):
                 if touched is not None and line[-1] == "-":
                     touched.append("hyphen_header")
                 if removed is not None:
                     removed[_HEADER_KIND.get(line[0], "bare_label")] += len(line.split())
+                lines.append(_header_marker(line))
+                marked = True
                 continue
             if line[0] in _ANY_OPEN and is_unbalanced_header(line):
                 if touched is not None:
                     touched.append("unbalanced_header")
+                lines.append(_header_marker(line))
+                marked = True
                 continue
             if leftovers.leftover_header(line, touched, removed):
+                lines.append(_header_marker(line))  # "[Closing: Name", "Verse 1-(Name)"
+                marked = True
                 continue
             if has_opener(line):
                 header_first = line[0] == "["
@@ -380,7 +396,28 @@ def clean_lyrics(
             if not line:
                 continue
         lines.append(line)
-    return collapse_blank_lines(lines)
+    if marked:
+        return assemble(lines, structure)
+    song = collapse_blank_lines(lines)
+    if structure is not None:
+        structure.kinds = [None] * (song.count("\n\n") + 1 if song else 0)
+    return song
+
+
+# --- section headers and instruction lines (pipeline/structure.py assembles them) -----------
+# First characters of an instruction line ("Repeat chorus", "(x2)", "— 2x", "x3"): a cheap gate.
+_INSTRUCTION_FIRST = frozenset("rR([*-\u2014\u2013xX\u00d70123456789")
+
+
+@functools.lru_cache(maxsize=8192)
+def _instruction_marker(line: str) -> tuple | None:
+    found = sections.instruction(line)
+    return None if found is None else (REPEAT, found[0], found[1])
+
+
+@functools.lru_cache(maxsize=8192)  # "[Chorus]", "[Verse 2]": the same few headers everywhere
+def _header_marker(line: str) -> tuple:
+    return (HEAD, sections.header_kind(line) or "other", sections.repeat_count(line))
 
 
 _HEADER_KIND = {"[": "square", "{": "curly", "(": "round"}
@@ -397,52 +434,3 @@ def _remove_counted(line: str, kinds: tuple[str, ...], removed: Counter) -> str:
                 line = _INLINE[kind].sub("", line)
             removed[kind] += before - len(line.split())
     return line
-
-
-# Placeholder texts seen in the Genius dump instead of lyrics. A text is a placeholder when,
-# lowercased with runs of whitespace made single spaces, it is at most PLACEHOLDER_MAX_CHARS long
-# and one of these patterns matches it (re.fullmatch for the first group, re.search for the
-# second). Longer texts are real songs that may well mention these words.
-PLACEHOLDER_MAX_CHARS = 400
-PLACEHOLDER_WHOLE = (
-    r"\W*loading\W*",  # a page that never finished loading
-    r"\W*save\W+cancel\W*",  # the edit-box buttons
-    r"\W*instrumental\W*",  # "[Instrumental]", "(Instrumental)": no words to learn
-    r"\W*(?:tba|tbd|coming soon|lyrics coming soon|no lyrics|n/?a|\?+)\W*",
-    r"\W*lyrics? not found\W*",  # "Lyrics not found."
-)
-PLACEHOLDER_SEARCH = (
-    # "Lyrics for this song have yet to be released. Please check back once it is released."
-    r"lyrics? (?:for this song |to this song |of this song )?(?:has|have|is|are|was|were)?\s?"
-    r"(?:not )?(?:yet )?(?:to )?(?:be |been )?(?:released|available|transcribed)",
-    r"(?:song|track|album|lyrics) (?:is |are |has |have )?(?:not|n't) (?:yet )?(?:been )?released",
-    r"this (?:song|track) is unreleased",
-    r"this (?:song|track) is (?:an |a )?instrumental",
-    r"lyrics (?:will be|are) (?:added|available|up|posted) (?:soon|later|when)",
-    r"submit (?:the |your )?lyrics",
-    r"requests? (?:for )?(?:the )?lyrics",
-    r"we (?:don't|do not) have (?:the )?lyrics",
-    r"lyrics (?:are )?(?:not |un)available",
-)
-_WHOLE = re.compile("|".join(f"(?:{p})" for p in PLACEHOLDER_WHOLE))
-_SEARCH = re.compile("|".join(f"(?:{p})" for p in PLACEHOLDER_SEARCH))
-
-
-def is_placeholder(text: str) -> bool:
-    """True for a short text that is a known placeholder rather than lyrics."""
-    if len(text) > PLACEHOLDER_MAX_CHARS * 2:
-        return False
-    flat = " ".join(text.lower().split())
-    if len(flat) > PLACEHOLDER_MAX_CHARS:
-        return False
-    return bool(_WHOLE.fullmatch(flat) or _SEARCH.search(flat))
-
-
-# Genius hosts translations and romanizations of songs as pages by pseudo-artists such as
-# "Genius English Translations" or "Genius Romanizations": not the song as written.
-_TRANSLATION_ARTIST = re.compile(r"^\s*genius\b.*\b(?:translations?|romanizations?)\b", re.I)
-
-
-def is_translation_page(artist: str) -> bool:
-    """True for Genius' translation/romanization pseudo-artists."""
-    return bool(_TRANSLATION_ARTIST.search(artist))

@@ -4,7 +4,7 @@
     python -m pipeline.preprocess --stages chunks                      # --parentheses drop
     python -m pipeline.preprocess --stages chunks --parentheses keep   # sung (..) text stays
 
-- "Lyrics not found." as the whole song is a placeholder (clean.PLACEHOLDER_WHOLE), dropped.
+- "Lyrics not found." as the whole song is a placeholder (whole_song.PLACEHOLDER_WHOLE), dropped.
 - :func:`is_open_header`: a header whose bracket never closes, ``[Closing: Name`` (line removed).
 - :func:`is_hyphen_name_header`: ``Verse 1-(Name)``, ``Chorus - (A & B)`` (line removed).
 - :func:`remove_empty_pairs`: ``[]``, ``( )`` left by nested headers ``[[Chorus: X & [?]]](..)``.

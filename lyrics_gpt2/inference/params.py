@@ -80,6 +80,8 @@ class Row:
     new: list[int] = field(default_factory=list)
     done: bool = False
     prefix: int = 1  # conditioning tokens the prompt opens with (genre, + artist): kept on slides
+    # lyrics_gpt2.songcraft.control.Steer: form, repeated sections, rhyme, syllables; None: off
+    control: object = None
 
 
 def add_sampling_flags(p: ArgumentParser) -> None:

@@ -33,6 +33,13 @@ from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.genres import model_artists, model_genres
 from lyrics_gpt2.inference.params import Row, Sampling
 from lyrics_gpt2.inference.warpers import draw, structure_ids
+from lyrics_gpt2.songcraft.control import (
+    Controls,
+    Steer,
+    split_sections,
+    steering_vocab,
+    with_opening,
+)
 
 
 @dataclass
@@ -44,6 +51,8 @@ class Song:
     seed: int
     index: int  # position among this genre's songs
     artist: str | None = None  # the artist token it was conditioned on, if any
+    # [{"kind": "chorus", "text": ...}] for a song written with section tokens; None otherwise
+    sections: list[dict] | None = None
 
 
 def control_tokens(tokenizer) -> list[str]:
@@ -185,10 +194,18 @@ class Batch:
         the others' new tokens (the last position only, with the cache)."""
         if not self.rows:
             return []
+        for i, row in enumerate(self.rows):
+            if row.control is not None:
+                row.control.before(self.logits[i], row)
         tokens = draw(self.logits, self.seen, self.rows, self.eos_id).tolist()
         drawn = []
+        rewritten = []  # rows whose steering changed more than the drawn token: prefill again
         for row, token in zip(self.rows, tokens, strict=True):
-            row.new.append(token)
+            if row.control is None:
+                row.new.append(token)
+            elif row.control.after(row, token):
+                rewritten.append(row)
+            token = row.new[-1]
             row.done = token == self.eos_id or len(row.new) >= row.cfg.max_new_tokens
             drawn.append((row, token))
         self._keep([i for i, r in enumerate(self.rows) if not r.done])
@@ -197,7 +214,9 @@ class Batch:
         if self.window and self.rows:
             cached = self.mask.sum(-1).tolist()
             full = [r for r, n in zip(self.rows, cached, strict=True) if n >= self.window]
-            self.drop(full)
+        again = {id(r) for r in rewritten if not r.done}
+        full += [r for r in self.rows if id(r) in again and r not in full]
+        self.drop(full)
         if self.rows:
             step_ids = torch.tensor([r.new[-1] for r in self.rows], device=self.device)[:, None]
             self.mask = torch.cat([self.mask, self.mask.new_ones(len(self.rows), 1)], dim=1)
@@ -213,8 +232,16 @@ class Batch:
             self.cache = _cache_of(result)
             self.logits = result.logits[:, -1, :].float()
             self.seen = torch.cat([self.seen, step_ids], dim=1)
-        self.add(full, [window_context(r.prompt + r.new, self.window, r.prefix) for r in full])
+        self.add(full, [self._context(r) for r in full])
         return drawn
+
+    def _context(self, row: Row) -> list[int]:
+        """What a row that left the cache is prefilled with: all its tokens while they fit the
+        window (a steered rewrite), else :func:`window_context`."""
+        tokens = row.prompt + row.new
+        if not self.window or len(tokens) < self.window:
+            return tokens
+        return window_context(tokens, self.window, row.prefix)
 
     def _keep(self, index: list[int]) -> None:
         if len(index) == len(self.rows):
@@ -339,9 +366,12 @@ def generate_songs(
     batch_size: int = 16,
     reflow_mode: str = "auto",
     artist: str | None = None,
+    controls: Controls | None = None,
 ) -> list[Song]:
     """``num_songs`` songs for each genre tag, sampled ``batch_size`` at a time; with ``artist``
-    (a name :func:`lyrics_gpt2.genres.model_artists` lists) each is conditioned on that artist."""
+    (a name :func:`lyrics_gpt2.genres.model_artists` lists) each is conditioned on that artist.
+    ``controls`` (lyrics_gpt2.songcraft.control) steer form, repeats, rhyme and syllables; a
+    model trained with section tokens is steered even without them (its repeats are copied)."""
     known = model_genres(tokenizer)
     artist_id = None
     if artist is not None:
@@ -355,6 +385,14 @@ def generate_songs(
     drop = set(tokenizer.all_special_ids) | set(known.values())
     if cfg.penalty_exempt is None and cfg.repetition_penalty != 1.0:
         cfg = replace(cfg, penalty_exempt=structure_ids(tokenizer))
+    vocab = steering_vocab(tokenizer, controls)
+    controls = controls or Controls()
+    if controls.form and not (vocab and vocab.section_ids):
+        raise UsageError(
+            "this model was trained without section tokens, so it cannot follow a form; "
+            "make its data with 'python -m pipeline.preprocess --sections' and train again"
+        )
+    opening = [vocab.section_ids[controls.form[0]]] if controls.form else []
     jobs = [(g, i) for g in genres for i in range(num_songs)]
     songs: list[Song] = []
     batch = Batch(model, eos_id, pad_id)
@@ -362,10 +400,13 @@ def generate_songs(
         chunk = jobs[start : start + batch_size]
         rows = [
             Row(
-                prompt_ids(tokenizer, known[g], prompt, artist_id),
+                with_opening(
+                    prompt_ids(tokenizer, known[g], prompt, artist_id), opening, artist_id
+                ),
                 cfg,
                 row_generator(seed, i),
                 prefix=1 if artist_id is None else 2,
+                control=None if vocab is None else Steer(controls, vocab),
             )
             for g, i in chunk
         ]
@@ -374,7 +415,10 @@ def generate_songs(
             batch.step()
         for (genre, i), row in zip(chunk, rows, strict=True):
             text, n, ended = song_text(tokenizer, row, eos_id, drop, reflow_mode)
-            songs.append(Song(genre, text, n, ended, seed, i, artist))
+            parts = None
+            if vocab is not None and vocab.section_ids:
+                parts = split_sections(tokenizer, row, eos_id, vocab.kind_of)
+            songs.append(Song(genre, text, n, ended, seed, i, artist, parts))
     return songs
 
 

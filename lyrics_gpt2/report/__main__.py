@@ -31,7 +31,7 @@ from lyrics_gpt2.modeling import (
     data_dir_from_summary,
     quiet_transformers,
 )
-from lyrics_gpt2.report import build, render
+from lyrics_gpt2.report import build, render, structure
 from lyrics_gpt2.report.corpus import data_digest
 
 # What the report writes into --out (the classifier cache's name holds the data's digest).
@@ -110,7 +110,7 @@ def read_songs(path: Path, genres: Sequence[str] = ()) -> list[build.Judged]:
             )
         if ended not in (True, False, None):
             raise UsageError(f"{where}: ended must be true, false or absent (got {ended!r})")
-        songs.append(build.Judged(genre, text, ended))
+        songs.append(build.Judged(genre, text, ended, rec.get("sections"), rec.get("controls")))
     if not songs:
         raise UsageError(f"--songs {path} holds no songs")
     return songs
@@ -140,7 +140,7 @@ def generate(args) -> tuple[list[build.Judged], dict]:
         seed=args.seed,
         num_songs=args.num_songs,
     )
-    return [build.Judged(s.genre, s.text, s.ended) for s in songs], settings
+    return [build.Judged(s.genre, s.text, s.ended, s.sections) for s in songs], settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -199,6 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for g in sorted({s.genre for s in songs})
         ],
         "perplexity": None,
+        "sections": structure.section_figures([s.sections for s in songs]),
+        "controls": structure.control_figures(
+            [s.text for s in songs], [s.controls for s in songs], [s.sections for s in songs]
+        ),
     }
     if scored_model and not args.no_perplexity:
         from lyrics_gpt2.modeling import base_from_summary

@@ -31,6 +31,8 @@ class Judged:
     genre: str
     text: str
     ended: bool | None = None
+    sections: list[dict] | None = None  # [{"kind", "text"}] for a song written with sections
+    controls: dict | None = None  # what generate was asked for (form, rhyme_scheme, syllables)
 
 
 @dataclass

@@ -8,23 +8,22 @@ Memorisation (copied n-grams) needs the training songs and lives in lyrics_gpt2.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
 
-WORD = re.compile(r"[a-z0-9']+")
+from lyrics_gpt2.songcraft.rhyme import (
+    lines,
+    rhyme,
+    rhyme_density,
+    rhyme_rate,
+    rhyming_parts,
+    words,
+)
 
-
-def words(text: str) -> list[str]:
-    return [w.strip("'") for w in WORD.findall(text.lower()) if w.strip("'")]
-
-
-def lines(text: str) -> list[str]:
-    """The song's non-blank lines, stripped."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
+# Words, lines and rhyme have one home, shared with generation: lyrics_gpt2.songcraft.rhyme.
+__all__ = ["lines", "rhyme", "rhyme_density", "rhyme_rate", "rhyming_parts", "words"]
 
 
 def ngrams(seq: Sequence[str], n: int) -> list[tuple[str, ...]]:
@@ -62,32 +61,28 @@ def words_per_line(text: str) -> float:
     return sum(len(words(r)) for r in rows) / len(rows) if rows else 0.0
 
 
-@lru_cache(maxsize=200_000)
-def rhyming_parts(word: str) -> frozenset[str]:
-    """The word's endings from its last stressed vowel, one per CMU-dictionary pronunciation."""
-    import pronouncing
-
-    return frozenset(pronouncing.rhyming_part(p) for p in pronouncing.phones_for_word(word))
+def stanzas(text: str) -> list[list[str]]:
+    """The song's stanzas (blank-line separated), each a list of its non-blank lines."""
+    return [rows for rows in (lines(s) for s in re.split(r"\n\s*\n", text)) if rows]
 
 
-def rhyme(a: str, b: str) -> bool | None:
-    """Whether two words rhyme (share a rhyming part); None when either is not in the CMU
-    dictionary. A word does not rhyme with itself: a repeated line is a chorus, not a rhyme."""
-    pa, pb = rhyming_parts(a), rhyming_parts(b)
-    if not pa or not pb:
-        return None
-    return a != b and bool(pa & pb)
+def stanzas_per_song(text: str) -> float:
+    return float(len(stanzas(text)))
 
 
-def rhyme_rate(text: str) -> float:
-    """Share of consecutive line pairs (within a stanza) whose last words rhyme, among the pairs
-    whose last words are both in the CMU dictionary; 0 when there is no such pair."""
-    verdicts = []
-    for stanza in re.split(r"\n\s*\n", text):
-        last = [ws[-1] for ws in (words(line) for line in lines(stanza)) if ws]
-        verdicts += [rhyme(a, b) for a, b in itertools.pairwise(last)]
-    judged = [v for v in verdicts if v is not None]
-    return sum(judged) / len(judged) if judged else 0.0
+def lines_per_stanza(text: str) -> float:
+    parts = stanzas(text)
+    return sum(len(p) for p in parts) / len(parts) if parts else 0.0
+
+
+def repeated_stanza_share(text: str) -> float:
+    """Share of stanzas whose words equal another stanza's: the chorus that comes back."""
+    keys = [" ".join(words("\n".join(p))) for p in stanzas(text)]
+    keys = [k for k in keys if k]
+    if not keys:
+        return 0.0
+    counts = Counter(keys)
+    return sum(1 for k in keys if counts[k] > 1) / len(keys)
 
 
 def self_bleu(texts: Sequence[str], max_n: int = 4) -> float:
@@ -145,18 +140,30 @@ PER_SONG = {
     "lines_per_song": lines_per_song,
     "words_per_song": words_per_song,
     "rhyme_rate": rhyme_rate,
+    "rhyme_density": rhyme_density,
+    "stanzas_per_song": stanzas_per_song,
+    "lines_per_stanza": lines_per_stanza,
+    "repeated_stanza_share": repeated_stanza_share,
 }
 
 # How songs are shaped, compared between sources and with held-out songs (the sampling sweep's
 # closeness objective reads the same list), and every row of the report's table, in order.
 SHAPE_ROWS = (
+    "words_per_song",
+    "lines_per_song",
+    "repeated_line_share",
+    "rhyme_density",
     "distinct_1",
     "distinct_2",
-    "self_bleu",
-    "repeated_line_share",
-    "words_per_line",
-    "lines_per_song",
-    "words_per_song",
-    "rhyme_rate",
 )
-REPORT_ROWS = ("fidelity", "copied_ngram_share", "max_copied_words", *SHAPE_ROWS, "ended_share")
+# After the shape rows: more of the song's make-up (stanzas, rhyme between neighbours, variety).
+MORE_ROWS = ("self_bleu", "words_per_line", "rhyme_rate", "stanzas_per_song", "lines_per_stanza")
+MORE_ROWS += ("repeated_stanza_share",)
+REPORT_ROWS = (
+    "fidelity",
+    "copied_ngram_share",
+    "max_copied_words",
+    *SHAPE_ROWS,
+    *MORE_ROWS,
+    "ended_share",
+)

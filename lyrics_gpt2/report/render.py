@@ -68,6 +68,24 @@ def headline(report: dict) -> list[str]:
             f"{ref('copied_ngram_share')}, repeated lines {_fmt(f['repeated_line_share'])}"
             f"{ref('repeated_line_share')}, ended {_fmt(f.get('ended_share'))}"
         )
+    return out + structure_lines(report)
+
+
+def structure_lines(report: dict) -> list[str]:
+    """Sections and the accuracy of requested controls, when the songs have them."""
+    from lyrics_gpt2.report.structure import describe
+
+    out = []
+    sec = report.get("sections")
+    if sec:
+        kinds = ", ".join(f"{k} {n}" for k, n in sec["kinds"].items())
+        out.append(f"sections: {sec['sections_per_song']:.1f} per song ({kinds})")
+        out.append(describe("choruses equal to their first", sec["repeats_equal_to_first"]))
+    names = {"rhyme_pairs": "requested rhyme pairs that rhyme",
+             "syllables_within_1": "lines within 1 syllable of the request",
+             "form_followed": "songs with exactly the requested form"}  # fmt: skip
+    for key, fig in (report.get("controls") or {}).items():
+        out.append(describe(names[key], fig))
     return out
 
 
@@ -100,6 +118,9 @@ def markdown(report: dict, pngs: list[str]) -> str:
             if r in gen[g] or r in h:
                 md.append(f"| {r} | {_fmt(gen[g].get(r))} | {_fmt(h.get(r))} |")
         md.append("")
+    shape = structure_lines(report)
+    if shape:
+        md += ["## Structure and requested controls", "", *(f"- {line}" for line in shape), ""]
     ppl = report.get("perplexity")
     if ppl:
         md += ["## Perplexity (validation songs)", "", "| genre | songs | tuned | untuned |"]

@@ -24,7 +24,13 @@ from starlette.exceptions import HTTPException
 from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.genres import model_genres, normalize_genre
 from lyrics_gpt2.inference.params import Row, Sampling
-from lyrics_gpt2.inference.sampler import prompt_ids, row_generator, song_text
+from lyrics_gpt2.inference.sampler import (
+    prompt_ids,
+    row_generator,
+    song_text,
+    split_sections,
+    steering_vocab,
+)
 from lyrics_gpt2.serve.engine import Engine, Job, Rejected
 from lyrics_gpt2.serve.guard import Guard
 from lyrics_gpt2.serve.prometheus import Metrics, RequestMetrics
@@ -49,6 +55,7 @@ from lyrics_gpt2.serve.settings import (
     build_engine,
     build_parser,
 )
+from lyrics_gpt2.songcraft.control import Steer
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -267,11 +274,32 @@ def create_app(
         cfg = {k: getattr(body, k) for k in ("temperature", "top_k", "top_p", "repetition_penalty")}
         rows, sampling = svc.rows(genre, body.prompt, body.n, body.seed, cfg, body.max_length)
         settings = {"genre": genre, "n": body.n, "prompt": body.prompt, **cfg, "seed": body.seed}
-        return genre, rows, {**settings, "max_length": sampling.max_new_tokens}
+        shape = steer_rows(rows, body)
+        return genre, rows, {**settings, "max_length": sampling.max_new_tokens, **shape}
+
+    def steer_rows(rows: list[Row], body: SongRequest) -> dict:
+        """Attach the song-shape controls to the rows (lyrics_gpt2.songcraft.control)."""
+        controls = body.controls()
+        vocab = steering_vocab(svc.tokenizer, controls)
+        if vocab is None:
+            return {}
+        if controls.form and not vocab.section_ids:
+            raise Invalid("form", "form needs a model trained with section tokens "
+                          "(data made with python -m pipeline.preprocess --sections)")  # fmt: skip
+        for row in rows:
+            row.control = Steer(controls, vocab)
+            if controls.form:
+                at = row.prefix
+                row.prompt = [*row.prompt[:at], vocab.section_ids[controls.form[0]],
+                              *row.prompt[at:]]  # fmt: skip
+        if not controls.constrains:
+            return {}
+        return {"form": list(controls.form), "repeat_sections": controls.repeat_sections,
+                "rhyme_scheme": controls.rhyme_scheme, "syllables": list(controls.syllables)}  # fmt: skip
 
     def song_json(genre: str, i: int, row: Row, seed: int) -> dict:
         text, tokens, ended = song_text(svc.tokenizer, row, engine.eos_id, svc.drop)
-        return {
+        out = {
             "genre": genre,
             "index": i,
             "seed": seed,
@@ -279,6 +307,10 @@ def create_app(
             "ended": ended,
             "tokens": tokens,
         }
+        if isinstance(row.control, Steer) and row.control.v.section_ids:
+            kinds = row.control.v.kind_of
+            out["sections"] = split_sections(svc.tokenizer, row, engine.eos_id, kinds)
+        return out
 
     @app.post("/v1/songs")
     async def songs(body: SongRequest, request: Request):

@@ -8,8 +8,9 @@ Field limits live here once: pydantic refuses wrong types and ranges (422), and
 from __future__ import annotations
 
 import re
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lyrics_gpt2.inference.params import (
     DEFAULT_MAX_LENGTH,
@@ -17,6 +18,10 @@ from lyrics_gpt2.inference.params import (
     Sampling,
     sampling_from,
 )
+from lyrics_gpt2.songcraft.control import Controls
+from lyrics_gpt2.songcraft.rhyme import parse_scheme
+from lyrics_gpt2.songcraft.sections import parse_form
+from lyrics_gpt2.songcraft.syllables import parse_syllables
 
 MAX_PROMPT_CHARS = 1000
 MAX_SONGS = 8
@@ -36,6 +41,11 @@ RANGES = {
     "max_tokens": "an integer >= 1",
     "seed": "an integer >= 0",
     "stream": "true or false",
+    "form": 'section kinds in order, e.g. "verse chorus verse chorus" (intro, verse, '
+    "pre-chorus, chorus, hook, refrain, bridge, outro, other), on a model with section tokens",
+    "repeat_sections": "copy or rewrite",
+    "rhyme_scheme": "one letter per line of a stanza, e.g. AABB, ABAB, ABCB, AAAA",
+    "syllables": 'a count per line, 1..40: 8, or "8,8,6,6", or [8, 8, 6, 6]',
 }
 
 _STRICT = ConfigDict(extra="forbid", strict=False)
@@ -52,6 +62,33 @@ class SongRequest(BaseModel):
     repetition_penalty: float = Field(_D.repetition_penalty, gt=0, le=100)
     max_length: int | None = Field(None, ge=1)
     seed: int = Field(42, ge=0, lt=2**63)
+    # Song shape (lyrics_gpt2.songcraft.control), as generate's --form, --repeat-sections,
+    # --rhyme-scheme and --syllables.
+    form: str | list[str] | None = Field(None, max_length=400)
+    repeat_sections: Literal["copy", "rewrite"] = "copy"
+    rhyme_scheme: str | None = Field(None, max_length=64)
+    syllables: int | str | list[int] | None = None
+
+    @field_validator("form")
+    @classmethod
+    def _form(cls, v):
+        return None if v is None else parse_form(v)
+
+    @field_validator("rhyme_scheme")
+    @classmethod
+    def _scheme(cls, v):
+        return None if v is None else parse_scheme(v)
+
+    @field_validator("syllables")
+    @classmethod
+    def _syllables(cls, v):
+        if v is None:
+            return None
+        return parse_syllables(",".join(map(str, v)) if isinstance(v, list) else str(v))
+
+    def controls(self) -> Controls:
+        return Controls(tuple(self.form or ()), self.repeat_sections, self.rhyme_scheme or "",
+                        tuple(self.syllables or ()))  # fmt: skip
 
     def sampling(self, max_new_tokens: int) -> Sampling:
         return sampling_from(self, max_new_tokens)  # the command's flags and these fields alike

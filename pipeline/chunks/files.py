@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-COLUMNS = ("id", "title", "artist", "tag", "lyrics")
+COLUMNS = ("id", "title", "artist", "tag", "lyrics", "sections")
 STAGING_FLUSH_ROWS = 1000  # rows buffered per chunk before they are appended to its staging file
 FINAL_BATCH_ROWS = 4096
 

@@ -5,11 +5,18 @@
     python -m pipeline.preprocess --stages chunks --input songdata.csv --untagged-genre rock
 
 Writes ``DIR/chunks/chunk-00.parquet`` ... ``chunk-39.parquet`` (columns id, title, artist, tag,
-lyrics; all strings), ``DIR/chunks/manifest.json`` (rows_in, rows_out, dropped by reason,
-parameters, input fingerprint, per-chunk rows, scrape junk per rule, words removed per rule,
+lyrics, sections; all strings), ``DIR/chunks/manifest.json`` (rows_in, rows_out, dropped by
+reason, parameters, input fingerprint, per-chunk rows, scrape junk per rule, words removed per
+rule, stanzas per section kind and instruction lines expanded or dropped among the kept songs,
 timings) and the drop log ``DIR/chunks/drops.parquet`` (pipeline/chunks/droplog.py). Malformed
 rows (wrong field count, a field cut short, a quote left open at the end of a truncated file) are
 skipped and logged with their line; the good rows are kept, with a warning.
+
+``sections`` holds one code per stanza of ``lyrics`` (stanzas are separated by one blank line):
+the section kind its header named, ``i v p c h r b o x`` for intro, verse, pre-chorus, chorus,
+hook, refrain, bridge, outro, other, and ``.`` for a stanza without a header
+(lyrics_gpt2/songcraft/sections.py; how headers and instruction lines become stanzas:
+pipeline/structure.py).
 
 How (one pass over the CSV, memory independent of its size):
 
@@ -43,12 +50,12 @@ import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from lyrics_gpt2.cli import die_with_parent
-from lyrics_gpt2.errors import Problems, UsageError, describe_os_error
+from lyrics_gpt2.errors import UsageError, describe_os_error
 from lyrics_gpt2.fileio import (
     atomic_path,
     file_fingerprint,
@@ -59,24 +66,27 @@ from lyrics_gpt2.fileio import (
     write_json,
 )
 from lyrics_gpt2.genres import TAGS
-from pipeline import clean, langid, leftovers
+from lyrics_gpt2.songcraft.sections import KINDS
+from pipeline import clean, langid, leftovers, whole_song
 from pipeline.chunks.droplog import FILE_NAME as DROP_LOG
 from pipeline.chunks.droplog import DropLog
 from pipeline.chunks.files import COLUMNS, Staging, chunk_of, finalize_all, text_hash
+from pipeline.chunks.settings import (  # add_arguments: pipeline/preprocess.py STAGES calls it
+    Config,
+    add_arguments,  # noqa: F401
+    config_from_args,
+)
 from pipeline.chunks.summary import print_summary, words_removed
 from pipeline.read import Reader, detect_layout, record_lines
-
-# Bump when a rule changes what is kept, so old chunks are rebuilt rather than skipped.
-# 2: control characters (NUL) removed; 3: scrape-junk rules; 4: duplicate_text, leftover rules
-RULES_VERSION = 4
+from pipeline.structure import Structure
 
 REASONS = (
     "malformed",  # unparsable row (wrong field count) or no id
     "unknown_genre",  # a genre name that maps to no Genius tag
     "genre_not_selected",  # a tag not in --genres
     "empty_lyrics",  # missing or blank lyrics
-    "placeholder",  # a known placeholder text (pipeline/clean.py PLACEHOLDER_*)
-    "translation_page",  # Genius translation/romanization pages (clean.is_translation_page)
+    "placeholder",  # a known placeholder text (pipeline/whole_song.py PLACEHOLDER_*)
+    "translation_page",  # Genius translation/romanization pages (whole_song.is_translation_page)
     "empty_after_cleaning",  # nothing left once annotations are removed
     "wrong_language",  # not --language (dataset column, else the detector)
     "duplicate_id",  # an id seen before (first kept)
@@ -85,108 +95,6 @@ REASONS = (
 )
 BATCH_ROWS = 2000
 MALFORMED_HELD = 100_000
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("stage chunks")
-    group.add_argument("--num-chunks", type=int, default=40, help="number of output chunks")
-    group.add_argument(
-        "--genres",
-        nargs="+",
-        default=["pop", "rap"],
-        help="Genius tags to keep (pop rap rock rb misc country)",
-    )
-    group.add_argument(
-        "--untagged-genre",
-        default="pop",
-        choices=TAGS,
-        help="tag given to rows of a CSV without a genre column (songdata.csv) "
-        "(default: %(default)s)",
-    )
-    group.add_argument(
-        "--brackets",
-        nargs="*",
-        default=list(clean.BRACKET_KINDS),
-        choices=clean.BRACKET_KINDS,
-        help="bracketed annotations to remove: square [..], curly {..}, round (..); "
-        "pass --brackets alone to keep them all (default: all three)",
-    )
-    group.add_argument(
-        "--parentheses",
-        choices=("drop", "keep"),
-        default="drop",
-        help="drop: remove everything in round brackets (the original rule); keep: leave sung "
-        "parenthesised text (backing vocals, answers), removing only annotation-like ones such "
-        "as (x2), (Chorus), (Repeat), (Produced by ...) (default: %(default)s)",
-    )
-    group.add_argument(
-        "--language",
-        default="en",
-        help="ISO code of the songs to keep, or 'any' (default: %(default)s)",
-    )
-    group.add_argument(
-        "--lang-detector",
-        default="fasttext",
-        choices=langid.DETECTORS,
-        help="language detector for rows without a language value (default: %(default)s)",
-    )
-    group.add_argument(
-        "--repeat-threshold",
-        type=int,
-        default=10,
-        help="drop a text found verbatim in at least this many songs; 0 keeps them "
-        "(default: %(default)s)",
-    )
-
-
-@dataclass(frozen=True)
-class Config:
-    """The parameters that decide what is kept (recorded in the manifest and its digest)."""
-
-    num_chunks: int
-    genres: tuple[str, ...]
-    untagged_genre: str
-    brackets: tuple[str, ...]
-    language: str
-    lang_detector: str
-    repeat_threshold: int
-    parentheses: str = "drop"
-    rules_version: int = RULES_VERSION
-
-
-def config_from_args(args: argparse.Namespace) -> Config:
-    """Check the stage's flags; every problem reported at once as one UsageError."""
-    problems = Problems()
-    unknown = [g for g in args.genres if g not in TAGS]
-    if unknown:
-        problems.add(
-            f"unknown genre {', '.join(map(repr, unknown))} in --genres (choose from "
-            f"{' '.join(TAGS)})"
-        )
-    if not 1 <= args.num_chunks <= 10_000:
-        problems.add(f"--num-chunks must be between 1 and 10000, not {args.num_chunks}")
-    if args.repeat_threshold < 0 or args.repeat_threshold == 1:
-        problems.add(f"--repeat-threshold must be 0 (off) or >= 2, not {args.repeat_threshold}")
-    language = args.language.strip().lower()
-    language = langid.normalize_code(language) or language  # "English" -> "en"
-    if language != "any" and language not in langid.KNOWN_CODES:
-        problems.add(
-            f"--language {language!r} is not a language code the detector knows; use an ISO "
-            "code such as en, es, fr, pt, de (see pipeline/langid.py KNOWN_CODES), or any"
-        )
-    if args.workers is not None and args.workers < 0:
-        problems.add(f"--workers must be >= 0, not {args.workers}")
-    problems.raise_if_any()
-    return Config(
-        num_chunks=args.num_chunks,
-        genres=tuple(sorted(set(args.genres), key=TAGS.index)),
-        untagged_genre=args.untagged_genre,
-        brackets=tuple(k for k in clean.BRACKET_KINDS if k in args.brackets),
-        language=language,
-        lang_detector=args.lang_detector,
-        repeat_threshold=args.repeat_threshold,
-        parentheses=getattr(args, "parentheses", "drop"),
-    )
 
 
 # --- worker side -----------------------------------------------------------------------------
@@ -244,14 +152,15 @@ def process_batch(batch: dict[str, list[str]]) -> Batch:
         if not raw.strip():
             drop(i, "empty_lyrics")
             continue
-        if clean.is_placeholder(raw):
+        if whole_song.is_placeholder(raw):
             drop(i, "placeholder")
             continue
-        if clean.is_translation_page(batch["artist"][i]):
+        if whole_song.is_translation_page(batch["artist"][i]):
             drop(i, "translation_page")
             continue
         touched: list[str] = []
-        text = clean.clean_lyrics(raw, cfg.brackets, touched, cfg.parentheses, words)
+        structure = Structure()
+        text = clean.clean_lyrics(raw, cfg.brackets, touched, cfg.parentheses, words, structure)
         if touched:
             for rule in touched:
                 junk[rule, "lines"] += 1
@@ -271,11 +180,24 @@ def process_batch(batch: dict[str, list[str]]) -> Batch:
         kept["artist"].append(" ".join(batch["artist"][i].split()))
         kept["tag"].append(tag)
         kept["lyrics"].append(text)
+        kept["sections"].append(structure.codes)
+        _count_structure(junk, structure)
         kept["chunk"].append(chunk_of(song_id.strip(), cfg.num_chunks))
         kept["hash"].append(text_hash(text))
     for rule, n in words.items():
         junk["words", rule] += n
     return kept, drops, junk, gone
+
+
+def _count_structure(counts: Counter, structure: Structure) -> None:
+    """Section kinds and instruction lines of a kept song, keyed ``("section", kind)`` and
+    ``("instruction", "expanded" | "dropped")`` beside the scrape-junk counts."""
+    for kind in structure.kinds:
+        counts["section", kind or "none"] += 1
+    if structure.expanded:
+        counts["instruction", "expanded"] += structure.expanded
+    if structure.dropped:
+        counts["instruction", "dropped"] += structure.dropped
 
 
 def _ordered_map(fn: Callable, items: Iterable, workers: int, cfg: Config) -> Iterator[Batch]:
@@ -436,6 +358,9 @@ def _build(
             for rule in (*clean.SCRAPE_RULES, *leftovers.LEFTOVER_RULES)
         },
         "words_removed": words_removed(junk),
+        # Among the songs kept before the duplicate and repeated-text filters.
+        "sections": {k: int(junk["section", k]) for k in (*KINDS, "none")},
+        "instructions": {k: int(junk["instruction", k]) for k in ("expanded", "dropped")},
         "chunks": files,
         "drop_log": {"file": DROP_LOG, "rows": drop_log.rows},
         **({"truncated_input": reader.truncated} if reader.truncated else {}),

@@ -48,6 +48,15 @@ def print_summary(manifest: dict, out: Path) -> None:
     print(f"  {'kept':<30}{manifest['rows_out']:>12,}{manifest['rows_out'] / rows_in:>9.1%}")
     for tag, count in manifest["tags_out"].items():
         print(f"    {tag:<28}{count:>12,}")
+    kinds = {k: n for k, n in manifest.get("sections", {}).items() if n}
+    if kinds:
+        print("  stanzas by section: " + ", ".join(f"{k} {n:,}" for k, n in kinds.items()))
+    ins = manifest.get("instructions") or {}
+    if any(ins.values()):
+        print(
+            f"  instruction lines: {ins.get('expanded', 0):,} expanded, "
+            f"{ins.get('dropped', 0):,} dropped (nothing known to repeat)"
+        )
     junk = {r: c for r, c in manifest.get("scrape_junk", {}).items() if c["lines"]}
     if junk:
         print(f"  {'scrape junk removed':30}{'lines':>12}{'songs':>9}")

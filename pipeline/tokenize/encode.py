@@ -26,6 +26,7 @@ from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.fileio import atomic_path, params_digest
 from pipeline.tokenize.balance import balance
 from pipeline.tokenize.pieces import cut_points, line_starts
+from pipeline.tokenize.sections import chunk_codes, encode_with_sections, not_after
 
 BATCH_SIZE = 1000
 COLUMNS = ("id", "artist", "tag", "lyrics")
@@ -62,6 +63,9 @@ class ChunkTask:
     # "songs": every genre's song count down to the smallest's (the original rule); "none"
     balance: str = "tokens"
     val_artists: frozenset[str] = frozenset()  # their songs are exempt from balancing
+    # {kind: id} with --sections: every stanza opens with its section token (a target, counted
+    # in n and in the pieces like any lyrics token)
+    section_ids: Mapping[str, int] = field(default_factory=dict)
 
 
 def read_chunk(path: Path, columns: tuple[str, ...]) -> pa.Table:
@@ -150,6 +154,7 @@ def tokenize_and_pad(
     n_rows: int,
     task,
     artist_tok: np.ndarray | None = None,
+    sections: pa.ChunkedArray | None = None,
 ) -> Encoded:
     """Tokenize ``texts`` (the lyrics of row numbers ``rows``) a batch at a time into rows.
 
@@ -168,13 +173,21 @@ def tokenize_and_pad(
     dtype = np.dtype(task.dtype)
     pad, eos, genre_ids = task.pad, task.eos, task.genre_ids
     token_bytes = getattr(encoder, "token_bytes", None)
+    section_ids = getattr(task, "section_ids", None) or {}
+    section_set = np.fromiter(section_ids.values(), dtype=np.int64)
     if artist_tok is None or len(artist_tok) == 0:
         artist_tok = np.full(n_rows, -1, dtype=np.int64)
     n_tokens = np.zeros(n_rows, dtype=np.int64)
     blocks, songs, pieces, lengths = [], [], [], []
     for start in range(0, len(rows), BATCH_SIZE):
         batch = texts.slice(start, BATCH_SIZE).to_pylist()
-        encoded = encoder.encode_batch(batch)
+        if section_ids:
+            codes = [""] * len(batch)
+            if sections is not None:
+                codes = sections.slice(start, BATCH_SIZE).to_pylist()
+            encoded = encode_with_sections(encoder, batch, codes, section_ids)
+        else:
+            encoded = encoder.encode_batch(batch)
         batch_rows = rows[start : start + len(batch)]
         # Conditioning tokens before the lyrics: the genre token, and the artist token if any.
         prefix = 1 + (artist_tok[batch_rows] >= 0)
@@ -188,12 +201,10 @@ def tokenize_and_pad(
                 spans.append((k, 0, min(n[k] - 1 - prefix[k], body_room), True))
                 continue
             # cut_points leaves one position for the genre token: an artist token takes one more.
-            cuts = cut_points(
-                n[k] - 1 - prefix[k],
-                *line_starts(batch[k], encoded[k], token_bytes),
-                seq_len - prefix[k] + 1,
-                lo,
-            )
+            starts = line_starts(batch[k], encoded[k], token_bytes)
+            if len(section_set):  # never between a section token and its stanza
+                starts = tuple(not_after(s, encoded[k], section_set) for s in starts)
+            cuts = cut_points(n[k] - 1 - prefix[k], *starts, seq_len - prefix[k] + 1, lo)
             last = len(cuts) - 2
             spans.extend((k, a, b, i == last) for i, (a, b) in enumerate(itertools.pairwise(cuts)))
         block = np.full((len(spans), seq_len), pad, dtype=dtype)
@@ -351,7 +362,10 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
     has_artist = (artist_tok >= 0) & ~empty & ~has_control if task.artist_ids else None
 
     texts = table["lyrics"].take(pa.array(candidates, type=pa.int64()))
-    encoded = tokenize_and_pad(tokenizer, texts, candidates, tags, len(table), task, artist_tok)
+    codes = chunk_codes(Path(task.chunk), task.section_ids, candidates)
+    encoded = tokenize_and_pad(
+        tokenizer, texts, candidates, tags, len(table), task, artist_tok, codes
+    )
     del texts
     n_tokens = encoded.n_tokens
     tokens = int(np.maximum(n_tokens - 2 - (0 if has_artist is None else has_artist), 0).sum())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lyrics_gpt2.genres import GENRE_TOKENS, artist_token
+from lyrics_gpt2.songcraft.sections import TOKENS as SECTION_TOKENS
 from pipeline.tokenize import artist_split as split
 from pipeline.tokenize import source, stats
 from pipeline.tokenize.encode import BATCH_SIZE
@@ -49,6 +50,14 @@ def build_manifest(
         "genre_token_ids": info.genre_token_ids,
         "genre_tokens": {g: GENRE_TOKENS[g] for g in genres},
         **_artist_manifest(info, split_info),
+        **(
+            {
+                "section_tokens": {k: SECTION_TOKENS[k] for k in info.section_token_ids},
+                "section_token_ids": info.section_token_ids,
+            }
+            if info.section_token_ids
+            else {}
+        ),
         "dtype": info.dtype,
         "length_rule": (
             "min_tokens < n < max_song_tokens, longer than seq_len split into pieces at stanza, "

@@ -22,6 +22,7 @@ from lyrics_gpt2 import tokenizer as tokenizers
 from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.fileio import atomic_path, params_digest, read_json, write_json
 from lyrics_gpt2.genres import GENRE_TOKENS, TAGS, artist_token
+from lyrics_gpt2.songcraft.sections import TOKENS as SECTION_TOKENS
 from pipeline.tokenize.encode import ChunkTask, file_sha, read_chunk
 
 # Bump when the part or dataset layout changes, so old parts and outputs are not reused.
@@ -50,6 +51,7 @@ class Settings:
     artist_tokens: int = 0  # N most frequent training artists get [Artist: Name]; 0 = off
     artist_holdout: float = 0.1  # share of each such artist's training songs held out
     balance: str = "tokens"  # tokens | songs | none (stage.add_arguments --balance)
+    sections: bool = False  # one [Verse]/[Chorus]/... token at the start of every stanza
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -69,6 +71,7 @@ class Settings:
             artist_tokens=getattr(args, "artist_tokens", 0),
             artist_holdout=getattr(args, "artist_holdout", 0.1),
             balance=getattr(args, "balance", "tokens"),
+            sections=bool(getattr(args, "sections", False)),
         )
 
     @property
@@ -93,6 +96,7 @@ class Settings:
                 if self.artist_tokens
                 else {}
             ),
+            **({"sections": True} if self.sections else {}),
         }
 
 
@@ -107,6 +111,7 @@ class TokenizerInfo:
     genre_token_ids: dict[str, int]
     dtype: str
     artist_token_ids: dict[str, int] = field(default_factory=dict)
+    section_token_ids: dict[str, int] = field(default_factory=dict)  # {kind: id}, --sections
 
 
 def say(quiet: bool, message: str) -> None:
@@ -222,6 +227,7 @@ def tokenizer_key(
             "genres": genres,
             "format": FORMAT_VERSION,
             **({"artists": list(artists)} if artists else {}),
+            **({"sections": True} if settings.sections else {}),
             # A trained BPE depends on which songs are training songs.
             **(
                 {
@@ -267,6 +273,7 @@ def chunk_tasks(
             "chunk": path.name,
             "format": FORMAT_VERSION,
             **({"artists": info.artist_token_ids} if info.artist_token_ids else {}),
+            **({"sections": info.section_token_ids} if info.section_token_ids else {}),
         }
         st = path.stat()
         tasks.append(
@@ -285,6 +292,7 @@ def chunk_tasks(
                     *(GENRE_TOKENS[g] for g in genres),
                     info.eos_token,
                     *(artist_token(a) for a in info.artist_token_ids),
+                    *(SECTION_TOKENS[k] for k in info.section_token_ids),
                 ),
                 dtype=info.dtype,
                 schema=schema,
@@ -297,6 +305,7 @@ def chunk_tasks(
                 artist_ids=info.artist_token_ids,
                 balance=settings.balance,
                 val_artists=frozenset(val_artists),
+                section_ids=info.section_token_ids,
             )
         )
     return tasks
@@ -347,6 +356,7 @@ def stage_tokenizer(
         tok = tokenizers.train_bpe(texts, settings.bpe_size)
     genre_ids = tokenizers.add_genre_tokens(tok, genres)
     artist_ids = tokenizers.add_artist_tokens(tok, artists) if artists else {}
+    section_ids = tokenizers.add_section_tokens(tok, SECTION_TOKENS) if settings.sections else {}
     info = TokenizerInfo(
         vocab_size=len(tok),
         eos_token_id=tok.eos_token_id,
@@ -355,6 +365,7 @@ def stage_tokenizer(
         genre_token_ids=genre_ids,
         dtype="uint16" if len(tok) <= 65535 else "int32",
         artist_token_ids=artist_ids,
+        section_token_ids=section_ids,
     )
     with atomic_path(staged, is_dir=True) as tmp:
         tok.save_pretrained(str(tmp))

@@ -149,6 +149,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "most training songs; 0 = off (default: %(default)s)",
     )
     group.add_argument(
+        "--sections",
+        action="store_true",
+        help="put a section token ([Verse], [Chorus], ... from the chunks' sections column) at "
+        "the start of every stanza; the model learns to write them (needed by generate --form)",
+    )
+    group.add_argument(
         "--artist-holdout",
         type=float,
         default=0.1,

@@ -238,7 +238,7 @@ def test_scrape_junk_counted_per_rule_in_manifest_and_summary(tmp_path, capsys):
     }
     by_id = {r["id"]: r["lyrics"] for r in rows_out}
     assert by_id["0"] == f"{verse}\nWe ride till dawn"
-    assert by_id["1"] == f"{verse}\nWe ride till dawn\nLa la"
+    assert by_id["1"] == f"{verse}\nWe ride till dawn\n\nLa la"  # the header left a break
     assert by_id["3"].startswith("You might also like me\n")
     summary = capsys.readouterr().out
     assert "scrape junk removed" in summary and "might_also_like" in summary

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import clean
+from pipeline import clean, whole_song
 
 # --- one test per rule ------------------------------------------------------------------------
 
@@ -128,8 +128,9 @@ def test_clean_lyrics_keeps_structure_and_drops_annotations():
         "(whole line ad-lib) (another)\n\nlast\u200b one\u00a0 here  "
     )
     assert clean.clean_lyrics(raw) == (
-        "I'm walking down the road\nla la la (unbalanced here\nstill here ] text\n\n"
-        "end now \U0001f3b5 café\n\nlast one here"
+        # Every header is a stanza break; "[Hook] 2x" over a line sings that stanza twice.
+        "I'm walking down the road\n\nla la la (unbalanced here\n\nstill here ] text\n\n"
+        "still here ] text\n\nend now \U0001f3b5 café\n\nlast one here"
     )
 
 
@@ -167,8 +168,9 @@ def _clean(raw: str) -> tuple[str, list[str]]:
             "Rain on the glass and a grin\nWind",
         ),
         ("Rain\nYou might also likeHe sings to the moon", "Rain\nHe sings to the moon"),
-        ("Rain\nYou might also likeChorus:\nWind", "Rain\nWind"),  # the header after it goes too
-        ("Rain\nYou might also like[Hook]\nWind", "Rain\nWind"),
+        # The header after it goes too, leaving its stanza break.
+        ("Rain\nYou might also likeChorus:\nWind", "Rain\n\nWind"),
+        ("Rain\nYou might also like[Hook]\nWind", "Rain\n\nWind"),
         ("Rain falls downYou might also likeWind blows on", "Rain falls down\nWind blows on"),
     ],
 )
@@ -212,7 +214,7 @@ def test_lone_lyrics_line_goes_but_lyrics_in_a_line_stay():
 
 def test_hyphen_headers():
     assert _clean("Verse 1-\nOne\n\nChorus -\nTwo\nPre-Chorus-\nThree") == (
-        "One\n\nTwo\nThree",
+        "One\n\nTwo\n\nThree",
         ["hyphen_header", "hyphen_header", "hyphen_header"],
     )
     assert _clean("Verse of my life - so it goes\nx") == ("Verse of my life - so it goes\nx", [])
@@ -270,7 +272,7 @@ def test_foreign_language_headers(header):
 
 def test_unbalanced_header_brackets():
     assert _clean("[Bridge: Some Singer}\nOne\n(Chorus]\nTwo") == (
-        "One\nTwo",
+        "One\n\nTwo",
         ["unbalanced_header", "unbalanced_header"],
     )
     raw = "[Bridge: Some Singer]\nOne (two} three"
@@ -305,21 +307,21 @@ def test_has_scrape_junk_precheck():
     ],
 )
 def test_is_placeholder_documented_list(text):
-    assert clean.is_placeholder(text)
+    assert whole_song.is_placeholder(text)
 
 
 def test_is_placeholder_keeps_songs():
-    assert not clean.is_placeholder("I love you, baby, more than words can say")
+    assert not whole_song.is_placeholder("I love you, baby, more than words can say")
     # Short songs that use the words of a placeholder are not placeholders.
-    assert not clean.is_placeholder("I'm not released from your love\nHold me tight tonight")
-    assert not clean.is_placeholder("I submit them all to you\nEvery request I ever made")
+    assert not whole_song.is_placeholder("I'm not released from your love\nHold me tight tonight")
+    assert not whole_song.is_placeholder("I submit them all to you\nEvery request I ever made")
     song = "They said the album's not yet released\n" + "but I sing it every night\n" * 30
-    assert not clean.is_placeholder(song)  # long texts are songs, whatever words they use
+    assert not whole_song.is_placeholder(song)  # long texts are songs, whatever words they use
 
 
 def test_is_translation_page():
-    assert clean.is_translation_page("Genius English Translations")
-    assert clean.is_translation_page("Genius Romanizations")
-    assert clean.is_translation_page("Genius Traducciones al Español / Translations")
-    assert not clean.is_translation_page("Genius")
-    assert not clean.is_translation_page("Lost in Translation")
+    assert whole_song.is_translation_page("Genius English Translations")
+    assert whole_song.is_translation_page("Genius Romanizations")
+    assert whole_song.is_translation_page("Genius Traducciones al Español / Translations")
+    assert not whole_song.is_translation_page("Genius")
+    assert not whole_song.is_translation_page("Lost in Translation")

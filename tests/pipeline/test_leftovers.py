@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lyrics_gpt2.cli import run
-from pipeline import clean, leftovers
+from pipeline import clean, leftovers, whole_song
 from pipeline.preprocess import main
 from tests.conftest import FIXTURES
 
@@ -38,8 +38,8 @@ def kept(tmp_path_factory):
 def test_lyrics_not_found_as_the_whole_song_is_a_placeholder(dropped):
     manifest, songs = dropped
     assert "5001" not in songs and manifest["dropped"]["placeholder"] == 1
-    assert clean.is_placeholder("LYRICS NOT FOUND")
-    assert not clean.is_placeholder("I looked for the lyrics, not found in my heart, " * 3)
+    assert whole_song.is_placeholder("LYRICS NOT FOUND")
+    assert not whole_song.is_placeholder("I looked for the lyrics, not found in my heart, " * 3)
 
 
 def test_a_nested_header_leaves_no_empty_brackets(dropped, kept):

@@ -55,6 +55,7 @@ def _kept(rows: list[tuple[str, str]], num_chunks: int) -> dict[str, list]:
         "artist": [f"a{i}" for i, _ in rows],
         "tag": ["pop"] * len(rows),
         "lyrics": [text for _, text in rows],
+        "sections": ["." for _ in rows],
         "chunk": [shards.chunk_of(i, num_chunks) for i, _ in rows],
         "hash": [shards.text_hash(text) for _, text in rows],
     }
