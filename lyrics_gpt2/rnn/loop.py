@@ -37,6 +37,7 @@ import torch
 
 from lyrics_gpt2.cli import UsageError
 from lyrics_gpt2.fileio import atomic_path
+from lyrics_gpt2.tracking import TRACKERS, Tracker, missing_tracker
 
 
 def save_model_files(out: Path, save: Callable[[Path], None], names: Sequence[str]) -> None:
@@ -64,6 +65,9 @@ def add_loop_flags(p, *, eval_every: int = 200, epochs: int = 10) -> None:
     a("--device", default=None, help="cpu, cuda, ... (default: cuda when present)")
     a("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
     a("--overwrite", action="store_true", help="start afresh even if OUTPUT holds a run")
+    a("--report-to", choices=TRACKERS, default="none",
+      help="also send metrics and settings to this tracker; tensorboard writes OUTPUT/runs "
+      "(%(default)s)")  # fmt: skip
 
 
 def loop_problems(args) -> list[str]:
@@ -76,6 +80,8 @@ def loop_problems(args) -> list[str]:
     for k in ("max_steps", "max_minutes"):
         if getattr(args, k) is not None and getattr(args, k) <= 0:
             problems.append(f"--{k.replace('_', '-')} must be > 0 (got {getattr(args, k)})")
+    if missing_tracker(args.report_to):
+        problems.append(missing_tracker(args.report_to))
     return problems
 
 
@@ -166,6 +172,7 @@ class TBPTTLoop:
         self.t = {"step": 0, "epoch": 0, "step_in_epoch": 0, "train_time_s": 0.0, "best": math.inf}
         self.records: list[dict] = []
         self.metrics = None
+        self.tracker: Tracker | None = None
 
     # ---- start: fresh or resumed ----
     def start(self, resume: bool) -> None:
@@ -205,10 +212,19 @@ class TBPTTLoop:
         for r in self.records:
             self.metrics.write(json.dumps(r) + "\n")
 
+    def track(self, name: str, config: dict) -> None:
+        """Send the records from here on, and ``config``, to the ``--report-to`` tracker."""
+        if name != "none":
+            self.tracker = Tracker(
+                name, self.out / "runs", self.out.name, config, resume_step=self.t["step"]
+            )
+
     def log(self, record: dict) -> None:
         self.records.append(record)
         self.metrics.write(json.dumps(record) + "\n")
         self.metrics.flush()
+        if self.tracker is not None:
+            self.tracker.log(record)
 
     def validate(self) -> float:
         fields = self.score()
@@ -272,8 +288,11 @@ class TBPTTLoop:
                 loss = total / max(1, targets)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                if self.clip > 0:
-                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+                # Clipping at infinity (--clip 0) only measures the norm.
+                norm = torch.nn.utils.clip_grad_norm_(
+                    self.model.parameters(), self.clip or math.inf
+                )
+                lr = self.optimizer.param_groups[0]["lr"]
                 self.optimizer.step()
                 elapsed = time.perf_counter() - started
                 t["train_time_s"] += elapsed
@@ -281,7 +300,7 @@ class TBPTTLoop:
                 t["step_in_epoch"] = k + 1
                 self.log({
                     "kind": "train", "step": t["step"], "epoch": t["epoch"] + (k + 1) / len(windows),
-                    "loss": loss.item(), "targets": targets,
+                    "loss": loss.item(), "lr": lr, "grad_norm": norm.item(), "targets": targets,
                     rate_name: targets * per_target / elapsed,
                 })  # fmt: skip
                 stop = (max_steps is not None and t["step"] >= max_steps) or t[
@@ -301,6 +320,8 @@ class TBPTTLoop:
         final = self.validate()
         self.save_checkpoint()
         self.metrics.close()
+        if self.tracker is not None:
+            self.tracker.finish()
         return final
 
     def train_records(self) -> list[dict]:
