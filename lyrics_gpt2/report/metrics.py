@@ -16,10 +16,13 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 WORD = re.compile(r"[a-z0-9']+")
+WORD_CORE = re.compile(r"[a-z0-9](?:[a-z0-9']*[a-z0-9])?")
 
 
 def words(text: str) -> list[str]:
-    return [w.strip("'") for w in WORD.findall(text.lower()) if w.strip("'")]
+    """Runs of letters, digits and apostrophes, apostrophes stripped at both ends, empty ones
+    dropped (one regex does it all: a word starts and ends with a letter or digit)."""
+    return WORD_CORE.findall(text.lower())
 
 
 def lines(text: str) -> list[str]:
