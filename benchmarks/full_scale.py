@@ -202,6 +202,8 @@ class Run:
 
     def train(self) -> None:
         """The tiny preset over the full tokenized data."""
+        # The benchmark's own folder: an earlier run's metrics would read as this run's steps.
+        shutil.rmtree(self.model, ignore_errors=True)
         metrics = self.model / "metrics.jsonl"
         first: dict[str, float] = {}
 
@@ -215,7 +217,7 @@ class Run:
                 first["s"] = elapsed
 
         cmd = [self.py, str(REPO / "lyrics_gpt2" / "train.py"), "--preset", "tiny"]
-        cmd += ["--data-dir", str(self.data), "--output-dir", str(self.model), "--overwrite"]
+        cmd += ["--data-dir", str(self.data), "--output-dir", str(self.model)]
         cmd += ["--max-steps", str(self.args.steps), "--log-every", "1"]
         cmd += ["--eval-every", "0"]  # validation at the start and the end only
         r = run_stage(f"training (tiny, {self.args.steps} steps)", cmd, watch=first_step)
