@@ -12,7 +12,7 @@ Generation goes through lyrics_gpt2.generate.sample (the code the command uses: 
 top-p/temperature/repetition-penalty sampling) with ``min_new_tokens = max_new_tokens``, so every
 batch size produces exactly the same number of tokens per song and tokens/s compare fairly.
 Target: batch 64 >= 20x batch 1 in tokens/s. Perplexity evaluation scores seq-len songs through
-lyrics_gpt2.scored.score (the command's loop) and reports scored tokens/s.
+lyrics_gpt2.evaluation.songs.score (the command's loop) and reports scored tokens/s.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ import numpy as np
 import torch
 
 from lyrics_gpt2 import gpt2_vocab
+from lyrics_gpt2.evaluation.songs import Songs, score
 from lyrics_gpt2.genres import GENRE_TOKENS
-from lyrics_gpt2.sampling import Sampling, left_pad, sample
-from lyrics_gpt2.scored import Songs, score
+from lyrics_gpt2.inference.params import Sampling
+from lyrics_gpt2.inference.sampler import left_pad, sample
 
 
 def tiny_preset_model(vocab_size: int, n_positions: int):

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from lyrics_gpt2.report.build import NGRAM
-from lyrics_gpt2.report.metrics import words
+from lyrics_gpt2.report.measures import words
 from lyrics_gpt2.report.ngrams import NgramIndex, longest_common_run
 
 

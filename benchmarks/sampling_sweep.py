@@ -19,9 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from lyrics_gpt2.inference.params import Sampling
+from lyrics_gpt2.inference.sampler import generate_songs
 from lyrics_gpt2.modeling import load_trained, quiet_transformers
 from lyrics_gpt2.report.build import Judged, best_of, load_reference, source_figures
-from lyrics_gpt2.sampling import Sampling, generate_songs
+from lyrics_gpt2.report.measures import SHAPE_ROWS
 from lyrics_gpt2.tokenizer import load_tokenizer
 
 ALL = ()  # penalty on every seen token: transformers', the notebooks' and generate's default
@@ -44,16 +46,7 @@ GRID = [
         Sampling(2**9, 1.0, 50, 0.95, 1.1, penalty_window=64, penalty_exempt=STRUCT),
     ),
 ]
-DISTANCE_KEYS = (
-    "distinct_1",
-    "distinct_2",
-    "self_bleu",
-    "repeated_line_share",
-    "words_per_line",
-    "lines_per_song",
-    "words_per_song",
-    "rhyme_rate",
-)
+DISTANCE_KEYS = SHAPE_ROWS
 SHOWN = ("fidelity", "copied_ngram_share", "repeated_line_share", "words_per_line")
 SHOWN += ("words_per_song", "distinct_2", "rhyme_rate", "ended_share")
 

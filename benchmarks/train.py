@@ -217,7 +217,7 @@ def trainer_worker(cfg: dict) -> dict:
 
     from lyrics_gpt2.data import Collator
     from lyrics_gpt2.modeling import build_model, pad_embeddings
-    from lyrics_gpt2.train_data import load_data
+    from lyrics_gpt2.training.data import load_data
 
     cuda = cfg["device"] == "cuda"
     data = load_data(cfg["data_dir"])
@@ -326,10 +326,10 @@ def step_worker(cfg: dict) -> dict:
 
     import torch
 
-    from lyrics_gpt2 import lora
-    from lyrics_gpt2.config import TrainArgs
-    from lyrics_gpt2.modeling import enable_gradient_checkpointing
-    from lyrics_gpt2.optim import build_optimizer
+    from lyrics_gpt2.training import lora
+    from lyrics_gpt2.training.config import TrainArgs
+    from lyrics_gpt2.training.model_setup import enable_gradient_checkpointing
+    from lyrics_gpt2.training.optim import build_optimizer
 
     torch.manual_seed(0)
     from transformers import GPT2Config, GPT2LMHeadModel

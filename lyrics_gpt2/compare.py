@@ -35,10 +35,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lyrics_gpt2.cli import ArgumentParser, UsageError, run
+from lyrics_gpt2.cli import ArgumentParser, run
+from lyrics_gpt2.errors import UsageError
+from lyrics_gpt2.evaluation.summary import bootstrap_ratio
 from lyrics_gpt2.fileio import read_json, write_json
 from lyrics_gpt2.genres import GENRE_TOKENS
-from lyrics_gpt2.modeling import base_from_summary, load_trained, quiet_transformers
+from lyrics_gpt2.modeling import (
+    add_device_flag,
+    base_from_summary,
+    load_trained,
+    pick_device,
+    quiet_transformers,
+)
 from lyrics_gpt2.rnn.data import Song, encode_songs, load_splits
 from lyrics_gpt2.rnn.generate import sample_songs
 from lyrics_gpt2.rnn.model import count_parameters, is_rnn_folder, load_rnn
@@ -128,30 +136,23 @@ def gpt2_sample(model, tokenizer, genre: str, seed: int) -> str:
     return tokenizer.decode(out[0, 1:], skip_special_tokens=True)[:SAMPLE_BYTES]
 
 
-def summarize(nll: np.ndarray, nbytes: np.ndarray, picks: np.ndarray | None) -> dict:
-    out = {
-        "songs": len(nll),
-        "bytes": int(nbytes.sum()),
-        "bits_per_byte": float(nll.sum() / LN2 / nbytes.sum()),
-        "ci95": None,
-    }
-    if picks is not None and len(nll) > 1:
-        draws = nll[picks].sum(axis=1) / LN2 / nbytes[picks].sum(axis=1)
-        out["ci95"] = [float(v) for v in np.percentile(draws, [2.5, 97.5])]
-    return out
-
-
 def breakdown(nll, songs, nbytes, n_boot, seed) -> dict:
-    """{"all": ..., genre: ...}; resamples depend only on the seed and the songs, not the model."""
+    """{"all": ..., genre: ...} bits per byte with the project's one bootstrap interval
+    (lyrics_gpt2.evaluation.summary.bootstrap_ratio): resamples depend only on the seed and the
+    songs, not the model, so the models' intervals are paired."""
     genres = np.array([s.genre for s in songs])
     groups = {"all": np.ones(len(songs), dtype=bool)}
     groups.update({g: genres == g for g in sorted(set(genres))})
     out = {}
     for name, mask in groups.items():
-        rng = np.random.default_rng([seed, len(out)])
-        k = int(mask.sum())
-        picks = rng.integers(0, k, size=(n_boot, k)) if n_boot else None
-        out[name] = summarize(nll[mask], nbytes[mask], picks)
+        bits, size = nll[mask] / LN2, nbytes[mask]
+        ci = bootstrap_ratio(bits, size, n_boot, seed)
+        out[name] = {
+            "songs": int(mask.sum()),
+            "bytes": int(size.sum()),
+            "bits_per_byte": float(bits.sum() / size.sum()),
+            "ci95": list(ci) if ci else None,
+        }
     return out
 
 
@@ -223,7 +224,7 @@ def compare(
     nbytes = np.array([len(s.lyrics.encode("utf-8")) for s in songs], dtype=np.int64)
     rows = []
     for path in models:
-        for row in score_model(Path(path), songs, torch.device(device), seed):
+        for row in score_model(Path(path), songs, pick_device(device), seed):
             nll = row.pop("nll")
             row["per_song_nats"] = nll.tolist()
             row["bits_per_byte"] = breakdown(nll, songs, nbytes, n_boot, seed)
@@ -275,12 +276,13 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--bootstrap", type=int, default=1000, help="resamples, 0 = off (%(default)s)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap and sample seed")
     p.add_argument("--max-songs", type=int, default=None, help="only the first N songs")
-    p.add_argument("--device", default="cpu", help="(%(default)s)")
+    add_device_flag(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    device = pick_device(args.device)
     if args.bootstrap < 0:
         raise UsageError(f"--bootstrap must be >= 0 (got {args.bootstrap})")
     if args.max_songs is not None and args.max_songs < 1:
@@ -288,9 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in args.models:
         if not path.is_dir():
             raise UsageError(f"no model folder at {path}")
-    result = compare(
-        args.data_dir, args.models, args.bootstrap, args.seed, args.max_songs, args.device
-    )
+    result = compare(args.data_dir, args.models, args.bootstrap, args.seed, args.max_songs, device)
     sys.stdout.write(render(result))
     if args.json:
         write_json(args.json, result)

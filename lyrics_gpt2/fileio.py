@@ -47,36 +47,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.errors import WRITE_ERRNOS, OutputError, describe_os_error
 
-# errnos that mean "this place cannot take the output": the user fixes the place, not the code.
-WRITE_ERRNOS = {
-    errno.ENOSPC: "no space left on the device; free some space or write elsewhere",
-    errno.EDQUOT: "disk quota exceeded; free some space or write elsewhere",
-    errno.EFBIG: "file too large for this file system; write elsewhere",
-    errno.EROFS: "read-only file system; write elsewhere",
-    errno.EACCES: "permission denied; write elsewhere or fix the permissions",
-    errno.EPERM: "operation not permitted; write elsewhere or fix the permissions",
-    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another path",
-    errno.EISDIR: "it is a folder; name a file inside it instead",
-    errno.ENAMETOOLONG: "the name is too long; choose a shorter path",
-}
 # Paths the kernel makes up: nothing can be created there, and links through them (/dev/stdout
 # -> /proc/self/fd/1 -> the shell's redirect target) must be written through, not replaced.
 _VIRTUAL = ("/proc/", "/dev/", "/sys/")
 # Where no file can be created at all (/dev/shm, a tmpfs, is a fine place for outputs).
 _SYSTEM = ("/proc/", "/sys/")
-
-
-class OutputError(UsageError):
-    """An output that cannot be written where the user asked; printed as one line, exit code 2."""
-
-
-def describe_os_error(exc: OSError, path: str | os.PathLike | None = None) -> str:
-    """One line naming the path, what went wrong and what to do."""
-    where = path if path is not None else (exc.filename or "the output")
-    reason = WRITE_ERRNOS.get(exc.errno or 0) or (exc.strerror or type(exc).__name__)
-    return f"cannot write {where}: {reason}"
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ each stops at end-of-song or after ``--max-length`` new tokens. Special tokens a
 A prompt is plain text: one holding a control token's text (``[Genre: Pop]``, ``<|endoftext|>``)
 is refused with a one-line message, never obeyed.
 The same seed with the same flags gives the same songs. This module is the command (flags, output
-formats); the sampler it runs is lyrics_gpt2.sampling.
+formats); the sampler it runs is lyrics_gpt2.inference.sampler.
 
 Defaults (temperature 0.9, top-k 50, top-p 0.95, repetition penalty 1.1 on every seen token;
 ``--penalty-exempt structure`` spares line breaks, punctuation and genre tokens) are picked by ``python benchmarks/sampling_sweep.py``, which
@@ -34,24 +34,28 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
+from lyrics_gpt2.cli import ArgumentParser, run
+from lyrics_gpt2.errors import Problems, UsageError, require_extra
 from lyrics_gpt2.fileio import atomic_path, check_output, output_errors
 from lyrics_gpt2.genres import model_artists, model_genres, resolve_artist, resolve_genres
+from lyrics_gpt2.inference.params import (
+    DEFAULT_MAX_LENGTH,
+    add_sampling_flags,
+    sampling_from,
+)
+from lyrics_gpt2.inference.sampler import (
+    Song,
+    check_prompt,
+    generate_songs,
+    model_window,
+    prompt_ids,
+)
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
     add_device_flag,
     load_trained,
     pick_device,
     quiet_transformers,
-)
-from lyrics_gpt2.sampling import (
-    DEFAULT_MAX_LENGTH,
-    Sampling,
-    Song,
-    check_prompt,
-    generate_songs,
-    model_window,
-    prompt_ids,
 )
 from lyrics_gpt2.tokenizer import load_tokenizer
 
@@ -76,46 +80,6 @@ def render(songs: list[Song], fmt: str, settings: dict) -> str:
         who = s.genre if s.artist is None else f"{s.genre}, {s.artist}"
         blocks.append(f"=== {who} #{s.index + 1}{end} ===\n{s.text}\n")
     return "\n".join(blocks)
-
-
-def add_sampling_flags(p: ArgumentParser) -> None:
-    """How tokens are drawn, shared with the evaluation report (lyrics_gpt2.report)."""
-    d = Sampling()
-    p.add_argument("--temperature", type=float, default=d.temperature, help="(%(default)s)")
-    p.add_argument("--top-k", type=int, default=d.top_k, help="0 = off (%(default)s)")
-    p.add_argument("--top-p", type=float, default=d.top_p, help="in (0, 1] (%(default)s)")
-    p.add_argument(
-        "--repetition-penalty",
-        type=float,
-        default=d.repetition_penalty,
-        help="1.0 = off; below 1 rewards repetition (%(default)s)",
-    )
-    p.add_argument(
-        "--penalty-window",
-        type=int,
-        default=d.penalty_window,
-        help="the penalty counts only the last N tokens; 0 = the whole song (%(default)s)",
-    )
-    p.add_argument(
-        "--penalty-exempt",
-        choices=("structure", "none"),
-        default="none",
-        help="structure: line breaks, punctuation and genre tokens are never penalised; "
-        "none: every seen token is, as in transformers and the original notebooks (%(default)s)",
-    )
-
-
-def sampling_from(args, max_new_tokens: int) -> Sampling:
-    """The Sampling that add_sampling_flags' flags name."""
-    return Sampling(
-        max_new_tokens=max_new_tokens,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        repetition_penalty=args.repetition_penalty,
-        penalty_window=args.penalty_window,
-        penalty_exempt=None if args.penalty_exempt == "structure" else (),
-    )
 
 
 def build_parser() -> ArgumentParser:
@@ -207,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         problems.require(args.best_of >= 1, f"--best-of must be >= 1 (got {args.best_of})")
         max_length = DEFAULT_MAX_LENGTH if args.max_length is None else args.max_length
         sampling_from(args, max_length).check(problems)
+    if args.best_of > 1:  # ranks with the report's classifier
+        require_extra("report", "--best-of", "sklearn", "joblib")
     if args.output:
         check_output(args.output)  # a folder, a read-only place: said now, not after sampling
     if not (args.model / "config.json").is_file():

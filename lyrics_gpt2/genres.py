@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.errors import UsageError
 
 # Genius ds.csv tags, most frequent first.
 TAGS: tuple[str, ...] = ("pop", "rap", "rock", "rb", "misc", "country")

@@ -17,6 +17,7 @@ started from (:func:`base_from_summary`).
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +25,40 @@ from typing import Any
 
 import torch
 
-from lyrics_gpt2.cli import UsageError, first_line
-from lyrics_gpt2.config import architecture
+from lyrics_gpt2.errors import UsageError, first_line
 from lyrics_gpt2.fileio import read_json
-from lyrics_gpt2.sampling import Sampling
 from lyrics_gpt2.tokenizer import check_vocab_prefix, mismatched_tokens
 
 DEFAULT_MODEL = Path("artifacts/model")
+
+
+# Training presets (JSON): their gpt2_config names a from-scratch architecture.
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+
+
+def preset_path(name: str) -> Path | None:
+    """The file of a preset given by name (tiny) or path (my.json); None when there is none."""
+    path = Path(name)
+    if path.suffix == ".json" and path.is_file():
+        return path
+    builtin = PRESETS_DIR / f"{name}.json"
+    return builtin if builtin.is_file() else None
+
+
+def architecture(name: str) -> dict[str, Any] | None:
+    """The GPT2Config keys of from-scratch model ``name`` (a preset with gpt2_config), or None.
+    Only the architecture is read here; lyrics_gpt2.training.config checks the rest of a preset."""
+    path = preset_path(name) if not Path(name).is_dir() else None
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read preset {path}: {first_line(exc)}") from None
+    arch = data.get("gpt2_config") if isinstance(data, dict) else None
+    if arch is not None and not isinstance(arch, dict):
+        raise UsageError(f"preset {path}: gpt2_config must be an object of GPT2Config keys")
+    return arch
 
 
 @dataclass(frozen=True)
@@ -151,7 +179,7 @@ def pad_embeddings(model, vocab: int, multiple: int) -> None:
         return
     model.resize_token_embeddings(padded, mean_resizing=False)
     with torch.no_grad():
-        for emb in {id(e.weight): e for e in _embeddings(model)}.values():
+        for emb in {id(e.weight): e for e in embedding_layers(model)}.values():
             emb.weight[vocab:] = 0
 
     def mask(module, inputs, logits):
@@ -175,23 +203,6 @@ def unpad_embeddings(model, vocab: int) -> None:
         model.resize_token_embeddings(vocab, mean_resizing=False)
 
 
-def enable_gradient_checkpointing(model) -> None:
-    """Recompute each transformer block's activations during backward instead of keeping them.
-
-    Non-reentrant checkpointing: it restores the RNG state for the recomputation (same dropout
-    masks, hence the same loss and gradients) and needs no input that requires grad (LoRA)."""
-    kwargs = {"use_reentrant": False}
-    if hasattr(model, "activation_checkpointing_enable"):  # transformers 5's name
-        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
-    else:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
-    model.config.use_cache = False
-
-
-def checkpointing_enabled(model) -> bool:
-    return any(getattr(m, "gradient_checkpointing", False) is True for m in model.modules())
-
-
 def resize_embeddings(model, vocab: int, name: str = "model") -> None:
     """Grow the token embeddings to ``vocab`` rows; new rows are the mean of the old ones."""
     old = model.get_input_embeddings().weight.shape[0]
@@ -204,11 +215,12 @@ def resize_embeddings(model, vocab: int, name: str = "model") -> None:
         )
     model.resize_token_embeddings(vocab, mean_resizing=False)
     with torch.no_grad():
-        for emb in {id(e.weight): e for e in _embeddings(model)}.values():
+        for emb in {id(e.weight): e for e in embedding_layers(model)}.values():
             emb.weight[old:] = emb.weight[:old].mean(dim=0, keepdim=True)
 
 
-def _embeddings(model):
+def embedding_layers(model):
+    """The input embedding and, when there is one, the output head (tied or not)."""
     out = [model.get_input_embeddings()]
     head = model.get_output_embeddings()
     if head is not None:
@@ -223,26 +235,6 @@ def set_dropout(model, p: float) -> None:
     for module in model.modules():
         if isinstance(module, torch.nn.Dropout):
             module.p = p
-
-
-def generation_defaults(tokenizer, seq_len: int) -> dict[str, Any]:
-    """Sampling settings saved as generation_config.json: varied but coherent lyrics.
-
-    repetition_penalty stays >= 1 (below 1 rewards repetition, a trap of the original notebooks).
-    """
-    # The same defaults as `python -m lyrics_gpt2.generate`, chosen by benchmarks/sampling_sweep.py.
-    sampling = Sampling()
-    return {
-        "do_sample": True,
-        "top_k": sampling.top_k,
-        "top_p": sampling.top_p,
-        "temperature": sampling.temperature,
-        "repetition_penalty": sampling.repetition_penalty,
-        "max_new_tokens": seq_len,
-        "eos_token_id": tokenizer.eos_token_id,
-        "pad_token_id": tokenizer.pad_token_id,
-        "bos_token_id": tokenizer.eos_token_id,
-    }
 
 
 # ---------------------------------------------------------------------------- trained models

@@ -18,7 +18,7 @@ Reported: token-weighted mean NLL -> perplexity, bits per byte (total bits over 
 the decoded lyrics, which compares across tokenizers), token counts, and a bootstrap 95% interval
 over songs; overall and per genre. A long song that stage tokenize cut into several rows (pieces)
 is scored piece by piece and counted as one song: its pieces' NLL and tokens are summed, and the
-bootstrap resamples songs, not rows (lyrics_gpt2.evaluation.song_groups). Then the genre-swap matrix: each genre's songs scored by the
+bootstrap resamples songs, not rows (lyrics_gpt2.evaluation.scoring.song_groups). Then the genre-swap matrix: each genre's songs scored by the
 tuned model under every genre token; conditioning works when each row's diagonal cell wins.
 
 Artist tokens. When the data was made with ``--artist-tokens N`` (stage tokenize), the artist
@@ -30,7 +30,7 @@ An artist token is conditioning, never a target: the collator masks it wherever 
 the base model reads the rows without it.
 
 Also usable through ``evaluate`` without the hub:
-``evaluate.load("lyrics_gpt2/metrics/perplexity").compute(predictions=texts, model_id=DIR)``.
+``evaluate.load("lyrics_gpt2/evaluation/lyrics_perplexity").compute(predictions=texts, model_id=DIR)``.
 """
 
 from __future__ import annotations
@@ -42,8 +42,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, first_line, run
+from lyrics_gpt2.cli import ArgumentParser, run
 from lyrics_gpt2.data import split_is_empty
+from lyrics_gpt2.errors import Problems, UsageError, first_line
+from lyrics_gpt2.evaluation.songs import load_songs, lyric_bytes, score
+from lyrics_gpt2.evaluation.summary import breakdown, render
+from lyrics_gpt2.evaluation.swap import artist_swap, genre_swap, model_artist_ids
 from lyrics_gpt2.fileio import check_output, output_errors, write_json
 from lyrics_gpt2.genres import model_genres
 from lyrics_gpt2.modeling import (
@@ -54,9 +58,6 @@ from lyrics_gpt2.modeling import (
     pick_device,
     quiet_transformers,
 )
-from lyrics_gpt2.perplexity_report import breakdown, render
-from lyrics_gpt2.scored import load_songs, lyric_bytes, score
-from lyrics_gpt2.swap import artist_swap, genre_swap, model_artist_ids
 from lyrics_gpt2.tokenizer import has_tokenizer, load_tokenizer, mismatched_tokens
 
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from lyrics_gpt2.cli import UsageError, first_line
+from lyrics_gpt2.errors import UsageError, first_line
 from lyrics_gpt2.genres import GENRE_TOKENS, artist_token, usable_artist_name
 
 EOS = "<|endoftext|>"

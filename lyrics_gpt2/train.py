@@ -38,14 +38,14 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-if __package__ in (None, ""):
-    # Run as a file, sys.path[0] is lyrics_gpt2/ itself, whose modules would shadow top-level ones
-    # (config, data, ...); the repository root goes there instead so `import lyrics_gpt2` works.
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-
-from lyrics_gpt2 import lora
-from lyrics_gpt2.checkpoints import (
+from lyrics_gpt2.cli import run
+from lyrics_gpt2.data import EpochShuffle
+from lyrics_gpt2.errors import UsageError
+from lyrics_gpt2.evaluation.scoring import SongScores, score_songs
+from lyrics_gpt2.fileio import check_output, output_errors, write_json
+from lyrics_gpt2.modeling import build_model, pad_embeddings, unpad_embeddings
+from lyrics_gpt2.training import lora
+from lyrics_gpt2.training.checkpoints import (
     FIXED_ON_RESUME,
     TrainState,
     check_checkpoint_files,
@@ -54,30 +54,20 @@ from lyrics_gpt2.checkpoints import (
     resolve_resume,
     save_checkpoint,
 )
-from lyrics_gpt2.cli import UsageError, run
-from lyrics_gpt2.config import TrainArgs, parse_train_args
-from lyrics_gpt2.data import EpochShuffle
-from lyrics_gpt2.evaluation import SongScores, score_songs
-from lyrics_gpt2.fileio import check_output, output_errors, write_json
-from lyrics_gpt2.launch import die_with_launcher, make_accelerator
-from lyrics_gpt2.modeling import (
-    build_model,
-    enable_gradient_checkpointing,
-    pad_embeddings,
-    parent_record,
-    summary_base,
-    unpad_embeddings,
-)
-from lyrics_gpt2.optim import build_optimizer, get_lr_scheduler
-from lyrics_gpt2.outputs import (
+from lyrics_gpt2.training.config import TrainArgs, parse_train_args
+from lyrics_gpt2.training.data import get_dataloaders, load_data
+from lyrics_gpt2.training.launch import die_with_launcher, make_accelerator
+from lyrics_gpt2.training.model_setup import enable_gradient_checkpointing
+from lyrics_gpt2.training.optim import build_optimizer, get_lr_scheduler
+from lyrics_gpt2.training.outputs import (
     MetricsLog,
     StepMeter,
     clear_run_outputs,
     plain_state_dict,
+    run_summary,
     save_hf_folder,
 )
-from lyrics_gpt2.tracking import PROJECT, hparams, init_kwargs, scalars
-from lyrics_gpt2.train_data import get_dataloaders, load_data
+from lyrics_gpt2.training.tracking import PROJECT, hparams, init_kwargs, scalars
 
 PROG = "accelerate launch -q lyrics_gpt2/train.py"
 EPILOG = """examples:
@@ -97,7 +87,7 @@ Songs longer than the data's rows: python -m pipeline.preprocess --stages tokeni
 def validate(model, val_loader, accelerator) -> SongScores:
     """Per-token validation loss over the whole (capped) split, gathered across processes.
 
-    The same scoring the perplexity command uses (``lyrics_gpt2.evaluation.score_songs``).
+    The same scoring the perplexity command uses (``lyrics_gpt2.evaluation.scoring.score_songs``).
     """
     return score_songs(model, val_loader, accelerator)
 
@@ -246,12 +236,11 @@ def main(argv=None) -> int:
     args = parse_train_args(argv, prog=PROG, description=__doc__, epilog=EPILOG)
     from accelerate.utils import set_seed
 
+    out = Path(args.output_dir)
     # Before data and model load: a file, a folder under /proc, a read-only disk are refused now.
-    check_output(args.output_dir, flag="--output-dir", is_dir=True)
+    check_output(out, flag="--output-dir", is_dir=True)
     # 1. accelerator, logging quiet on other processes
     accelerator = make_accelerator(args)
-    out = Path(args.output_dir)
-    check_output(out, flag="--output-dir", is_dir=True)  # a file, /proc, read-only: before work
     if not accelerator.is_main_process:
         import transformers
 
@@ -375,7 +364,7 @@ def main(argv=None) -> int:
     accelerator.wait_for_everyone()
     state_dict = plain_state_dict(accelerator.get_state_dict(model))
     if accelerator.is_main_process:
-        from lyrics_gpt2.plots import plot_losses, read_metrics
+        from lyrics_gpt2.training.plots import plot_losses, read_metrics
 
         final = accelerator.unwrap_model(model, keep_torch_compile=False)
         with output_errors(out):
@@ -387,42 +376,12 @@ def main(argv=None) -> int:
                 state_dict = None
             save_hf_folder(final, data.tokenizer, out, data.seq_len, state_dict=state_dict)
             plots = plot_losses(read_metrics(out / "metrics.jsonl"), out)
-        seq_positions = state.positions_seen
-        base = summary_base(out, base_model, source.kind)
-        summary = {
-            **base,
-            "base_model_kind": source.kind,
-            "model_arg": args.model,
-            "untuned_model": base["base_model"] if source.kind == "scratch" else None,
-            "parameters": n_params,
-            **trainable,
-            "lora": lora.summary(args, genre_rows) if args.lora else None,
-            "parent": parent_record(source),
-            "gradient_checkpointing": args.gradient_checkpointing,
-            "pad_vocab": args.pad_vocab,
-            "data_dir": str(Path(args.data_dir).resolve()),
-            "output_dir": str(out.resolve()),
-            "preset": args.preset,
-            "steps": state.step,
-            "epochs": state.epoch + state.batch_in_epoch / max(1, len(train_loader)),
-            "train_songs": len(data.train),
-            "val_songs": len(data.validation),
-            "tokens_seen": state.tokens_seen,
-            "final_val_loss": state.last_val.get("val_loss"),
-            "final_val_perplexity": state.last_val.get("val_ppl"),
-            "train_time_s": round(state.train_time_s, 3),
-            "wall_time_s": round(time.time() - started, 3),
-            "tokens_per_s": state.tokens_seen / state.train_time_s if state.train_time_s else None,
-            "padding_share": 1 - state.tokens_seen / seq_positions if seq_positions else None,
-            "data_wait_share": state.data_wait_s / state.train_time_s
-            if state.train_time_s
-            else None,
-            "num_processes": accelerator.num_processes,
-            "mixed_precision": accelerator.mixed_precision,
-            "resumed_from": str(resume_from) if resume_from else None,
-            "plots": [p.name for p in plots],
-            "args": args.to_dict(),
-        }
+        summary = run_summary(
+            args, out, state, data, source, base_model, accelerator,
+            parameters=n_params, trainable=trainable, genre_rows=genre_rows,
+            batches_per_epoch=len(train_loader), resume_from=resume_from, plots=plots,
+            wall_time_s=time.time() - started,
+        )  # fmt: skip
         with output_errors(out / "summary.json"):
             write_json(out / "summary.json", summary)
         print(

@@ -1,4 +1,4 @@
-"""Cleaning rules for one song's lyrics, each a small function (tests/test_clean.py).
+"""Cleaning rules for one song's lyrics, each a small function (tests/pipeline/test_clean.py).
 
 :func:`clean_lyrics` applies them in order. Song structure is what the model should learn, so
 line breaks and the blank line between stanzas are kept; only annotations and noise go:

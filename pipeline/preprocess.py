@@ -7,7 +7,7 @@
 Stages (each writes its artifact and a manifest.json; a rerun skips a stage whose inputs and
 parameters did not change and finishes what a killed run left):
 
-1. ``chunks``   (pipeline/chunks.py): stream the CSV, clean, drop, shard into Parquet chunks
+1. ``chunks``   (pipeline/chunks/stage.py): stream the CSV, clean, drop, shard into Parquet chunks
                  -> DIR/chunks/chunk-NN.parquet + manifest.json
 2. ``tokenize`` (pipeline/tokenize/): genre tokens, 20-400 token window, balance, split, pad
                  -> DIR/tokenizer/, DIR/tokenized/ (datasets DatasetDict) + manifest.json
@@ -19,9 +19,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lyrics_gpt2.cli import ArgumentParser, Problems, run
+from lyrics_gpt2.cli import ArgumentParser, run
+from lyrics_gpt2.errors import Problems
 from lyrics_gpt2.fileio import check_output
-from pipeline import chunks
+from pipeline.chunks import stage as chunks
 from pipeline.tokenize import stage as tokenize
 
 STAGES = {"chunks": chunks, "tokenize": tokenize}

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.genres import normalize_genre
 
 COLUMNS = ("id", "title", "artist", "tag", "lyrics", "language")

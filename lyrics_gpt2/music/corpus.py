@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.music.roll import GRIDS, Note, notes_to_roll, read_midi
 
 CORPORA = ("bach", "folk")

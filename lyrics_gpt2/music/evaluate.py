@@ -31,7 +31,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lyrics_gpt2.cli import ArgumentParser, UsageError, run
+from lyrics_gpt2.cli import ArgumentParser, run
+from lyrics_gpt2.errors import UsageError, require_extra
 from lyrics_gpt2.fileio import check_output, read_json, write_json
 from lyrics_gpt2.music.corpus import Rolls, tunes_of_run
 
@@ -133,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from lyrics_gpt2.music.model import load_music
 
     args = build_parser().parse_args(argv)
+    require_extra("music", "python -m lyrics_gpt2.music.evaluate", "music21", "mido")
     if args.json is not None:
         check_output(args.json, flag="--json")
     model = load_music(args.model)

@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
+from lyrics_gpt2.cli import ArgumentParser, run
+from lyrics_gpt2.errors import Problems, UsageError, require_extra
 from lyrics_gpt2.fileio import check_output, write_json
 from lyrics_gpt2.music.roll import Note, notes_to_roll, plot_roll, roll_to_notes, write_midi
 
@@ -147,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from lyrics_gpt2.music.model import load_music
 
     args = build_parser().parse_args(argv)
+    require_extra("music", "python -m lyrics_gpt2.music.generate", "music21", "mido")
     with Problems() as problems:
         problems.require(
             args.temperature >= 0, f"--temperature must be >= 0 (got {args.temperature})"

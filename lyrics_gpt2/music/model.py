@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.rnn.data import WindowPlan
 
 MODEL_TYPE = "music-lstm"  # config.json marker

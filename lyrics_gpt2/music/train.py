@@ -29,8 +29,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lyrics_gpt2.cli import ArgumentParser, Problems, run
+from lyrics_gpt2.cli import ArgumentParser, run
+from lyrics_gpt2.errors import Problems, require_extra
 from lyrics_gpt2.fileio import check_output, write_json
+from lyrics_gpt2.modeling import pick_device
 from lyrics_gpt2.music.corpus import CORPORA, GRIDS, read_split
 from lyrics_gpt2.music.evaluate import evaluation_table, format_table, model_scores
 from lyrics_gpt2.music.model import (
@@ -46,12 +48,11 @@ from lyrics_gpt2.rnn.loop import (
     add_loop_flags,
     detach,
     loop_problems,
-    pick_device,
-    plot_losses,
     prepare_output,
     reset_lanes,
     save_model_files,
 )
+from lyrics_gpt2.training.plots import draw_curves, points
 
 # What save_music writes, config.json last (lyrics_gpt2.rnn.loop.save_model_files).
 MODEL_FILES = ("model.safetensors", "config.json")
@@ -114,11 +115,12 @@ def check_args(args) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    device = pick_device(args.device)
+    require_extra("music", "python -m lyrics_gpt2.music.train", "music21", "mido")
     check_args(args)
     out: Path = args.output_dir
     check_output(out, flag="--output-dir", is_dir=True)
     prepare_output(out, args.resume, args.overwrite)
-    device = pick_device(args.device)
     torch.manual_seed(args.seed)
 
     # 1. tunes, split by tune
@@ -170,10 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
         unit="nats per frame",
     )  # fmt: skip
-    plot_losses(
-        loop.records, out / "loss.png", val_key="val_nll", ylabel="nats per frame",
-        train_label="training (BCE, nats per frame)", val_label="validation (nats per frame)",
-    )  # fmt: skip
+    draw_curves(out / "loss.png", [
+        (points(loop.records, "train", "loss"), "training (BCE, nats per frame)", "-"),
+        (points(loop.records, "val", "val_nll"), "validation (nats per frame)", "o-"),
+    ], ylabel="nats per frame")  # fmt: skip
 
     # 4. the best model against the baselines, and the summary
     best = load_music(out, device)

@@ -21,12 +21,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
+from lyrics_gpt2.cli import ArgumentParser, run
+from lyrics_gpt2.errors import Problems, UsageError, require_extra
 from lyrics_gpt2.fileio import atomic_path, write_json
-from lyrics_gpt2.generate import add_sampling_flags, sampling_from
+from lyrics_gpt2.inference.params import DEFAULT_MAX_LENGTH, add_sampling_flags, sampling_from
 from lyrics_gpt2.modeling import DEFAULT_MODEL, add_device_flag, quiet_transformers
 from lyrics_gpt2.report import build, render
-from lyrics_gpt2.sampling import DEFAULT_MAX_LENGTH
 
 
 def build_parser() -> ArgumentParser:
@@ -84,8 +84,8 @@ def read_songs(path: Path) -> list[build.Judged]:
 
 def generate(args) -> tuple[list[build.Judged], dict]:
     from lyrics_gpt2.genres import model_genres, resolve_genres
+    from lyrics_gpt2.inference.sampler import generate_songs
     from lyrics_gpt2.modeling import load_trained, pick_device
-    from lyrics_gpt2.sampling import generate_songs
     from lyrics_gpt2.tokenizer import load_tokenizer
 
     tok = load_tokenizer(args.model)
@@ -111,6 +111,7 @@ def generate(args) -> tuple[list[build.Judged], dict]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    require_extra("report", "python -m lyrics_gpt2.report", "sklearn", "joblib")
     quiet_transformers()
     scored_model = args.model is not None or args.songs is None
     args.model = Path(args.model or DEFAULT_MODEL)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lyrics_gpt2.report import metrics
+from lyrics_gpt2.report import measures as metrics
 from lyrics_gpt2.report.classifier import GenreClassifier
 from lyrics_gpt2.report.corpus import RealSong, data_digest, load_split, split_texts
 from lyrics_gpt2.report.ngrams import NgramIndex, longest_common_run

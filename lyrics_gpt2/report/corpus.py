@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from lyrics_gpt2.cli import UsageError
 from lyrics_gpt2.data import load_tokenized
+from lyrics_gpt2.errors import UsageError
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@
 ``python -m lyrics_gpt2.report`` builds it once per data folder and caches it as
 ``DATA/report-cache/ngrams-<digest>.npz`` (the digest covers the data's manifests and n).
 
-Each n-gram of words (lyrics_gpt2.report.metrics.words) becomes a 64-bit hash: a stable hash
+Each n-gram of words (lyrics_gpt2.report.measures.words) becomes a 64-bit hash: a stable hash
 per word (blake2b, so every process agrees), combined polynomially and mixed (splitmix64).
 The index keeps sorted unique hashes and, for each, the first training song holding it:
 12 bytes per distinct n-gram. **Memory bound**: at most ``max_ngrams`` hashes are kept -- the
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from lyrics_gpt2.fileio import atomic_path
-from lyrics_gpt2.report.metrics import words
+from lyrics_gpt2.report.measures import words
 
 MASK = (1 << 64) - 1
 PRIME = np.uint64(0x100000001B3)  # FNV's 64-bit prime: odd, so the combination is invertible

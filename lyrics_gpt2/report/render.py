@@ -5,22 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from lyrics_gpt2.fileio import atomic_path
-from lyrics_gpt2.report import metrics
+from lyrics_gpt2.report import measures as metrics
 
-ROWS = (
-    "fidelity",
-    "copied_ngram_share",
-    "max_copied_words",
-    "distinct_1",
-    "distinct_2",
-    "self_bleu",
-    "repeated_line_share",
-    "words_per_line",
-    "lines_per_song",
-    "words_per_song",
-    "rhyme_rate",
-    "ended_share",
-)
+ROWS = metrics.REPORT_ROWS
 
 
 def _fmt(x) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.errors import UsageError
 
 IGNORE = -100
 SPLITS = ("train", "validation")

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import torch
 
-from lyrics_gpt2.cli import ArgumentParser, UsageError, run
+from lyrics_gpt2.cli import ArgumentParser, run
+from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.fileio import atomic_path
+from lyrics_gpt2.modeling import add_device_flag, pick_device
 from lyrics_gpt2.rnn.model import RNNBundle, is_rnn_folder, load_rnn
 from lyrics_gpt2.rnn.vocab import WordVocab
 
@@ -104,12 +106,13 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--max-length", type=int, default=2000, help="steps per song (%(default)s)")
     p.add_argument("--batch-size", type=int, default=16, help="songs sampled together")
     p.add_argument("--output", type=Path, default=None, help="write here instead of stdout")
-    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cpu)")
+    add_device_flag(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    device = pick_device(args.device)
     if not args.temperature > 0:
         raise UsageError(f"--temperature must be > 0 (got {args.temperature})")
     for name in ("num_songs", "max_length", "batch_size"):
@@ -117,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1 (got {getattr(args, name)})")
     if not is_rnn_folder(args.model):
         raise UsageError(f"no RNN model in {args.model}; train one with lyrics_gpt2.rnn.train")
-    bundle = load_rnn(args.model, args.device or "cpu")
+    bundle = load_rnn(args.model, device)
     cond = condition_index(bundle, args.genre, args.artist)
     songs = sample_songs(
         bundle, cond, args.prime, args.temperature, args.num_songs, args.seed, args.max_length,

@@ -35,9 +35,10 @@ from pathlib import Path
 
 import torch
 
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.fileio import atomic_path
-from lyrics_gpt2.tracking import TRACKERS, Tracker, missing_tracker
+from lyrics_gpt2.modeling import add_device_flag
+from lyrics_gpt2.training.tracking import TRACKERS, Tracker, missing_tracker
 
 
 def save_model_files(out: Path, save: Callable[[Path], None], names: Sequence[str]) -> None:
@@ -62,7 +63,7 @@ def add_loop_flags(p, *, eval_every: int = 200, epochs: int = 10) -> None:
     a("--eval-every", type=int, default=eval_every, help="validate every N steps (%(default)s)")
     a("--checkpoint-every", type=int, default=200, help="resumable state every N steps")
     a("--seed", type=int, default=0, help="(%(default)s)")
-    a("--device", default=None, help="cpu, cuda, ... (default: cuda when present)")
+    add_device_flag(p)
     a("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
     a("--overwrite", action="store_true", help="start afresh even if OUTPUT holds a run")
     a("--report-to", choices=TRACKERS, default="none",
@@ -94,10 +95,6 @@ def prepare_output(out: Path, resume: bool, overwrite: bool) -> None:
         raise UsageError(f"{out} already holds a run; pass --resume, --overwrite or another dir")
 
 
-def pick_device(name: str | None) -> torch.device:
-    return torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
-
-
 def reset_lanes(state, reset: torch.Tensor):
     """Zero the lanes (dimension 1 of each state tensor) where ``reset`` [B] is true."""
     keep = (~reset).to(state[0].dtype)[None, :, None]
@@ -106,38 +103,6 @@ def reset_lanes(state, reset: torch.Tensor):
 
 def detach(state):
     return tuple(s.detach() for s in state)
-
-
-def plot_losses(
-    records: list[dict],
-    dest: Path,
-    *,
-    val_key: str,
-    train_label: str,
-    val_label: str,
-    train_scale: float = 1.0,
-    ylabel: str = "bits",
-) -> None:
-    """Training loss per step (times ``train_scale``) and the validation score, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    train = [(r["step"], r["loss"] * train_scale) for r in records if r["kind"] == "train"]
-    val = [(r["step"], r[val_key]) for r in records if r["kind"] == "val"]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    if train:
-        ax.plot(*zip(*train, strict=True), label=train_label, lw=0.8)
-    if val:
-        ax.plot(*zip(*val, strict=True), "o-", label=val_label)
-    ax.set_xlabel("step")
-    ax.set_ylabel(ylabel)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    with atomic_path(dest) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
 
 
 class TBPTTLoop:

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.rnn.loop import detach, reset_lanes
 from lyrics_gpt2.rnn.vocab import Conditions, load_vocab
 

@@ -30,16 +30,16 @@ from pathlib import Path
 
 import torch
 
-from lyrics_gpt2.cli import ArgumentParser, UsageError, run
+from lyrics_gpt2.cli import ArgumentParser, run
+from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.fileio import read_json, write_json
+from lyrics_gpt2.modeling import pick_device
 from lyrics_gpt2.rnn.data import IGNORE, WindowPlan, encode_songs, load_splits
 from lyrics_gpt2.rnn.loop import (
     TBPTTLoop,
     add_loop_flags,
     detach,
     loop_problems,
-    pick_device,
-    plot_losses,
     prepare_output,
     reset_lanes,
     save_model_files,
@@ -47,6 +47,7 @@ from lyrics_gpt2.rnn.loop import (
 from lyrics_gpt2.rnn.model import ARCHS, RNNLM, RNNBundle, RNNConfig, count_parameters, save_rnn
 from lyrics_gpt2.rnn.scoring import LN2, bits_per_byte, score_encoded
 from lyrics_gpt2.rnn.vocab import ByteVocab, Conditions, WordVocab
+from lyrics_gpt2.training.plots import draw_curves, points
 
 # What save_rnn writes, config.json last (lyrics_gpt2.rnn.loop.save_model_files).
 MODEL_FILES = ("model.safetensors", "vocab.json", "config.json")
@@ -120,10 +121,10 @@ def settings(args) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    device = pick_device(args.device)
     check_args(args)
     out: Path = args.output_dir
     prepare_output(out, args.resume, args.overwrite)
-    device = pick_device(args.device)
     torch.manual_seed(args.seed)
 
     # 1. data and vocabulary (built from the training songs only)
@@ -188,10 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         step=step, epochs=args.epochs, max_steps=args.max_steps, max_minutes=args.max_minutes,
         eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, unit="bits per byte",
     )  # fmt: skip
-    plot_losses(
-        loop.records, out / "loss.png", val_key="val_bpb", train_scale=1 / LN2,
-        train_label="training (bits per target)", val_label="validation (bits per byte)",
-    )  # fmt: skip
+    draw_curves(out / "loss.png", [
+        (points(loop.records, "train", "loss", 1 / LN2), "training (bits per target)", "-"),
+        (points(loop.records, "val", "val_bpb"), "validation (bits per byte)", "o-"),
+    ], ylabel="bits")  # fmt: skip
 
     # 4. summary
     t, train_records = loop.t, loop.train_records()

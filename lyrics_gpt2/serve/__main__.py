@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lyrics_gpt2.cli import ArgumentParser, Problems, UsageError, run
+from lyrics_gpt2.cli import ArgumentParser, run
+from lyrics_gpt2.errors import Problems, UsageError, require_extra
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
     add_device_flag,
@@ -41,6 +42,7 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    require_extra("serve", "python -m lyrics_gpt2.serve", "fastapi", "uvicorn", "prometheus_client")
     with Problems() as problems:
         problems.require(args.max_batch >= 1, f"--max-batch must be >= 1 (got {args.max_batch})")
         problems.require(args.max_queue >= 0, f"--max-queue must be >= 0 (got {args.max_queue})")

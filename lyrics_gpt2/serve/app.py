@@ -19,9 +19,10 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from lyrics_gpt2.genres import model_genres, normalize_genre
-from lyrics_gpt2.sampling import Row, Sampling, prompt_ids, row_generator, song_text
+from lyrics_gpt2.inference.params import Row, Sampling
+from lyrics_gpt2.inference.sampler import prompt_ids, row_generator, song_text
 from lyrics_gpt2.serve.engine import Engine, Job, Rejected
-from lyrics_gpt2.serve.metrics import Metrics, RequestMetrics
+from lyrics_gpt2.serve.prometheus import Metrics, RequestMetrics
 from lyrics_gpt2.serve.schemas import (
     CONTROL_TEXT,
     GENRE_PREFIX,

@@ -1,4 +1,4 @@
-"""Continuous batching: every song in flight is one row of a shared lyrics_gpt2.sampling.Batch.
+"""Continuous batching: every song in flight is one row of a shared lyrics_gpt2.inference.sampler.Batch.
 
     engine = Engine(model, tokenizer, max_batch=32, max_queue=64)
     engine.start()                       # the sampling thread
@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from lyrics_gpt2.sampling import Batch, Row
+from lyrics_gpt2.inference.params import Row
+from lyrics_gpt2.inference.sampler import Batch
 
 
 class Rejected(Exception):

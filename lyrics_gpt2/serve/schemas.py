@@ -10,7 +10,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lyrics_gpt2.sampling import DEFAULT_MAX_LENGTH, Sampling
+from lyrics_gpt2.inference.params import DEFAULT_MAX_LENGTH, Sampling, sampling_from
 
 MAX_PROMPT_CHARS = 1000
 MAX_SONGS = 8
@@ -48,13 +48,7 @@ class SongRequest(BaseModel):
     seed: int = Field(42, ge=0, lt=2**63)
 
     def sampling(self, max_new_tokens: int) -> Sampling:
-        return Sampling(
-            max_new_tokens=max_new_tokens,
-            temperature=self.temperature,
-            top_k=self.top_k,
-            top_p=self.top_p,
-            repetition_penalty=self.repetition_penalty,
-        )
+        return sampling_from(self, max_new_tokens)  # the command's flags and these fields alike
 
 
 class CompletionRequest(BaseModel):

@@ -14,7 +14,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from lyrics_gpt2.cli import ArgumentParser, UsageError
+from lyrics_gpt2.cli import ArgumentParser
+from lyrics_gpt2.errors import UsageError
 from pipeline.synth.config import FLAG_RATES, JUNK_RATES, LAYOUTS, TAG_SHARES, SynthConfig
 from pipeline.synth.write import generate
 

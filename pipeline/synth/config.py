@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from lyrics_gpt2.cli import Problems
+from lyrics_gpt2.errors import Problems
 
 LAYOUTS: dict[str, tuple[str, ...]] = {
     "genius": ("title", "tag", "artist", "year", "views", "features", "lyrics", "id"),

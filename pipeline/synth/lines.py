@@ -10,7 +10,7 @@ import functools
 import re
 from random import Random
 
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.errors import UsageError
 from pipeline.synth import banks as B
 from pipeline.synth.config import HOOK_POOL, VERSE_POOL
 

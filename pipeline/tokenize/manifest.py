@@ -10,7 +10,7 @@ from typing import Any
 
 from lyrics_gpt2.genres import GENRE_TOKENS, artist_token
 from pipeline.tokenize import source, stats
-from pipeline.tokenize.chunk import BATCH_SIZE
+from pipeline.tokenize.encode import BATCH_SIZE
 from pipeline.tokenize.source import Settings, TokenizerInfo
 
 
@@ -79,7 +79,7 @@ def build_manifest(
         },
         "splits": split_info["splits"],
         "split": {
-            "rule": "whole artists, hash of seed and artist name, per genre (pipeline/split.py)",
+            "rule": "whole artists, hash of seed and artist name, per genre (pipeline/tokenize/artist_split.py)",
             "val_fraction": settings.val_fraction,
             "validation_artists": split_info["validation_artists"],
             "moved_after_filtering": split_info["moved"],

@@ -19,10 +19,10 @@ import pyarrow.compute as pc
 
 from lyrics_gpt2 import data
 from lyrics_gpt2 import tokenizer as tokenizers
-from lyrics_gpt2.cli import UsageError
+from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.fileio import atomic_path, params_digest, read_json, write_json
 from lyrics_gpt2.genres import GENRE_TOKENS, TAGS, artist_token
-from pipeline.tokenize.chunk import ChunkTask, file_sha, read_chunk
+from pipeline.tokenize.encode import ChunkTask, file_sha, read_chunk
 
 # Bump when the part or dataset layout changes, so old parts and outputs are not reused.
 FORMAT_VERSION = 2  # 2: long songs split into pieces, the piece column

@@ -1,5 +1,5 @@
 """Stage tokenize's splits: the tokenized parts -> train, validation (whole artists,
-pipeline/split.py) and, with artist tokens, ``artist_val`` (held-out songs of the token artists).
+pipeline/tokenize/artist_split.py) and, with artist tokens, ``artist_val`` (held-out songs of the token artists).
 
 Called by pipeline.tokenize.stage (``python -m pipeline.preprocess --stages tokenize``).
 """
@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import split
+from pipeline.tokenize import artist_split as split
 
 
 def split_parts(

@@ -34,7 +34,7 @@ as the control token itself.
 
 Per chunk, after the length filter, every genre is downsampled (seeded) to the smallest genre's
 count of songs; a kept song keeps all its rows, and a song's rows share its artist, so they
-always fall in the same split. The validation split takes whole artists (see ``pipeline/split.py``), decided on the chunk
+always fall in the same split. The validation split takes whole artists (see ``pipeline/tokenize/artist_split.py``), decided on the chunk
 rows before tokenizing so that ``bpe:N`` learns its merges from training songs only. Should every
 validation song of a genre be filtered out, the artist with the fewest kept songs of that genre
 moves to validation afterwards (listed in the manifest under split.moved_after_filtering).
@@ -63,12 +63,12 @@ from pathlib import Path
 from typing import Any
 
 from lyrics_gpt2 import tokenizer as tokenizers
-from lyrics_gpt2.cli import Problems, UsageError
+from lyrics_gpt2.errors import Problems, UsageError
 from lyrics_gpt2.fileio import atomic_path, intact, listing, read_json, remove_stale_tmp, write_json
 from lyrics_gpt2.genres import GENRE_TOKENS
-from pipeline import split
+from pipeline.tokenize import artist_split as split
 from pipeline.tokenize import source, stats, workers
-from pipeline.tokenize.chunk import file_sha
+from pipeline.tokenize.encode import file_sha
 from pipeline.tokenize.manifest import build_manifest
 from pipeline.tokenize.source import Settings, say
 from pipeline.tokenize.splits import split_parts

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lyrics_gpt2.cli import die_with_parent
-from pipeline.tokenize.chunk import ChunkTask, encode_chunk
+from pipeline.tokenize.encode import ChunkTask, encode_chunk
 from pipeline.tokenize.source import say
 
 

@@ -73,7 +73,10 @@ def test_a_live_runs_temporary_folder_is_not_taken(built):
 # output stays, no temporary folder is left.
 @pytest.mark.parametrize(
     ("stage", "target"),
-    [("tokenize", "datasets.DatasetDict.save_to_disk"), ("chunks", "pipeline.chunks.write_json")],
+    [
+        ("tokenize", "datasets.DatasetDict.save_to_disk"),
+        ("chunks", "pipeline.chunks.stage.write_json"),
+    ],
 )
 def test_disk_full_is_one_line_and_keeps_the_old_output(built, capsys, monkeypatch, stage, target):
     before = snapshot(built)

@@ -11,9 +11,9 @@ import json
 import pytest
 
 from lyrics_gpt2 import train
-from lyrics_gpt2.config import parse_train_args
 from lyrics_gpt2.modeling import build_model
 from lyrics_gpt2.testing import exit_code, train_tiny_tokenizer
+from lyrics_gpt2.training.config import parse_train_args
 
 
 def _preset(tmp_path, data) -> str:

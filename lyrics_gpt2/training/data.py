@@ -1,0 +1,108 @@
+"""What the training loop reads: the tokenized splits checked against their tokenizer, and loaders.
+
+    data = load_data("artifacts/data", eval_max_songs=500)
+    train_loader, val_loader, sampler = get_dataloaders(data, args)   # args: config.TrainArgs
+
+The format itself (features, manifest, collate, sampler) is lyrics_gpt2.data's; this module is
+lyrics_gpt2/train.py's use of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from lyrics_gpt2.data import Collator, EpochShuffle, Manifest, load_tokenized, split_is_empty
+from lyrics_gpt2.errors import UsageError
+from lyrics_gpt2.tokenizer import check_data_vocab, load_tokenizer
+from lyrics_gpt2.training.config import TrainArgs
+
+
+@dataclass
+class TrainData:
+    train: object  # datasets.Dataset: input_ids, length
+    validation: object
+    manifest: Manifest
+    tokenizer: object
+
+    @property
+    def seq_len(self) -> int:
+        return self.manifest.seq_len
+
+    @property
+    def pad_token_id(self) -> int:
+        return self.manifest.pad_token_id
+
+
+def load_data(data_dir: str | Path, eval_max_songs: int | None = None) -> TrainData:
+    """The tokenized splits, manifest and tokenizer, checked against each other."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise UsageError(f"data folder {data_dir} does not exist; run preprocessing first")
+    for name in ("train", "validation"):
+        if split_is_empty(data_dir, name):
+            raise UsageError(
+                f"the {name} split in {data_dir}/tokenized is empty; re-run preprocessing"
+            )
+    try:
+        dataset, manifest = load_tokenized(data_dir)
+    except UsageError:
+        raise
+    except Exception as exc:  # a damaged folder: say which, not a datasets traceback
+        raise UsageError(
+            f"cannot read {data_dir}/tokenized ({type(exc).__name__}: {exc}); re-run preprocessing"
+        ) from None
+    tok_dir = data_dir / "tokenizer"
+    if not tok_dir.is_dir():
+        raise UsageError(f"no tokenizer in {tok_dir}; re-run preprocessing (stage tokenize)")
+    tokenizer = load_tokenizer(tok_dir)
+    check_data_vocab(
+        tokenizer, manifest.vocab_size, manifest.genre_token_ids, manifest.genre_tokens, tok_dir
+    )
+    splits = {}
+    for name in ("train", "validation"):
+        if name not in dataset or len(dataset[name]) == 0:
+            raise UsageError(f"the {name} split in {data_dir}/tokenized is empty or missing")
+        # Only ids and lengths travel to the loader; numpy rows avoid per-token Python objects.
+        splits[name] = dataset[name].select_columns(["input_ids", "length"]).with_format("numpy")
+    if eval_max_songs is not None and eval_max_songs < len(splits["validation"]):
+        splits["validation"] = splits["validation"].select(range(eval_max_songs))
+    return TrainData(splits["train"], splits["validation"], manifest, tokenizer)
+
+
+def get_dataloaders(
+    data: TrainData, args: TrainArgs
+) -> tuple[DataLoader, DataLoader, EpochShuffle]:
+    """Shuffled training batches and in-order validation batches (before accelerator.prepare)."""
+    collator = Collator(
+        data.pad_token_id, data.seq_len, args.pad_to_multiple_of, data.manifest.conditioning_ids
+    )
+    sampler = EpochShuffle(len(data.train), args.seed)
+    # Pinned host memory lets the GPU copy run without blocking (no host sync per batch).
+    common = {
+        "collate_fn": collator,
+        "num_workers": args.num_workers,
+        "pin_memory": torch.cuda.is_available(),
+    }
+    if args.num_workers:
+        common["persistent_workers"] = True
+    # Own generators keep the loaders from drawing on the global RNG (which dropout uses), so
+    # starting an iterator mid-run (resume) cannot shift the dropout masks.
+    train = DataLoader(
+        data.train,
+        batch_size=args.batch_size,
+        sampler=sampler,
+        generator=torch.Generator().manual_seed(args.seed),
+        **common,
+    )
+    val = DataLoader(
+        data.validation,
+        batch_size=args.eval_batch_size or args.batch_size,
+        shuffle=False,
+        generator=torch.Generator().manual_seed(args.seed),
+        **common,
+    )
+    return train, val, sampler

@@ -1,0 +1,175 @@
+"""Stage 1's shard and dedup keys and its per-chunk files (pipeline/chunks/stage.py runs them).
+
+    python -m pipeline.preprocess --stages chunks        # writes DIR/chunks/chunk-NN.parquet
+
+- :func:`chunk_of`: the chunk a song id belongs to (blake2b of the id mod N), so every copy of an
+  id lands in one chunk and duplicate ids are found chunk by chunk;
+- :func:`text_hash`: the 64-bit key of a cleaned text (case folded) for verbatim repeats;
+- :class:`Staging`: kept rows appended in input order to per-chunk staging files, with their hash;
+- :func:`scan_chunk`, :func:`repeated_hashes`, :func:`finalize_chunk`: duplicate ids (first kept),
+  then texts found in at least ``--repeat-threshold`` songs, from ids and hashes alone (9 bytes
+  per row in memory); the final chunk is written from the staging file without them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+COLUMNS = ("id", "title", "artist", "tag", "lyrics")
+STAGING_FLUSH_ROWS = 1000  # rows buffered per chunk before they are appended to its staging file
+FINAL_BATCH_ROWS = 4096
+
+FINAL_SCHEMA = pa.schema([(c, pa.string()) for c in COLUMNS])
+STAGING_SCHEMA = FINAL_SCHEMA.append(pa.field("_hash", pa.uint64()))
+
+
+def text_hash(text: str) -> int:
+    """64-bit key of a cleaned text, insensitive to case (for verbatim repeats).
+
+    Cleaned texts already have normalised spaces, so only case is folded here.
+    """
+    flat = text.lower()
+    return int.from_bytes(hashlib.blake2b(flat.encode(), digest_size=8).digest(), "little")
+
+
+def chunk_of(song_id: str, num_chunks: int) -> int:
+    """The chunk a song id belongs to: a stable hash, identical on every machine and run."""
+    digest = hashlib.blake2b(song_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % num_chunks
+
+
+def chunk_name(index: int, num_chunks: int) -> str:
+    width = max(2, len(str(num_chunks - 1)))
+    return f"chunk-{index:0{width}d}.parquet"
+
+
+class Staging:
+    """Per-chunk staging Parquet files (kept rows plus their text hash), appended in input order.
+
+    Writers open on first use: the worker pool must fork before pyarrow starts any threads.
+    """
+
+    def __init__(self, folder: Path, num_chunks: int):
+        self.folder = folder
+        self.paths = [folder / chunk_name(i, num_chunks) for i in range(num_chunks)]
+        self.writers: list[pq.ParquetWriter | None] = [None] * num_chunks
+        self.buffers: list[dict[str, list]] = [self._empty() for _ in self.paths]
+        self.rows = 0
+
+    @staticmethod
+    def _empty() -> dict[str, list]:
+        return {name: [] for name in STAGING_SCHEMA.names}
+
+    def add(self, kept: dict[str, list]) -> None:
+        hashes = kept["hash"]
+        for j, c in enumerate(kept["chunk"]):
+            buf = self.buffers[c]
+            for name in COLUMNS:
+                buf[name].append(kept[name][j])
+            buf["_hash"].append(hashes[j])
+            if len(buf["_hash"]) >= STAGING_FLUSH_ROWS:
+                self._flush(c)
+        self.rows += len(hashes)
+
+    def _writer(self, c: int) -> pq.ParquetWriter:
+        writer = self.writers[c]
+        if writer is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            writer = self.writers[c] = pq.ParquetWriter(
+                self.paths[c], STAGING_SCHEMA, compression="lz4"
+            )
+        return writer
+
+    def _flush(self, c: int) -> None:
+        buf = self.buffers[c]
+        if buf["_hash"]:
+            table = pa.Table.from_pydict(buf, schema=STAGING_SCHEMA)
+            self._writer(c).write_table(table)
+            self.buffers[c] = self._empty()
+
+    def close(self) -> None:
+        for c in range(len(self.paths)):
+            self._flush(c)
+            self._writer(c).close()  # an empty chunk still gets a file with the schema
+
+
+def scan_chunk(staging: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A staged chunk's duplicate-id mask (first copy kept) and its rows' text hashes."""
+    keys = pq.read_table(staging, columns=["id", "_hash"])
+    seen: set[str] = set()
+    ids = keys.column("id").to_pylist()
+    duplicate = np.zeros(len(ids), dtype=bool)
+    for i, song_id in enumerate(ids):
+        if song_id in seen:
+            duplicate[i] = True
+        else:
+            seen.add(song_id)
+    return duplicate, keys.column("_hash").to_numpy()
+
+
+def repeated_hashes(hashes: list[np.ndarray], threshold: int) -> np.ndarray:
+    """Sorted text hashes found in at least ``threshold`` songs (each id counted once)."""
+    if threshold == 0 or not hashes:
+        return np.empty(0, dtype=np.uint64)
+    values, counts = np.unique(np.concatenate(hashes), return_counts=True)
+    return values[counts >= threshold]
+
+
+def finalize_chunk(
+    staging: Path, dest: Path, duplicate: np.ndarray, hashes: np.ndarray, repeated: np.ndarray
+) -> tuple[int, Counter, Counter]:
+    """Write one final chunk from its staging file: (rows kept, drops, kept rows per tag)."""
+    rep = np.isin(hashes, repeated) & ~duplicate
+    keep = ~(duplicate | rep)
+    drops = Counter(duplicate_id=int(duplicate.sum()), repeated_text=int(rep.sum()))
+    tags: Counter = Counter()
+    offset = 0
+    pf = pq.ParquetFile(staging)
+    with pq.ParquetWriter(
+        dest, FINAL_SCHEMA, compression="zstd", use_dictionary=["tag", "artist"]
+    ) as writer:
+        for batch in pf.iter_batches(batch_size=FINAL_BATCH_ROWS, columns=list(COLUMNS)):
+            mask = keep[offset : offset + batch.num_rows]
+            offset += batch.num_rows
+            table = pa.Table.from_batches([batch]).filter(pa.array(mask))
+            if table.num_rows:
+                writer.write_table(table)
+                tags.update(table.column("tag").to_pylist())
+    return int(keep.sum()), drops, tags
+
+
+def finalize_all(
+    staging: Staging, folder: Path, threshold: int, quiet: bool = True
+) -> tuple[list[dict], Counter, Counter]:
+    """Write every final chunk into ``folder``: (per-chunk manifest entries, drops, kept per tag)."""
+    from tqdm import tqdm
+
+    # Duplicate ids first (per chunk: all copies of an id share one), then count each kept
+    # text once per id across all chunks, so a song listed twice is no "repeated text".
+    scans = [scan_chunk(p) for p in staging.paths]
+    repeated = repeated_hashes([h[~dup] for dup, h in scans], threshold)
+    files = []
+    drops: Counter = Counter()
+    tags: Counter = Counter()
+    for i, stage_path in enumerate(
+        tqdm(staging.paths, desc="chunks: write", unit=" chunks", disable=quiet, file=sys.stderr)
+    ):
+        dest = folder / chunk_name(i, len(staging.paths))
+        duplicate, hashes = scans[i]
+        rows, chunk_drops, chunk_tags = finalize_chunk(
+            stage_path, dest, duplicate, hashes, repeated
+        )
+        drops.update(chunk_drops)
+        tags.update(chunk_tags)
+        files.append(
+            {"file": dest.name, "rows": rows, "bytes": dest.stat().st_size,
+             "tags": dict(sorted(chunk_tags.items()))}
+        )  # fmt: skip
+    return files, drops, tags

@@ -1,0 +1,325 @@
+"""Each cleaning rule of pipeline/clean.py, as clean_lyrics runs it.
+
+Run: ``pytest tests/pipeline/test_clean.py``. The language detectors are in tests/pipeline/test_langid.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import clean
+
+# --- one test per rule ------------------------------------------------------------------------
+
+
+def test_normalize_newlines_crlf_and_lone_cr():
+    assert clean.normalize_newlines("a\r\nb\rc\nd") == "a\nb\nc\nd"
+
+
+def test_normalize_chars_straightens_quotes_drops_invisibles_keeps_accents_and_emoji():
+    text = "I\u2019m \u201cfine\u201d \u2018ok\u2019 caf\u00e9 na\u00efve \U0001f3b6 Sun\u200bny soft\u00adhyphen"
+    assert clean.normalize_chars(text) == "I'm \"fine\" 'ok' café naïve 🎶 Sunny softhyphen"
+    assert clean.normalize_chars("don\u2019t \u201equote\u2033") == 'don\'t "quote"'
+
+
+def test_normalize_spaces_collapses_runs_and_edges():
+    assert clean.normalize_spaces("  two  spaces\tand\u00a0nbsp\u3000wide  ") == (
+        "two spaces and nbsp wide"
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[Chorus: A & B]",
+        "[Intro: X, Y & Both]",
+        "[Produced by Night Owl]",
+        "[Hook] 2x",
+        "[Chorus] x3",
+        "(Chorus)",
+        "{Bridge}",
+        "[Intro] (Skit)",
+        "[Refrán]",
+        "Chorus:",
+        "Verse 2:",
+        "Hook x2",
+        "PRE-CHORUS",
+    ],
+)
+def test_is_header_line_recognises_annotations(line):
+    assert clean.is_header_line(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Chorus of angels singing in the night",
+        "[Verse 1] I walk alone",
+        "(I said) we never stop",
+        "(unbalanced and more words",
+        "Hooked on a feeling",
+        "",
+    ],
+)
+def test_is_header_line_leaves_lyrics(line):
+    assert not clean.is_header_line(line)
+
+
+def test_is_header_line_respects_bracket_kinds():
+    assert not clean.is_header_line("(Chorus)", kinds=["square", "curly"])
+    assert clean.is_header_line("[Chorus]", kinds=["square"])
+    # A bare label is not a bracket: it goes whatever the kinds.
+    assert clean.is_header_line("Chorus:", kinds=[])
+
+
+def test_is_header_line_kinds_in_any_order_or_container():
+    assert clean.is_header_line("(Chorus)", kinds=("round", "square"))
+    assert clean.is_header_line("(Chorus)", kinds={"round"})
+    assert not clean.is_header_line("[Chorus]", kinds=("round",))
+
+
+def test_bracket_rules_compiled_once_and_shared_with_clean_lyrics(monkeypatch):
+    rules = clean.bracket_rules(("square", "round"))
+    assert clean.bracket_rules(("square", "round")) is rules  # compiled on first use only
+    seen = []
+    real = clean.bracket_rules
+
+    def spy(kinds):
+        seen.append(kinds)
+        return real(kinds)
+
+    monkeypatch.setattr(clean, "bracket_rules", spy)
+    # Kinds are put in BRACKET_KINDS order, so every spelling shares one compiled set.
+    assert clean.clean_lyrics("[Chorus]\nla (la) {la}", ["round", "square"]) == "la {la}"
+    assert clean.remove_brackets("a (b) [c]", ["round", "square"]) == "a"
+    assert clean.is_header_line("[Intro]", ["round", "square"])
+    assert seen == [("square", "round")] * 3
+
+
+def test_remove_brackets_inline_nested_and_unbalanced():
+    assert clean.remove_brackets("we up (we up) now") == "we up now"
+    assert clean.remove_brackets("la {ooh} la [x] la") == "la la la"
+    assert clean.remove_brackets("end (oh (yeah)) now") == "end now"
+    # An unbalanced opener eats nothing after it.
+    assert clean.remove_brackets("I said (I'll never leave") == "I said (I'll never leave"
+    assert clean.remove_brackets("a ] b ) c") == "a ] b ) c"
+
+
+def test_remove_brackets_each_kind_switchable():
+    line = "a [sq] b {cu} c (ro) d"
+    assert clean.remove_brackets(line, ["square"]) == "a b {cu} c (ro) d"
+    assert clean.remove_brackets(line, ["curly"]) == "a [sq] b c (ro) d"
+    assert clean.remove_brackets(line, ["round"]) == "a [sq] b {cu} c d"
+    assert clean.remove_brackets(line, []) == line
+
+
+def test_collapse_blank_lines_keeps_one_stanza_break():
+    assert clean.collapse_blank_lines(["", "a", "", "", "", "b", "c", "", ""]) == "a\n\nb\nc"
+
+
+# --- the rules together -----------------------------------------------------------------------
+
+
+def test_clean_lyrics_keeps_structure_and_drops_annotations():
+    raw = (
+        "[Verse 1: A & B]\r\nI\u2019m walking  down (yeah) the road  \r\n"
+        "[Produced by X]\nChorus:\nla la {ooh} la (unbalanced here\n[Hook] 2x\n"
+        "still here ] text\n\n\n\n(Chorus)\nend (oh (yeah)) now \U0001f3b5 café\n"
+        "(whole line ad-lib) (another)\n\nlast\u200b one\u00a0 here  "
+    )
+    assert clean.clean_lyrics(raw) == (
+        "I'm walking down the road\nla la la (unbalanced here\nstill here ] text\n\n"
+        "end now \U0001f3b5 café\n\nlast one here"
+    )
+
+
+def test_clean_lyrics_songdata_two_space_line_ends():
+    raw = "First line  \r\nSecond line  \r\n  \r\nThird line  \r\n"
+    assert clean.clean_lyrics(raw) == "First line\nSecond line\n\nThird line"
+
+
+def test_clean_lyrics_header_only_song_is_empty():
+    assert clean.clean_lyrics("[Intro]\n\n[Chorus]\n\n(Instrumental)\n") == ""
+
+
+def test_clean_lyrics_without_bracket_removal_keeps_them():
+    raw = "[Chorus]\nla (la) la"
+    assert clean.clean_lyrics(raw, brackets=[]) == raw
+
+
+# --- scrape junk (SCRAPE_RULES): fixture lines written for these tests ------------------------
+
+
+def _clean(raw: str) -> tuple[str, list[str]]:
+    touched: list[str] = []
+    return clean.clean_lyrics(raw, touched=touched), touched
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        (
+            "Rain on the glass\nYou might also like\nWind in the trees",
+            "Rain on the glass\nWind in the trees",
+        ),
+        (
+            "Rain on the glass and a grinYou might also like\nWind",
+            "Rain on the glass and a grin\nWind",
+        ),
+        ("Rain\nYou might also likeHe sings to the moon", "Rain\nHe sings to the moon"),
+        ("Rain\nYou might also likeChorus:\nWind", "Rain\nWind"),  # the header after it goes too
+        ("Rain\nYou might also like[Hook]\nWind", "Rain\nWind"),
+        ("Rain falls downYou might also likeWind blows on", "Rain falls down\nWind blows on"),
+    ],
+)
+def test_might_also_like_alone_or_glued(raw, want):
+    assert _clean(raw) == (want, ["might_also_like"])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "You might also like me, baby",
+        "Maybe you might also like the way I move",
+        "I think You might also like",  # a space before it: a lyric, not glued junk
+        "You might also liked her",
+        "We live like kings, we live to be live",
+    ],
+)
+def test_real_lines_with_like_or_live_stay(line):
+    assert _clean(f"{line}\nsecond line") == (f"{line}\nsecond line", [])
+
+
+def test_tickets_ad_alone_and_glued():
+    raw = "Dance all night\nSee The Paper Lanterns LiveGet tickets as low as $147\nGo home"
+    assert _clean(raw) == ("Dance all night\nGo home", ["tickets_ad"])
+    raw = "Dance all nightSee Lanterns LiveGet tickets as low as $52You might also like\nGo"
+    assert _clean(raw) == ("Dance all night\nGo", ["tickets_ad", "might_also_like"])
+    assert _clean("See you live tonight, tickets in my hand\nGo") == (
+        "See you live tonight, tickets in my hand\nGo",
+        [],
+    )
+
+
+def test_lone_lyrics_line_goes_but_lyrics_in_a_line_stay():
+    assert _clean("Lyrics\nFirst line\nLyrics\nSecond") == (
+        "First line\nSecond",
+        ["lyrics_line", "lyrics_line"],
+    )
+    line = "Lyrics on my notebook, Lyrics in my head"
+    assert _clean(f"{line}\nlyrics") == (f"{line}\nlyrics", [])
+
+
+def test_hyphen_headers():
+    assert _clean("Verse 1-\nOne\n\nChorus -\nTwo\nPre-Chorus-\nThree") == (
+        "One\n\nTwo\nThree",
+        ["hyphen_header", "hyphen_header", "hyphen_header"],
+    )
+    assert _clean("Verse of my life - so it goes\nx") == ("Verse of my life - so it goes\nx", [])
+
+
+@pytest.mark.parametrize(
+    ("last", "want"),
+    [("The end of the roadEmbed", "The end of the road"), ("The end of it all123Embed", "The end of it all"),
+     ("Embed", "")],
+)  # fmt: skip
+def test_trailing_embed(last, want):
+    text, touched = _clean(f"First line\n\n{last}")
+    assert text == "First line" + (f"\n\n{want}" if want else "")
+    assert touched == ["embed_tail"]
+
+
+def test_embed_only_on_the_last_line_and_only_glued():
+    raw = "Roots that embed in stone\nI Embed\nWords I embed"
+    assert _clean(raw) == (raw, [])
+    raw = "Glued hereEmbed\nlast line"
+    assert _clean(raw) == (raw, [])
+
+
+def test_contributors_first_line():
+    assert _clean("27 ContributorsPaper Lantern Lyrics\nFirst line") == (
+        "First line",
+        ["contributors_line"],
+    )
+    assert _clean("1 ContributorPaper Lyrics\nFirst") == ("First", ["contributors_line"])
+    # Not at the top, or not the scraped shape: a lyric.
+    raw = "First line\n27 Contributors sang these Lyrics"
+    assert _clean(raw) == (raw, [])
+
+
+def test_translations_list_at_the_top():
+    raw = "Translations\nEspañol\nDeutsch\nРусский (Russian)\nFirst line\nEnglish"
+    assert _clean(raw) == ("First line\nEnglish", ["translations_list"] * 4)
+    assert _clean("TranslationsEspañolFrançais\nFirst") == ("First", ["translations_list"])
+    assert _clean("2 ContributorsTranslationsEspañolSong Lyrics\nFirst")[0] == "First"
+    raw = "Lost in translations\nTranslations of my heart\nFirst"
+    assert _clean(raw) == (raw, [])
+
+
+@pytest.mark.parametrize(
+    "header",
+    ['[Letra de "Canción del Sol"]', "[Songtext zu „Sonne“]", '[Paroles de "Soleil"]',
+     "[Testo di Sole]", "[가수 노래 가사]"],
+)  # fmt: skip
+def test_foreign_language_headers(header):
+    assert _clean(f"{header}\nFirst line") == ("First line", ["foreign_header"])
+    # Removed even when square brackets are kept: it is page junk, not an annotation.
+    touched: list[str] = []
+    assert clean.clean_lyrics(f"{header}\nFirst", brackets=[], touched=touched) == "First"
+
+
+def test_unbalanced_header_brackets():
+    assert _clean("[Bridge: Some Singer}\nOne\n(Chorus]\nTwo") == (
+        "One\nTwo",
+        ["unbalanced_header", "unbalanced_header"],
+    )
+    raw = "[Bridge: Some Singer]\nOne (two} three"
+    assert _clean(raw) == ("One (two} three", [])
+
+
+def test_has_scrape_junk_precheck():
+    assert not clean.has_scrape_junk("plain lines\nof a song\nthat live and like")
+    assert clean.has_scrape_junk("aYou might also like")
+    # Every rule's example passes the pre-check (hyphen/unbalanced headers run per line anyway).
+    for sample in ("1 ContributorX Lyrics", "Translations", "Lyrics", "[Letra de x]",
+                   "xSee A LiveGet tickets as low as $1", "x1Embed", "[x 가사]", "[Testo di x]"):  # fmt: skip
+        assert clean.has_scrape_junk(sample), sample
+
+
+# --- drop rules ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Loading...",
+        "Save Cancel",
+        "[Instrumental]",
+        " (Instrumental) ",
+        "Lyrics for this song have yet to be released. Please check back once the song has "
+        "been released.",
+        "Lyrics not yet released",
+        "This song is unreleased. Please submit the lyrics if you know them.",
+        "Lyrics coming soon",
+        "This song is an instrumental",
+    ],
+)
+def test_is_placeholder_documented_list(text):
+    assert clean.is_placeholder(text)
+
+
+def test_is_placeholder_keeps_songs():
+    assert not clean.is_placeholder("I love you, baby, more than words can say")
+    # Short songs that use the words of a placeholder are not placeholders.
+    assert not clean.is_placeholder("I'm not released from your love\nHold me tight tonight")
+    assert not clean.is_placeholder("I submit them all to you\nEvery request I ever made")
+    song = "They said the album's not yet released\n" + "but I sing it every night\n" * 30
+    assert not clean.is_placeholder(song)  # long texts are songs, whatever words they use
+
+
+def test_is_translation_page():
+    assert clean.is_translation_page("Genius English Translations")
+    assert clean.is_translation_page("Genius Romanizations")
+    assert clean.is_translation_page("Genius Traducciones al Español / Translations")
+    assert not clean.is_translation_page("Genius")
+    assert not clean.is_translation_page("Lost in Translation")

@@ -1,0 +1,74 @@
+"""Stage 1's shard and dedup keys and its per-chunk files (pipeline/chunks/files.py).
+
+Run: ``pytest tests/pipeline/test_shards.py``. Stage 1 end to end is in tests/pipeline/test_chunks.py.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from pipeline.chunks import files as shards
+
+
+def test_text_hash_ignores_case_only():
+    assert shards.text_hash("Hello World") == shards.text_hash("hello world")
+    assert shards.text_hash("hello world") != shards.text_hash("hello there")
+
+
+def test_chunk_of_is_stable_and_spread():
+    ids = [str(1000 + i) for i in range(4000)]
+    counts = [0] * 40
+    for song_id in ids:
+        c = shards.chunk_of(song_id, 40)
+        assert c == shards.chunk_of(song_id, 40)
+        counts[c] += 1
+    assert min(counts) > 50 and max(counts) < 150  # ~100 each
+
+
+def test_chunk_name_width_follows_the_chunk_count():
+    assert shards.chunk_name(3, 40) == "chunk-03.parquet"
+    assert shards.chunk_name(7, 1000) == "chunk-007.parquet"
+
+
+def _kept(rows: list[tuple[str, str]], num_chunks: int) -> dict[str, list]:
+    """A worker's kept batch for (id, lyrics) rows."""
+    return {
+        "id": [i for i, _ in rows],
+        "title": [f"t{i}" for i, _ in rows],
+        "artist": [f"a{i}" for i, _ in rows],
+        "tag": ["pop"] * len(rows),
+        "lyrics": [text for _, text in rows],
+        "chunk": [shards.chunk_of(i, num_chunks) for i, _ in rows],
+        "hash": [shards.text_hash(text) for _, text in rows],
+    }
+
+
+def test_staging_scan_and_finalize_drop_duplicate_ids_then_repeated_texts(tmp_path):
+    guide = "the same study guide"
+    rows = [("1", "song one"), ("2", guide), ("1", "song one again"), ("3", guide.upper()),
+            ("4", guide), ("5", "song five"), ("4", guide)]  # fmt: skip
+    staging = shards.Staging(tmp_path / "staging", 3)
+    staging.add(_kept(rows[:4], 3))
+    staging.add(_kept(rows[4:], 3))
+    staging.close()
+    assert staging.rows == 7 and all(p.is_file() for p in staging.paths)
+
+    files, drops, tags = shards.finalize_all(staging, tmp_path, threshold=3)
+    # ids 1 and 4 are listed twice (second copies go); the guide is in 3 distinct songs
+    # (2, 3, 4; case folded), so it goes from all of them, while id 4's copy counts once.
+    assert drops == Counter(duplicate_id=2, repeated_text=3)
+    kept = sorted(r["id"] for f in files for r in pq.read_table(tmp_path / f["file"]).to_pylist())
+    assert kept == ["1", "5"] and tags == Counter(pop=2)
+    assert sum(f["rows"] for f in files) == 2
+    assert [f["file"] for f in files] == [shards.chunk_name(i, 3) for i in range(3)]
+
+
+def test_repeated_hashes_threshold():
+    hashes = [np.array([1, 2, 2], dtype=np.uint64), np.array([2, 3, 3], dtype=np.uint64)]
+    assert shards.repeated_hashes(hashes, 3).tolist() == [2]
+    assert shards.repeated_hashes(hashes, 2).tolist() == [2, 3]
+    assert shards.repeated_hashes(hashes, 0).size == 0  # 0 keeps every text
+    assert shards.repeated_hashes([], 2).size == 0

@@ -1,0 +1,100 @@
+"""The page in headless Chromium (Debian's package, driven by Playwright) against a real uvicorn
+server on 127.0.0.1: write a song, check it streamed in, save a screenshot.
+
+Skips only where /usr/bin/chromium is absent and CI is unset; .ci/run installs chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from lyrics_gpt2.testing import subprocess_env
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[2]
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]  # fmt: skip
+
+FINISHED = "document.getElementById('status').textContent.match(/Done|Cut|Error|Stopped/)"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tiny_trained):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "lyrics_gpt2.serve", "--model", str(tiny_trained[1]),
+           "--port", str(port), "--max-batch", "8"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=REPO, env=subprocess_env(), stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            pytest.fail(f"server did not start: {proc.stderr.read()[-2000:]}")
+        time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_page_streams_a_song_and_takes_a_screenshot(server):
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but /usr/bin/chromium is missing: .ci/run installs it")
+        pytest.skip("no /usr/bin/chromium (apt-get install -y chromium); CI installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 420, "height": 860})  # a phone's width
+        page.goto(server + "/")
+        page.wait_for_selector("#genre option[value=rap]", state="attached")
+        page.select_option("#genre", "rap")
+        page.fill("#prompt", "money on my mind")
+        page.fill("#seed", "7")
+        # The tiny model's context is short: a length the prompt leaves room for.
+        page.eval_on_selector(
+            "#max_length",
+            "el => { el.value = 32; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        )
+        # Count the changes to the song as they arrive: a stream writes it in many pieces.
+        page.evaluate(
+            """() => { window.pieces = 0;
+            new MutationObserver(() => window.pieces++).observe(
+                document.getElementById('song'), {childList: true, characterData: true,
+                subtree: true}); }"""
+        )
+        page.click("#write")
+        page.wait_for_function(FINISHED, timeout=120_000)
+        assert page.text_content("#status").startswith(("Done", "Cut")), page.text_content(
+            "#status"
+        )
+        song = page.text_content("#song")
+        assert song.startswith("money on my mind") and len(song.split()) > 6
+        assert page.evaluate("window.pieces") > 3
+        assert "seed=7" in page.get_attribute("#link", "href")
+        assert "seed=7" in page.url and "genre=rap" in page.url
+        out = REPO / "artifacts" / "serve-page.png"
+        out.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(out), full_page=True)
+        # The link reproduces the song: opening it writes the same text.
+        page.goto(page.url)
+        page.wait_for_function(FINISHED, timeout=120_000)
+        assert page.text_content("#song") == song
+        browser.close()
