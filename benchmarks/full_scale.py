@@ -216,7 +216,8 @@ class Run:
             if '"kind": "train"' in text:
                 first["s"] = elapsed
 
-        cmd = [self.py, str(REPO / "lyrics_gpt2" / "train.py"), "--preset", "tiny"]
+        # -m from the repository root: this checkout's package, whatever is installed.
+        cmd = [self.py, "-m", "lyrics_gpt2.train", "--preset", "tiny"]
         cmd += ["--data-dir", str(self.data), "--output-dir", str(self.model)]
         cmd += ["--max-steps", str(self.args.steps), "--log-every", "1"]
         cmd += ["--eval-every", "0"]  # validation at the start and the end only
