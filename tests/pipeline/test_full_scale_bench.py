@@ -24,7 +24,7 @@ def test_full_scale_benchmark_measures_every_stage_of_a_small_dump(tmp_path, gpt
     stages = {r["stage"].split(" (")[0]: r for r in result["stages"]}
     assert list(stages) == ["synth", "stage 1", "stage 2", "n-gram index", "training"]
     for r in result["stages"]:
-        assert r["wall_s"] > 0 and r["peak_rss_mb"] > 50 and r["load"] >= 0
+        assert r["wall_s"] > 0 and r["peak_rss_mb"] > 10 and r["load"] >= 0
     assert stages["stage 2"]["tokens"] > 0 and stages["stage 2"]["splits"]["train"] > 0
     index = stages["n-gram index"]
     # The bound holds: more 8-grams were read than the 5,000 kept.
