@@ -8,7 +8,7 @@ The model is a randomly initialised GPT-2 of the tiny preset's shape (2 layers, 
 real vocabulary (50,257 GPT-2 tokens + the genre tokens), so the output layer (128 x 50,263) and
 the sampling over it cost what they cost in the demo. Speed does not depend on the weights.
 
-Generation goes through lyrics_gpt2.generate.sample (the code the command uses: KV cache,
+Generation goes through lyrics_gpt2.inference.sampler.sample (the code the command uses: KV cache,
 top-p/temperature/repetition-penalty sampling) with ``min_new_tokens = max_new_tokens``, so every
 batch size produces exactly the same number of tokens per song and tokens/s compare fairly.
 Target: batch 64 >= 20x batch 1 in tokens/s. Perplexity evaluation scores seq-len songs through

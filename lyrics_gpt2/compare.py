@@ -38,7 +38,7 @@ import torch
 from lyrics_gpt2.cli import ArgumentParser, run
 from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.evaluation.summary import bootstrap_ratio
-from lyrics_gpt2.fileio import read_json, write_json
+from lyrics_gpt2.fileio import check_inputs, check_output, read_json, write_json
 from lyrics_gpt2.genres import GENRE_TOKENS
 from lyrics_gpt2.modeling import (
     add_device_flag,
@@ -290,6 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in args.models:
         if not path.is_dir():
             raise UsageError(f"no model folder at {path}")
+    if args.json:
+        check_output(args.json, flag="--json")
+        inputs = [("--data-dir", args.data_dir), *(("--models", m) for m in args.models)]
+        check_inputs([("--json", args.json)], inputs)
     result = compare(args.data_dir, args.models, args.bootstrap, args.seed, args.max_songs, device)
     sys.stdout.write(render(result))
     if args.json:

@@ -14,6 +14,8 @@ API (what a command calls)::
     write_json(dest, data)                       # the same, for JSON
     with output_errors(dest):                    # any other write: OSError -> OutputError
         save_checkpoint(dest)
+    folder = claim_folder(out, "train", inputs=[("--data-dir", d)])  # BEFORE any work
+    folder.record("metrics.jsonl")   # list a name in the marker, then write it; .clear(): remove
 
 Rules for what ``dest`` is:
 
@@ -26,6 +28,11 @@ Rules for what ``dest`` is:
   it in one piece, in append mode (``--json /dev/stdout > log`` does not truncate ``log``);
 - a folder where a file is expected (or a file where a folder is expected): OutputError.
 
+Folder ownership (docs/reliability.md): a folder a command wrote holds ``.lyrics-gpt2.json``
+naming the command and the top-level names it wrote; :func:`claim_folder` lets a command write
+only into a new or empty folder or its own earlier run, and :func:`check_inputs` refuses an
+output that is, holds or would replace a part of an input (links resolved first).
+
 :class:`OutputError` is a :class:`~lyrics_gpt2.cli.UsageError`: ``cli.run`` prints it as one line
 with exit code 2. ``cli.run`` also turns an OSError that escaped with a write errno (ENOSPC, EROFS,
 EACCES, EPERM, ENOTDIR, EISDIR, EDQUOT, EFBIG) into the same kind of line via
@@ -37,13 +44,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import fnmatch
 import hashlib
 import json
 import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +133,14 @@ def check_output(path: str | os.PathLike, *, flag: str = "--output", is_dir: boo
 
 
 @contextlib.contextmanager
-def atomic_path(dest: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Path]:
+def atomic_path(
+    dest: str | os.PathLike, *, is_dir: bool = False, owner: str | None = None
+) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; on success rename it onto ``dest``.
+
+    ``owner`` (folders only): the command the folder belongs to. An existing ``dest`` is then
+    replaced only when :func:`claim_folder` allows it (empty, or that command's earlier run),
+    and the new folder gets the marker listing what it holds.
 
     On an exception the temporary file or folder is removed and ``dest`` is left untouched.
     A device/FIFO/``/dev/stdout`` is yielded as itself (written through), a symlink is followed
@@ -150,6 +164,8 @@ def atomic_path(dest: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Pa
         dest = Path(os.path.realpath(dest))
     if is_dir and dest.exists() and not dest.is_dir():
         raise OutputError(f"cannot write {shown}: it is a file, not a folder; name a folder")
+    if owner is not None:
+        claim_folder(dest, owner, flag="output")
     if not is_dir and dest.is_dir():
         raise OutputError(f"cannot write {shown}: {WRITE_ERRNOS[errno.EISDIR]}")
     with output_errors(shown):
@@ -163,6 +179,8 @@ def atomic_path(dest: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Pa
         with output_errors(shown):
             yield target
             if is_dir:
+                if owner is not None:
+                    write_marker(tmp, owner, (e.name for e in tmp.iterdir()))
                 if dest.exists():
                     shutil.rmtree(dest)
                 os.replace(tmp, dest)
@@ -248,3 +266,184 @@ def params_digest(params: dict[str, Any]) -> str:
     """A stable hash of a stage's parameters (JSON with sorted keys)."""
     blob = json.dumps(params, sort_keys=True, default=str).encode()
     return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+# --------------------------------------------------------------------------- folder ownership
+# Every command that writes a folder goes through claim_folder; see docs/reliability.md.
+MARKER = ".lyrics-gpt2.json"
+# Temporary names our writers leave in a run folder when killed (atomic_path's ``.NAME.*.tmp``,
+# save_hf_folder's ``.export.*``, save_model_files' ``.model.*``): never counted as foreign.
+TEMP_PATTERNS = (".*.tmp", ".export.*", ".model.*")
+
+
+def _is_temp(name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in TEMP_PATTERNS)
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents
+
+
+# Names in an input folder that commands read (a model folder's files, a data folder's stage
+# manifests): a file output inside an input folder may never take one of them.
+INPUT_NAMES = frozenset({
+    "config.json", "model.safetensors", "pytorch_model.bin", "generation_config.json",
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+    "vocab.json", "merges.txt", "chat_template.jinja", "summary.json", "metrics.jsonl",
+    "manifest.json", "dataset_dict.json", MARKER,
+})  # fmt: skip
+
+
+def _replaces_input_part(real_out: Path, real_in: Path, command: str | None) -> bool:
+    """Whether an output inside the input folder ``real_in`` would replace a part of it: for a
+    file output (``command`` None) a name the input is read by or anything in its subfolders; for
+    a folder output an existing entry that is not an earlier run of ``command``."""
+    parts = real_out.relative_to(real_in).parts
+    top = real_in / parts[0]
+    if command is None:
+        return len(parts) > 1 or parts[0] in INPUT_NAMES
+    return os.path.lexists(top) and (read_marker(top) or {}).get("command") != command
+
+
+def check_inputs(
+    outputs: Iterable[tuple[str, str | os.PathLike | None]],
+    inputs: Iterable[tuple[str, str | os.PathLike | None]],
+    *,
+    command: str | None = None,
+) -> None:
+    """Refuse, before any work and in one line naming both paths, an output that is, holds or
+    would replace a part of an input (links resolved first). (flag, path) pairs; None paths and
+    inputs not on disk (hub ids) are skipped. ``command``: the outputs are that command's
+    folders; None: files. ``--output MODEL/songs.txt`` is fine, ``MODEL/model.safetensors`` or
+    ``--output-dir DATA/tokenizer`` are not (:func:`_replaces_input_part`)."""
+    inputs = [(f, p) for f, p in inputs if p is not None and os.path.lexists(p)]
+    for oflag, out in outputs:
+        if out is None:
+            continue
+        real_out = Path(os.path.realpath(out))
+        for iflag, inp in inputs:
+            real_in = Path(os.path.realpath(inp))
+            if real_in == real_out:
+                how = "is"
+            elif _inside(real_in, real_out):
+                how = "holds"
+            elif (
+                real_in.is_dir()
+                and _inside(real_out, real_in)
+                and _replaces_input_part(real_out, real_in, command)
+            ):
+                how = "is inside"
+            else:
+                continue
+            raise OutputError(
+                f"{oflag} {out} {how} the input {iflag} {inp}; an output may never replace or "
+                "hold an input: write elsewhere"
+            )
+
+
+def read_marker(folder: str | os.PathLike) -> dict | None:
+    """The ownership marker of ``folder`` ({"command", "files"}), or None when it has none
+    (an unreadable or malformed marker counts as none: the folder is then not ours)."""
+    marker = read_json(Path(folder) / MARKER)
+    if not isinstance(marker, dict) or not isinstance(marker.get("command"), str):
+        return None
+    files = marker.get("files")
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    return marker
+
+
+def write_marker(folder: str | os.PathLike, command: str, files: Iterable[str]) -> None:
+    """Write (atomically) the marker that says ``command`` wrote ``files`` in ``folder``."""
+    about = "written by lyrics-gpt2: the only names here a rerun or --overwrite may remove"
+    names = sorted({f for f in files if f != MARKER})
+    write_json(Path(folder) / MARKER, {"command": command, "files": names, "about": about})
+
+
+class RunFolder:
+    """A folder one command owns (:func:`claim_folder`): ``path`` as given, ``real`` resolved,
+    ``owned`` the top-level names its marker lists (a listed folder is owned whole)."""
+
+    def __init__(self, path: Path, real: Path, command: str, owned: list[str]):
+        self.path, self.real, self.command, self.owned = path, real, command, owned
+
+    def present(self) -> list[str]:  # the owned names that exist now
+        return [n for n in self.owned if os.path.lexists(self.real / n)]
+
+    def record(self, *names: str) -> None:
+        """List ``names`` in the marker BEFORE writing them: a run killed midway leaves only
+        listed names behind, so its rerun recognises them (and --overwrite may remove them)."""
+        new = [n for n in names if n not in self.owned]
+        if not new and (self.real / MARKER).is_file():
+            return
+        with output_errors(self.path):
+            self.real.mkdir(parents=True, exist_ok=True)
+            self.owned = sorted({*self.owned, *new})
+            write_marker(self.real, self.command, self.owned)
+
+    def clear(self) -> None:
+        """Remove every name the marker lists (and our temporary leftovers), nothing else: the
+        earlier run's outputs go before the new run writes, so a killed run never leaves a
+        folder that mixes two runs."""
+        with output_errors(self.path):
+            for name in self.present():
+                path = self.real / name
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            self.owned = []
+            if self.real.is_dir():
+                for leftover in [*self.real.glob(".export.*"), *self.real.glob(".model.*")]:
+                    shutil.rmtree(leftover, ignore_errors=True)  # a killed save's temporary
+                write_marker(self.real, self.command, [])
+
+
+def claim_folder(
+    path: str | os.PathLike,
+    command: str,
+    *,
+    flag: str = "--output-dir",
+    inputs: Iterable[tuple[str, str | os.PathLike | None]] = (),
+    legacy: Callable[[Path], bool] | None = None,
+    known: Iterable[str] = (),
+) -> RunFolder:
+    """Check, before any work, that ``command`` may write the folder ``path``; return it.
+
+    Allowed: a new or empty folder, or this command's earlier run (its marker names the command
+    and lists every other entry). Refused with one line (exit code 2): an output that is, holds
+    or replaces a part of an input (``inputs``); anything this command did not write (named);
+    another command's run. Links are resolved first. ``legacy(real)`` may adopt a marker-less
+    folder of this command from before markers (by its own summary or manifest) when every entry
+    matches a pattern of ``known``; it is marked at its first :meth:`RunFolder.record`."""
+    path = Path(path)
+    check_output(path, flag=flag, is_dir=True)
+    check_inputs([(flag, path)], inputs, command=command)
+    real = Path(os.path.realpath(path))
+    where = f"{flag} {path}" + (f" (-> {real})" if real != Path(os.path.abspath(path)) else "")
+    if not real.is_dir():
+        return RunFolder(path, real, command, [])
+    entries = sorted(e.name for e in real.iterdir() if not _is_temp(e.name))
+    marker = read_marker(real)
+    if marker is None:
+        entries = [e for e in entries if e != MARKER]
+        known = tuple(known)
+        matches = all(any(fnmatch.fnmatchcase(e, k) for k in known) for e in entries)
+        if entries and matches and legacy is not None and legacy(real):
+            return RunFolder(path, real, command, entries)  # marked at its first record()
+        owned: list[str] = []
+    elif marker["command"] != command:
+        raise OutputError(
+            f"{where} holds a run of {marker['command']}, not of {command}; choose another folder"
+        )
+    else:
+        owned = list(marker["files"])
+    foreign = [e for e in entries if e != MARKER and e not in owned]
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise OutputError(
+            f"{where} holds files {command} did not write ({', '.join(foreign[:3])}{more}); it "
+            "writes only into a new or empty folder or its own earlier run: choose another "
+            "folder or move them"
+        )
+    return RunFolder(path, real, command, owned)

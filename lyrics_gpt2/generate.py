@@ -36,7 +36,7 @@ from pathlib import Path
 
 from lyrics_gpt2.cli import ArgumentParser, run
 from lyrics_gpt2.errors import Problems, UsageError, require_extra
-from lyrics_gpt2.fileio import atomic_path, check_output, output_errors
+from lyrics_gpt2.fileio import atomic_path, check_inputs, check_output, output_errors
 from lyrics_gpt2.genres import model_artists, model_genres, resolve_artist, resolve_genres
 from lyrics_gpt2.inference.params import (
     DEFAULT_MAX_LENGTH,
@@ -175,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         require_extra("report", "--best-of", "sklearn", "joblib")
     if args.output:
         check_output(args.output)  # a folder, a read-only place: said now, not after sampling
+        check_inputs([("--output", args.output)], [("--model", args.model)])
     if not (args.model / "config.json").is_file():
         raise UsageError(
             f"no trained model in {args.model}; run training first "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,9 @@ def resolve_model(name: str) -> ModelSource:
         return ModelSource("local", str(path.resolve()))
     if path.suffix == ".json" or architecture(name) is not None:
         return ModelSource("scratch", name)
+    # A hub id is NAME or ORG/NAME; anything else that names no folder is a missing local path.
+    if not re.fullmatch(r"[\w-][\w.-]*(/[\w-][\w.-]*)?", name):
+        raise UsageError(f"--model {name}: no such model folder (nor a hub id ORG/NAME)")
     return ModelSource("hub", name)
 
 
@@ -128,7 +132,8 @@ def build_model(
         except (OSError, ValueError) as exc:
             if source.kind == "hub":
                 raise UsageError(
-                    f"cannot load {name!r} from the Hugging Face hub ({first_line(exc)}); "
+                    f"cannot load {name!r}: no local folder of that name, and not from the "
+                    f"Hugging Face hub ({first_line(exc)}); "
                     "without network access pass a local model folder with --model DIR"
                 ) from None
             raise UsageError(f"{name} is not a loadable model folder: {first_line(exc)}") from None
@@ -399,6 +404,19 @@ def parent_record(source: ModelSource) -> dict[str, Any] | None:
         "steps": summary.get("steps"),
         "final_val_loss": summary.get("final_val_loss"),
     }
+
+
+DEFAULT_DATA_DIR = Path("artifacts/data")
+
+
+def data_dir_from_summary(model_dir: str | Path) -> Path:
+    """The data folder training recorded in the model's summary.json when it still holds
+    tokenized data, else artifacts/data (the default of ``--data-dir`` of perplexity and
+    report): a model trained on another folder is scored on the data it was trained for."""
+    recorded = (read_json(Path(model_dir) / "summary.json") or {}).get("data_dir")
+    if isinstance(recorded, str) and (Path(recorded) / "tokenized").is_dir():
+        return Path(recorded)
+    return DEFAULT_DATA_DIR
 
 
 def base_from_summary(model_dir: str | Path) -> str | None:

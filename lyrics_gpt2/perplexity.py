@@ -19,7 +19,9 @@ the decoded lyrics, which compares across tokenizers), token counts, and a boots
 over songs; overall and per genre. A long song that stage tokenize cut into several rows (pieces)
 is scored piece by piece and counted as one song: its pieces' NLL and tokens are summed, and the
 bootstrap resamples songs, not rows (lyrics_gpt2.evaluation.scoring.song_groups). Then the genre-swap matrix: each genre's songs scored by the
-tuned model under every genre token; conditioning works when each row's diagonal cell wins.
+tuned model under every genre token; the verdict says "conditioning works" only when every
+genre's own token beats the best other one by a margin whose 95% paired bootstrap interval over
+the genre's songs lies above zero (lyrics_gpt2/evaluation/swap.py), else "not significant on N songs".
 
 Artist tokens. When the data was made with ``--artist-tokens N`` (stage tokenize), the artist
 swap matrix scores the held-out songs of those artists (split ``artist_val``: validation is
@@ -48,12 +50,13 @@ from lyrics_gpt2.errors import Problems, UsageError, first_line
 from lyrics_gpt2.evaluation.songs import load_songs, lyric_bytes, score
 from lyrics_gpt2.evaluation.summary import breakdown, render
 from lyrics_gpt2.evaluation.swap import artist_swap, genre_swap, model_artist_ids
-from lyrics_gpt2.fileio import check_output, output_errors, write_json
+from lyrics_gpt2.fileio import check_inputs, check_output, output_errors, write_json
 from lyrics_gpt2.genres import model_genres
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
     add_device_flag,
     base_from_summary,
+    data_dir_from_summary,
     load_trained,
     pick_device,
     quiet_transformers,
@@ -182,7 +185,13 @@ def build_parser() -> ArgumentParser:
         help="untuned model (folder or hub id); default: the one the model's summary.json "
         "records; 'none' to skip",
     )
-    p.add_argument("--data-dir", type=Path, default=Path("artifacts/data"), help="(%(default)s)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="tokenized data (default: the data folder the model's summary.json records, else "
+        "artifacts/data)",
+    )
     p.add_argument("--split", default="validation", help="(%(default)s)")
     p.add_argument("--batch-size", type=int, default=16, help="(%(default)s)")
     p.add_argument("--bootstrap", type=int, default=1000, help="resamples for the 95%% CI, 0 = off")
@@ -211,8 +220,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"no trained model in {args.model}; run training first or pass --model DIR",
         )
     pick_device(args.device)  # a bad --device is named now, not after the data is read
+    if args.data_dir is None:
+        args.data_dir = data_dir_from_summary(args.model)
     if args.json:  # a folder or an unwritable place is refused before the scoring, not after
         check_output(args.json, flag="--json")
+        check_inputs(
+            [("--json", args.json)], [("--model", args.model), ("--data-dir", args.data_dir)]
+        )
     base = args.base
     if base is None:
         base = base_from_summary(args.model)

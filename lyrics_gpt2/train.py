@@ -42,11 +42,18 @@ from lyrics_gpt2.cli import run
 from lyrics_gpt2.data import EpochShuffle
 from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.evaluation.scoring import SongScores, score_songs
-from lyrics_gpt2.fileio import check_output, output_errors, write_json
+from lyrics_gpt2.fileio import (
+    RunFolder,
+    claim_folder,
+    output_errors,
+    read_json,
+    write_json,
+)
 from lyrics_gpt2.modeling import build_model, pad_embeddings, unpad_embeddings
 from lyrics_gpt2.training import lora
 from lyrics_gpt2.training.checkpoints import (
     FIXED_ON_RESUME,
+    STATE_FILE,
     TrainState,
     check_checkpoint_files,
     list_checkpoints,
@@ -60,9 +67,10 @@ from lyrics_gpt2.training.launch import die_with_launcher, make_accelerator
 from lyrics_gpt2.training.model_setup import enable_gradient_checkpointing
 from lyrics_gpt2.training.optim import build_optimizer, get_lr_scheduler
 from lyrics_gpt2.training.outputs import (
+    RUN_OUTPUTS,
     MetricsLog,
     StepMeter,
-    clear_run_outputs,
+    count_songs,
     plain_state_dict,
     run_summary,
     save_hf_folder,
@@ -70,17 +78,28 @@ from lyrics_gpt2.training.outputs import (
 from lyrics_gpt2.training.tracking import PROJECT, hparams, init_kwargs, scalars
 
 PROG = "accelerate launch -q lyrics_gpt2/train.py"
-EPILOG = """examples:
-  accelerate launch -q --cpu lyrics_gpt2/train.py --preset tiny --data-dir artifacts/data
-  accelerate launch -q lyrics_gpt2/train.py --preset gpt2                  # one GPU, bf16
-  accelerate launch -q lyrics_gpt2/train.py --preset gpt2 --compile        # + torch.compile
-  accelerate launch -q lyrics_gpt2/train.py --preset gpt2 --lora 16        # adapters, alpha 32
-  accelerate launch -q lyrics_gpt2/train.py --preset gpt2 --gradient-checkpointing
-  accelerate launch -q lyrics_gpt2/train.py --model artifacts/model --output-dir artifacts/model2
-  accelerate launch -q lyrics_gpt2/train.py --preset gpt2 --resume latest  # same flags as before
--q: without it accelerate prints its own CalledProcessError traceback after our one-line error.
-Songs longer than the data's rows: python -m pipeline.preprocess --stages tokenize --seq-len 1024
-"""
+
+
+# --------------------------------------------------------------------------------- output folder
+def _legacy_run(real: Path) -> bool:
+    """A run folder written before ownership markers (or a checkpoint copied into a new folder to
+    resume there): its summary.json, or checkpoints that all hold our training state."""
+    summary = read_json(real / "summary.json")
+    if isinstance(summary, dict) and {"steps", "base_model_kind", "args"} <= summary.keys():
+        return True
+    states = [read_json(step / STATE_FILE) for step in (real / "checkpoints").glob("step-*")]
+    return bool(states) and all(
+        isinstance(s, dict) and {"step", "settings"} <= s.keys() for s in states
+    )
+
+
+def claim_output(args: TrainArgs) -> RunFolder:
+    """Before any work: --output-dir must be new, empty or an earlier training run, and must not
+    be, hold or replace a part of the data or the model it starts from (lyrics_gpt2.fileio)."""
+    inputs = [("--data-dir", args.data_dir), ("--model", args.model)]
+    return claim_folder(
+        args.output_dir, "train", inputs=inputs, legacy=_legacy_run, known=RUN_OUTPUTS
+    )
 
 
 # --------------------------------------------------------------------------------- validation
@@ -233,12 +252,14 @@ def fit(
 
 def main(argv=None) -> int:
     die_with_launcher()
-    args = parse_train_args(argv, prog=PROG, description=__doc__, epilog=EPILOG)
+    # --help prints this module's docstring: the commands are written once, there.
+    args = parse_train_args(argv, prog=PROG, description=__doc__)
     from accelerate.utils import set_seed
 
     out = Path(args.output_dir)
-    # Before data and model load: a file, a folder under /proc, a read-only disk are refused now.
-    check_output(out, flag="--output-dir", is_dir=True)
+    # Before data and model load: a file, a folder under /proc, a read-only disk, the user's
+    # folder, an input's folder are refused now.
+    folder = claim_output(args)
     # 1. accelerator, logging quiet on other processes
     accelerator = make_accelerator(args)
     if not accelerator.is_main_process:
@@ -255,13 +276,23 @@ def main(argv=None) -> int:
             f"{out} holds checkpoints of an earlier run; pass --resume latest to continue it, "
             "--overwrite to start afresh, or another --output-dir"
         )
+    # summary.json is written last: without it the run was killed and is simply redone.
+    if resume_from is None and "summary.json" in folder.present() and not args.overwrite:
+        raise UsageError(
+            f"{out} holds a finished training run (summary.json); pass --overwrite to replace "
+            "it, or another --output-dir"
+        )
     if resume_from is not None:
         check_checkpoint_files(resume_from)
     elif accelerator.is_main_process:
-        # A fresh run removes the earlier run's outputs before writing any of its own (summary
-        # first: it marks a finished run), so a run killed midway leaves a folder that is plainly
+        # A fresh run removes the earlier run's outputs (only the names its marker lists) before
+        # writing any of its own, so a run killed midway leaves a folder that is plainly
         # unfinished (no summary.json, no model.safetensors), never one that mixes two runs.
-        clear_run_outputs(out)
+        folder.clear()
+    if accelerator.is_main_process:
+        folder.record(
+            "metrics.jsonl", "checkpoints", *(["runs"] if args.report_to != "none" else [])
+        )
     accelerator.wait_for_everyone()
 
     # 3. model (same seed on every process, so every replica starts equal)
@@ -277,6 +308,7 @@ def main(argv=None) -> int:
     if source.kind == "scratch":
         base_model = str(untuned.resolve())
         if accelerator.is_main_process and (resume_from is None or not untuned.is_dir()):
+            folder.record("untuned")
             with output_errors(untuned):
                 save_hf_folder(model, data.tokenizer, untuned, data.seq_len)
     else:
@@ -288,6 +320,10 @@ def main(argv=None) -> int:
         enable_gradient_checkpointing(model)
     model.to(accelerator.device)
     genre_rows = sorted(data.manifest.genre_token_ids.values())
+    width = getattr(model.config, "n_embd", None)
+    if args.lora and width is not None and args.lora > width:
+        # A rank above the width adds parameters (2 x rank x width per matrix) and no capacity.
+        raise UsageError(f"--lora {args.lora} is above the model's width {width}; use 1..{width}")
     if args.lora:
         model = lora.apply_lora(
             model, rank=args.lora, alpha=args.lora_alpha, dropout=args.lora_dropout,
@@ -306,6 +342,11 @@ def main(argv=None) -> int:
     steps_per_epoch = math.ceil(len(train_loader) / args.grad_accum)
     total_steps = args.epochs * steps_per_epoch
     if args.max_steps is not None:
+        if args.max_steps > total_steps:  # said before the run, not only in the header
+            accelerator.print(
+                f"note: --epochs {args.epochs} ends training after {total_steps} steps, before "
+                f"--max-steps {args.max_steps}; pass a larger --epochs to run them all"
+            )
         total_steps = min(total_steps, args.max_steps)
     scheduler = get_lr_scheduler(optimizer, args, total_steps)
     accelerator.register_for_checkpointing(scheduler)
@@ -349,7 +390,8 @@ def main(argv=None) -> int:
         )
     accelerator.print(
         f"training {source.kind} model {args.model} ({n_params / 1e6:.1f}M parameters) on "
-        f"{len(data.train)} songs for {total_steps} steps; {accelerator.num_processes} process(es), "
+        f"{len(data.train)} rows ({count_songs(data.train)} songs) for {total_steps} steps; "
+        f"{accelerator.num_processes} process(es), "
         f"{accelerator.device}, mixed precision {accelerator.mixed_precision}"
     )
 
@@ -367,6 +409,8 @@ def main(argv=None) -> int:
         from lyrics_gpt2.training.plots import plot_losses, read_metrics
 
         final = accelerator.unwrap_model(model, keep_torch_compile=False)
+        folder.record("summary.json", "train_loss.png", "val_loss.png", "val_loss_late.png",
+                      *(["adapter"] if args.lora else []))  # fmt: skip
         with output_errors(out):
             if args.lora or args.pad_vocab > 1:
                 # Merged adapters, pad rows dropped: the folder is a plain GPT-2 of the
@@ -374,7 +418,14 @@ def main(argv=None) -> int:
                 final = lora.export(final, out) if args.lora else final
                 unpad_embeddings(final, vocab)
                 state_dict = None
-            save_hf_folder(final, data.tokenizer, out, data.seq_len, state_dict=state_dict)
+            save_hf_folder(
+                final,
+                data.tokenizer,
+                out,
+                data.seq_len,
+                state_dict=state_dict,
+                record=folder.record,
+            )
             plots = plot_losses(read_metrics(out / "metrics.jsonl"), out)
         summary = run_summary(
             args, out, state, data, source, base_model, accelerator,

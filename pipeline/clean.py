@@ -33,8 +33,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from pipeline import leftovers
 
 BRACKET_KINDS = ("square", "curly", "round")
 _OPEN_CLOSE = {"square": ("[", "]"), "curly": ("{", "}"), "round": ("(", ")")}
@@ -229,7 +232,7 @@ _LANGUAGE_NAMES = frozenset(
 )
 _LANGUAGE_RUN = re.compile("(?:" + "|".join(sorted(map(re.escape, _LANGUAGE_NAMES))) + ")+")
 _ANY_OPEN = "[({"
-_ANY_CLOSE = "]})"
+_ANY_CLOSE = "])}"  # in _ANY_OPEN order: a pair matches by index
 _UNBALANCED = re.compile(r"[\[({][^\[\](){}]{1,80}[\]})]")
 
 
@@ -325,15 +328,27 @@ def remove_scrape_junk(lines: list[str], touched: list[str] | None = None) -> li
 
 
 def clean_lyrics(
-    text: str, brackets: Iterable[str] = BRACKET_KINDS, touched: list[str] | None = None
+    text: str,
+    brackets: Iterable[str] = BRACKET_KINDS,
+    touched: list[str] | None = None,
+    parentheses: str = "drop",
+    removed: Counter | None = None,
 ) -> str:
     """All rules in order; the result may be empty (the song is then dropped).
 
-    ``touched``, when given, receives the name of each scrape rule (SCRAPE_RULES) per line it
-    removed or changed.
+    ``touched``, when given, receives the name of each scrape or leftover rule (SCRAPE_RULES,
+    leftovers.LEFTOVER_RULES) per line it removed or changed. ``parentheses="keep"``: round
+    brackets stay (whatever ``brackets`` says) but annotation-like ones, "(x2)", "(Chorus)"
+    (pipeline/leftovers.py). ``removed``, when given, counts lyric words: ``words`` in the song,
+    and the words each bracket kind and leftover rule removed.
     """
-    rules = bracket_rules(_kinds(brackets))
+    keep_parens = parentheses == "keep"
+    kinds = tuple(k for k in _kinds(brackets) if not (keep_parens and k == "round"))
+    rules = bracket_rules(kinds)
     is_header, has_opener, remove = rules.is_header, rules.has_opener, rules.remove
+    if removed is not None:
+        removed["words"] += len(text.split())
+        remove = functools.partial(_remove_counted, kinds=kinds, removed=removed)
     text = normalize_chars(normalize_newlines(text))
     raw_lines = text.split("\n")
     if has_scrape_junk(text):
@@ -345,17 +360,43 @@ def clean_lyrics(
             if is_header(line):
                 if touched is not None and line[-1] == "-":
                     touched.append("hyphen_header")
+                if removed is not None:
+                    removed[_HEADER_KIND.get(line[0], "bare_label")] += len(line.split())
                 continue
             if line[0] in _ANY_OPEN and is_unbalanced_header(line):
                 if touched is not None:
                     touched.append("unbalanced_header")
                 continue
+            if leftovers.leftover_header(line, touched, removed):
+                continue
             if has_opener(line):
+                header_first = line[0] == "["
                 line = normalize_spaces(remove(line))
                 if not line:
                     continue  # emptied by bracket removal: not a stanza break
+                if keep_parens and header_first and leftovers.is_credit(line):
+                    continue  # "[Chorus: X](Name)": the header's credit, not a sung line
+            line = leftovers.after_brackets(line, keep_parens, touched, removed)
+            if not line:
+                continue
         lines.append(line)
     return collapse_blank_lines(lines)
+
+
+_HEADER_KIND = {"[": "square", "{": "curly", "(": "round"}
+
+
+def _remove_counted(line: str, kinds: tuple[str, ...], removed: Counter) -> str:
+    """:func:`remove_brackets` that counts the words each kind removed (stage 1's manifest)."""
+    for kind in kinds:
+        opener = _OPENERS[kind]
+        if opener in line:
+            before = len(line.split())
+            line = _INLINE[kind].sub("", line)
+            if opener in line:  # "(oh (yeah))": the outer pair is now innermost
+                line = _INLINE[kind].sub("", line)
+            removed[kind] += before - len(line.split())
+    return line
 
 
 # Placeholder texts seen in the Genius dump instead of lyrics. A text is a placeholder when,
@@ -368,6 +409,7 @@ PLACEHOLDER_WHOLE = (
     r"\W*save\W+cancel\W*",  # the edit-box buttons
     r"\W*instrumental\W*",  # "[Instrumental]", "(Instrumental)": no words to learn
     r"\W*(?:tba|tbd|coming soon|lyrics coming soon|no lyrics|n/?a|\?+)\W*",
+    r"\W*lyrics? not found\W*",  # "Lyrics not found."
 )
 PLACEHOLDER_SEARCH = (
     # "Lyrics for this song have yet to be released. Please check back once it is released."

@@ -15,13 +15,14 @@ parameters did not change and finishes what a killed run left):
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lyrics_gpt2.cli import ArgumentParser, run
 from lyrics_gpt2.errors import Problems
-from lyrics_gpt2.fileio import check_output
+from lyrics_gpt2.fileio import MARKER, check_output, claim_folder, read_json
 from pipeline.chunks import stage as chunks
 from pipeline.tokenize import stage as tokenize
 
@@ -71,12 +72,57 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+# The folders the stages replace whole (pipeline/chunks/stage.py, pipeline/tokenize/stage.py), with
+# what a folder written before ownership markers holds (adopted once, then marked).
+OUTPUT_FOLDERS = {
+    "chunks": ("chunk-*.parquet", "manifest.json"),
+    "tokenized": ("manifest.json", "dataset_dict.json", "train", "validation", "artist_val"),
+    "tokenizer": (
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
+        "merges.txt", "added_tokens.json", "chat_template.jinja",
+    ),
+}  # fmt: skip
+
+
+def _legacy(name: str) -> Callable[[Path], bool]:
+    """Recognise a folder our stages wrote before markers: by its stage manifest."""
+    key, manifest = ("params_digest", "chunks") if name == "chunks" else ("stage_key", "tokenized")
+
+    def ours(real: Path) -> bool:
+        found = read_json(real.parent / manifest / "manifest.json")
+        return isinstance(found, dict) and key in found
+
+    return ours
+
+
+def claim_outputs(args) -> None:
+    """Before any work: every folder the stages will replace must be new, empty or an earlier
+    preprocess run (lyrics_gpt2.fileio.claim_folder), and none may be or hold an input."""
+    inputs = [("--input", args.input if "chunks" in args.stages else None)]
+    tokenizer = getattr(args, "tokenizer", None)
+    if "tokenize" in args.stages and tokenizer and os.path.lexists(tokenizer):
+        inputs.append(("--tokenizer", tokenizer))
+    names = [*(["chunks"] if "chunks" in args.stages else []),
+             *(["tokenized", "tokenizer"] if "tokenize" in args.stages else [])]  # fmt: skip
+    folders = [
+        claim_folder(
+            Path(args.output_dir) / name, "preprocess", flag=f"--output-dir {args.output_dir}:",
+            inputs=inputs, legacy=_legacy(name), known=OUTPUT_FOLDERS[name],
+        )
+        for name in names
+    ]  # fmt: skip
+    for folder in folders:  # all allowed: mark a folder adopted from before markers as ours
+        if folder.owned and not (folder.real / MARKER).is_file():
+            folder.record()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     with Problems() as problems:
         # numpy's generators take seeds in [0, 2**32): a bad one would fail in every worker.
         problems.require(0 <= args.seed < 2**32, f"--seed must be in [0, 2**32) (got {args.seed})")
     check_output(args.output_dir, flag="--output-dir", is_dir=True)  # before any work
+    claim_outputs(args)
     for name in STAGES:
         if name in args.stages:
             STAGES[name].run(args)

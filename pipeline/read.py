@@ -13,8 +13,10 @@ Three layouts are recognised from the header row and mapped onto the same column
 
 pandas' C parser does the work, a bounded number of rows at a time: it copes with quoted fields
 spanning lines, fields over 131,072 characters and CRLF. Strings such as "NA" or "null" stay
-strings. A row with too many fields, or without an id, is skipped and counted in
-``Reader.malformed``. Anything that makes the whole file unreadable raises UsageError.
+strings. A row with too many fields, or without an id (too few fields, a field cut short), is
+skipped and counted in ``Reader.malformed`` (its record number in ``Reader.bad``); a quoted
+field left open at the end of the file (a copy cut mid-field) loses that last row only. Anything
+that makes the whole file unreadable raises UsageError.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import functools
 import gzip
 import hashlib
 import io
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -169,6 +172,15 @@ class Reader:
         self.rows_in = 0
         self.malformed = 0
         self.bytes_read = 0
+        # Where the skipped rows were, until the caller takes them (take_bad): {"row": the data
+        # record's number (1 = the first after the header; a record may span lines), "detail"}
+        self.bad: list[dict] = []
+        self.truncated: str | None = None  # why the tail of the file was unreadable, if it was
+
+    def take_bad(self) -> list[dict]:
+        """The skipped rows' positions found since the last call (the drop log streams them)."""
+        bad, self.bad = self.bad, []
+        return bad
 
     def __iter__(self) -> Iterator[dict[str, list[str]]]:
         try:
@@ -187,11 +199,20 @@ class Reader:
                     "header; check the header row and the delimiter (a comma is expected)"
                 ) from None
 
-    def _read(self, skip_first_row: bool) -> Iterator[dict[str, list[str]]]:
+    def _read(
+        self, skip_first_row: bool, skip_records: int = 0, nrows: int | None = None
+    ) -> Iterator[dict[str, list[str]]]:
+        """Batches from the data record ``skip_records + 1`` on (``nrows`` of them at most).
+
+        A quoted field left open at the end of the file (a copy cut mid-field) makes pandas
+        fail on the batch that holds it: the records before it are then read again up to it,
+        and the open one is counted as malformed.
+        """
         # No usecols: with it, pandas silently accepts rows with too many fields.
         raw = open_text_bytes(self.path)
         counted = _CountingReader(raw)
         buffered = io.BufferedReader(counted, buffer_size=1 << 20)
+        caught: list = []
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -205,7 +226,10 @@ class Reader:
                     na_values=[],
                     chunksize=self.batch_rows,
                     on_bad_lines="warn",
-                    skiprows=[1] if skip_first_row else None,
+                    skiprows=range(1, skip_records + 1)
+                    if skip_records
+                    else ([1] if skip_first_row else None),
+                    nrows=nrows,
                 )
                 for frame in frames:
                     if not isinstance(frame.index, pd.RangeIndex):
@@ -226,7 +250,20 @@ class Reader:
             ) from None
         except pd.errors.ParserError as exc:
             msg = str(exc).replace("Error tokenizing data. C error: ", "")
-            raise UsageError(f"input {self.path} is not a readable CSV: {msg}") from None
+            cut = _OPEN_AT_EOF.search(msg)
+            if cut is not None and nrows is not None:
+                self._count_skipped(caught)  # the lines skipped before it, for _read_before
+                raise _StillOpen from None
+            if cut is None:
+                raise UsageError(f"input {self.path} is not a readable CSV: {msg}") from None
+            raw.close()
+            bad = int(cut.group(1))  # record number, the header being record 0
+            yield from self._read_before(skip_first_row, bad)
+            self.rows_in += 1
+            self.malformed += 1
+            self.truncated = f"a quoted field opened in data row {bad} is never closed"
+            self.bad.append({"row": bad, "detail": "quote open at end of file"})
+            return
         except pd.errors.EmptyDataError:
             raise UsageError(f"input {self.path} has no rows; pass a lyrics CSV") from None
         except (OSError, EOFError) as exc:
@@ -234,9 +271,36 @@ class Reader:
         finally:
             raw.close()
 
+    def _read_before(self, skip_first_row: bool, bad: int) -> Iterator[dict[str, list[str]]]:
+        """The records after those already read and before record ``bad`` (less than one batch:
+        pandas failed on the batch holding it). ``nrows`` counts rows that parse, so a skipped
+        line among them shows up as the same error: the count is lowered by the lines the
+        attempt skipped and the read tried again."""
+        start = (self.rows_in, self.malformed, len(self.bad))
+        nrows = bad - 1 - self.rows_in
+        for _ in range(3):
+            if nrows <= 0:
+                return
+            try:
+                batches = list(self._read(skip_first_row, self.rows_in, nrows))
+            except _StillOpen:
+                nrows -= self.malformed - start[1]
+                self.rows_in, self.malformed = start[0], start[1]
+                del self.bad[start[2] :]
+                continue
+            yield from batches
+            return
+        raise UsageError(f"input {self.path} is not a readable CSV: a quote is never closed")
+
     def _count_skipped(self, caught: list) -> None:
-        # One warning may report several skipped lines.
-        skipped = sum(str(w.message).count("Skipping line") for w in caught)
+        # One warning may report several skipped lines: "Skipping line 7: expected 8 fields,
+        # saw 9".
+        skipped = 0
+        for w in caught:
+            for record, detail in _SKIPPED.findall(str(w.message)):
+                # pandas' "line" counts records, the header being line 1
+                skipped += 1
+                self.bad.append({"row": int(record) - 1, "detail": detail.strip()})
         caught.clear()
         self.malformed += skipped
         self.rows_in += skipped
@@ -263,8 +327,52 @@ class Reader:
         keep = [i for i, v in enumerate(ids) if v.strip()]
         if len(keep) < n:
             self.malformed += n - len(keep)
+            first = self.rows_in - n + 1  # data row number of the frame's first row
+            kept = set(keep)
+            self.bad.extend(
+                {"row": first + i, "detail": "no id (too few fields)"}
+                for i in range(n)
+                if i not in kept
+            )
             batch = {k: [v[i] for i in keep] for k, v in batch.items()}
         return batch
+
+
+_OPEN_AT_EOF = re.compile(r"EOF inside string starting at row (\d+)")
+_SKIPPED = re.compile(r"Skipping line (\d+): ([^\n]*)")
+
+
+# record_lines scans files up to this size (a pass of Python's csv module, ~1 minute per GB);
+# a bigger one keeps record numbers only.
+LINE_SCAN_MAX_BYTES = 1 << 30
+
+
+def record_lines(path: Path, records: set[int]) -> dict[int, int]:
+    """{data record number: the physical line it starts on} for ``records`` (1 = the first
+    record after the header, as Reader.bad numbers them); empty for a file over
+    LINE_SCAN_MAX_BYTES. A quoted lyric spans several lines, so only a scan can tell."""
+    if not records or path.stat().st_size > LINE_SCAN_MAX_BYTES:
+        return {}
+    csv.field_size_limit(1 << 30)
+    wanted, found = max(records), {}
+    with open_text_bytes(path) as raw, io.TextIOWrapper(raw, "utf-8", "replace", "") as text:
+        reader = csv.reader(text)
+        record = -1  # the header is record 0
+        try:
+            while record < wanted:
+                start = reader.line_num + 1
+                if not next(reader):
+                    continue  # a blank line is no record (pandas skips it too)
+                record += 1
+                if record in records:
+                    found[record] = start
+        except (StopIteration, csv.Error):
+            pass
+    return found
+
+
+class _StillOpen(Exception):
+    """The re-read of :meth:`Reader._read_before` reached the open quote again."""
 
 
 class _FirstRowTooLong(Exception):

@@ -119,7 +119,17 @@ def render(result: dict) -> str:
                 f"{('*' if j == best else '') + fmt_ppl(v):>14}" for j, v in enumerate(row)
             )
             lines.append(f"{g[i]:<10}{cells}")
-        verdict = "conditioning works" if swap["diagonal_wins"] == swap["rows"] else "check"
+        for i, gain in enumerate(swap.get("gain", [])):
+            if gain["against"] is None:
+                continue
+            ci = gain["ci95"]
+            interval = f"95% CI {ci[0]:+.4f} to {ci[1]:+.4f}" if ci else "no interval"
+            lines.append(
+                f"  {g[i]}: own token saves {gain['nats_per_token']:+.4f} nats/token against "
+                f"{g[gain['against']]} on {swap['songs'][i]} songs ({interval}, paired bootstrap "
+                f"over songs){'' if gain['significant'] else ': not significant'}"
+            )
+        verdict = swap.get("verdict", "check")
         lines.append(f"diagonal wins in {swap['diagonal_wins']}/{swap['rows']} rows ({verdict})")
     lines += render_artist_swap(result.get("artist_swap"))
     return "\n".join(lines) + "\n"

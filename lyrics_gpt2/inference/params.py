@@ -20,6 +20,10 @@ from lyrics_gpt2.cli import ArgumentParser
 from lyrics_gpt2.errors import Problems
 
 DEFAULT_MAX_LENGTH = 256
+# The smallest temperature accepted. Logits divided by less overflow float range (1e-300 gave
+# inf - inf = nan: empty songs with top-k off, the 50th-best token with it on); 0.001 already
+# samples the greedy token for any logit gap above ~0.02, so nothing is lost by refusing below.
+MIN_TEMPERATURE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,11 @@ class Sampling:
         command's other flags), else raised at once as one UsageError."""
         found = Problems() if problems is None else problems
         need = found.require
-        need(self.temperature > 0, f"--temperature must be > 0 (got {self.temperature})")
+        need(
+            self.temperature >= MIN_TEMPERATURE,
+            f"--temperature must be >= {MIN_TEMPERATURE} (got {self.temperature}); smaller "
+            "values divide the logits past float range",
+        )
         need(0 < self.top_p <= 1, f"--top-p must be in (0, 1] (got {self.top_p})")
         need(self.top_k >= 0, f"--top-k must be >= 0, 0 = off (got {self.top_k})")
         need(

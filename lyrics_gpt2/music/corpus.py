@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from lyrics_gpt2.errors import UsageError
-from lyrics_gpt2.music.roll import GRIDS, Note, notes_to_roll, read_midi
+from lyrics_gpt2.music.roll import GRIDS, Note, check_length, notes_to_roll, read_midi
 
 CORPORA = ("bach", "folk")
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -98,19 +98,27 @@ def read_tunes(path: Path, name: str) -> list[tuple[str, list[Note], float | Non
     if path.suffix.lower() in MIDI_SUFFIXES:
         try:
             notes, bar = read_midi(path)
-        except (OSError, ValueError, EOFError) as e:
-            raise UsageError(f"cannot read MIDI file {path}: {e}") from None
+        except Exception as e:  # mido raises OSError, EOFError, KeyError... for a broken file
+            raise UsageError(f"cannot read MIDI file {path}: {reason(e)}") from None
         return [(name, notes, bar)]
     from music21 import converter, stream
 
     try:
         parsed = converter.parse(str(path))
     except Exception as e:  # music21 raises many kinds for a malformed file
-        raise UsageError(f"cannot read {path}: {type(e).__name__}: {e}") from None
+        raise UsageError(f"cannot read {path}: {reason(e)}") from None
     if isinstance(parsed, stream.Opus):
         scores = list(parsed.scores)
         return [(f"{name}#{k}", *score_notes(s)) for k, s in enumerate(scores)]
     return [(name, *score_notes(parsed))]
+
+
+def reason(exc: BaseException) -> str:
+    """What is wrong, never empty: mido's EOFError for a cut file carries no message."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if not text and isinstance(exc, EOFError):
+        text = "the file ends in the middle of a message (cut short?)"
+    return f"{type(exc).__name__}: {text}" if text else f"{type(exc).__name__} (not a valid file)"
 
 
 def corpus_files(source: str) -> list[tuple[str, Path]]:
@@ -155,15 +163,31 @@ def parse_rolls(source: str, grid: str, max_tunes: int | None = None, progress=T
 
     spq = GRIDS[grid]
     tunes = []
+    skipped: list[str] = []  # one bad file or tune is skipped and counted, never stops the rest
     files = corpus_files(source)
     for name, path in tqdm(files, desc=f"reading {source}", unit="file", disable=not progress,
                            file=sys.stderr, mininterval=5):  # fmt: skip
-        tunes += [t for t in read_tunes(path, name) if t[1]]
+        try:
+            read = [t for t in read_tunes(path, name) if t[1]]
+        except UsageError as e:
+            skipped.append(str(e))
+            continue
+        for tune in read:
+            try:  # before any roll is allocated
+                check_length(tune[1], spq, f"tune {tune[0]}")
+            except UsageError as e:
+                skipped.append(str(e))
+                continue
+            tunes.append(tune)
         if max_tunes and len(tunes) >= max_tunes:
             tunes = tunes[:max_tunes]
             break
+    if skipped:
+        print(f"skipped {len(skipped)} unreadable or too long file(s)/tune(s) of {source}, "
+              f"e.g. {skipped[0]}", file=sys.stderr)  # fmt: skip
     if not tunes:
-        raise UsageError(f"{source} holds no tunes with notes")
+        why = f" ({len(skipped)} skipped, e.g. {skipped[0]})" if skipped else ""
+        raise UsageError(f"{source} holds no tunes with notes{why}")
     low = min(n.pitch for _, notes, _ in tunes for n in notes)
     high = max(n.pitch for _, notes, _ in tunes for n in notes)
     parts = [notes_to_roll(notes, spq, low, high) for _, notes, _ in tunes]
@@ -187,11 +211,17 @@ def load_rolls(
         return parse_rolls(source, grid, max_tunes, progress)
     path = Path(cache_dir) / cache_name(source, grid, max_tunes)
     if path.is_file():
-        z = np.load(path, allow_pickle=False)
-        return Rolls(
-            z["frames"], z["starts"], z["names"].tolist(), z["bars"], int(z["low"]),
-            int(z["high"]), int(z["spq"]),
-        )  # fmt: skip
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return Rolls(
+                    z["frames"], z["starts"], z["names"].tolist(), z["bars"], int(z["low"]),
+                    int(z["high"]), int(z["spq"]),
+                )  # fmt: skip
+        except Exception as e:  # a cut or foreign .npz: zipfile, numpy and KeyError kinds
+            # The cache is ours and derived: rebuilt, not a reason to stop.
+            print(
+                f"the cache {path} is damaged ({type(e).__name__}); rebuilding it", file=sys.stderr
+            )
     rolls = parse_rolls(source, grid, max_tunes, progress)
     from lyrics_gpt2.fileio import atomic_path
 

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from lyrics_gpt2.cli import ArgumentParser, run
 from lyrics_gpt2.errors import UsageError, require_extra
-from lyrics_gpt2.fileio import check_output, read_json, write_json
+from lyrics_gpt2.fileio import check_inputs, check_output, read_json, write_json
 from lyrics_gpt2.music.corpus import Rolls, tunes_of_run
 
 REPEAT_EPS = 0.01
@@ -137,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     require_extra("music", "python -m lyrics_gpt2.music.evaluate", "music21", "mido")
     if args.json is not None:
         check_output(args.json, flag="--json")
+        check_inputs([("--json", args.json)], [("--model", args.model)])
     model = load_music(args.model)
     summary = read_json(args.model / "summary.json")
     if not summary:

@@ -22,6 +22,7 @@ range in a sounding frame): signs of a model that has not learned or a temperatu
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,7 @@ import torch
 
 from lyrics_gpt2.cli import ArgumentParser, run
 from lyrics_gpt2.errors import Problems, UsageError, require_extra
-from lyrics_gpt2.fileio import check_output, write_json
+from lyrics_gpt2.fileio import claim_folder, write_json
 from lyrics_gpt2.music.roll import Note, notes_to_roll, plot_roll, roll_to_notes, write_midi
 
 
@@ -119,7 +120,8 @@ def read_prime(name: str, spq: int, low: int, high: int, bars: float):
         notes, bar = score_notes(score)
     bar = bar or 4.0
     end = bars * bar
-    kept: list[Note] = [n for n in notes if n.onset < end]
+    # Cut at the prime's end: a note lasting for ever must not make the roll that long.
+    kept = [Note(n.pitch, n.onset, min(n.duration, end - n.onset)) for n in notes if n.onset < end]
     dropped = sum(not low <= n.pitch <= high for n in kept)
     roll = notes_to_roll(kept, spq, low, high)[: round(end * spq)]
     return roll, bar, dropped
@@ -159,7 +161,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         problems.require(args.bpm > 0, f"--bpm must be > 0 (got {args.bpm})")
         if args.meter is not None:
             problems.require(args.meter > 0, f"--meter must be > 0 (got {args.meter})")
-    check_output(args.output_dir, flag="--output-dir", is_dir=True)
+    prime_file = args.prime_tune if args.prime_tune and os.path.lexists(args.prime_tune) else None
+    folder = claim_folder(
+        args.output_dir, "music.generate",
+        inputs=[("--model", args.model), ("--prime-tune", prime_file)],
+        legacy=lambda real: (real / "tunes.json").is_file(),
+        known=("tune-*.mid", "tune-*.png", "tunes.json"),
+    )  # fmt: skip
     model = load_music(args.model)
     c = model.config
     prime, bar = None, 4.0
@@ -177,7 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               "given its 'other meter' slot", file=sys.stderr)  # fmt: skip
     frames = round(args.bars * bar * c.steps_per_quarter)
     rolls = sample_tunes(model, args.num_tunes, frames, args.temperature, args.seed, prime, bar)
-    args.output_dir.mkdir(parents=True, exist_ok=True)
+    folder.clear()  # an earlier run's tunes (only what it listed): never a mix of two runs
+    stems = [f"tune-{k:02d}" for k in range(1, len(rolls) + 1)]
+    folder.record(*(s + x for s in stems for x in (".mid", ".png")), "tunes.json")
     primed = 0 if prime is None else len(prime)
     report = []
     for k, roll in enumerate(rolls, 1):

@@ -178,6 +178,13 @@ def load_music(folder: str | Path, device: str | torch.device = "cpu") -> RollLS
             "train one with python -m lyrics_gpt2.music.train"
         )
     raw.pop("model_type")
-    model = RollLSTM(MusicConfig(**raw))
-    load_model(model, str(folder / "model.safetensors"), device=str(device))
+    try:  # truncated weights, a hand-edited config: one line, not a traceback
+        model = RollLSTM(MusicConfig(**raw))
+        load_model(model, str(folder / "model.safetensors"), device=str(device))
+    except Exception as exc:  # safetensors raises its own SafetensorError, not an OSError
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(
+            f"cannot load the music model in {folder} ({type(exc).__name__}: {reason}); "
+            "retrain it with python -m lyrics_gpt2.music.train"
+        ) from None
     return model.to(device).eval()

@@ -10,6 +10,9 @@ reading and a fixed ``bpm`` is written. Grids (``GRIDS``): ``16th`` = 4 frames p
 (the default), ``8th`` = 2 (the Nottingham benchmark's grid), ``quarter`` = 1 (the JSB Chorales
 benchmark's grid). Column ``j`` is MIDI pitch ``low + j``.
 
+A tune longer than ``MAX_FRAMES`` frames is refused (:class:`TuneTooLong`) before its roll is
+allocated: a 45-byte MIDI file can hold one note lasting 268 million quarter notes.
+
 A note from ``onset`` lasting ``duration`` quarters fills frames ``round(onset * spq)`` to
 ``round((onset + duration) * spq) - 1`` (at least one frame). Back to notes, each run of on-frames
 of a pitch is one note: a plain roll has no onsets, so a pitch struck again without a gap merges
@@ -23,7 +26,35 @@ from pathlib import Path
 
 import numpy as np
 
+from lyrics_gpt2.errors import UsageError
+
 GRIDS = {"16th": 4, "8th": 2, "quarter": 1}
+# The longest tune read, in frames: 16,384 quarter notes on the 16th grid (over two hours at
+# 120 bpm; a Bach chorale has ~250 frames), at most 16 MB as a 128-pitch uint8 roll.
+MAX_FRAMES = 1 << 16
+
+
+class TuneTooLong(UsageError):
+    """A tune whose roll would exceed :data:`MAX_FRAMES` frames; nothing was allocated."""
+
+
+def tune_frames(notes: list[Note], steps_per_quarter: int) -> int:
+    """The frames a roll of ``notes`` needs (computed without allocating it)."""
+    return max(
+        (max(round(n.onset * steps_per_quarter) + 1,
+             round((n.onset + n.duration) * steps_per_quarter)) for n in notes),
+        default=0,
+    )  # fmt: skip
+
+
+def check_length(notes: list[Note], steps_per_quarter: int, what: str) -> None:
+    """Raise :class:`TuneTooLong` when ``notes`` need more than MAX_FRAMES frames."""
+    frames = tune_frames(notes, steps_per_quarter)
+    if frames > MAX_FRAMES:
+        raise TuneTooLong(
+            f"{what} lasts {frames:,} frames ({frames / steps_per_quarter:,.0f} quarter notes), "
+            f"more than the {MAX_FRAMES:,} a tune may have; cut it or leave it out"
+        )
 
 
 @dataclass(frozen=True)
@@ -34,7 +65,9 @@ class Note:
 
 
 def notes_to_roll(notes: list[Note], steps_per_quarter: int, low: int, high: int) -> np.ndarray:
-    """[frames, high - low + 1] uint8; notes outside ``low..high`` are left out."""
+    """[frames, high - low + 1] uint8; notes outside ``low..high`` are left out; a tune over
+    MAX_FRAMES frames raises :class:`TuneTooLong` first."""
+    check_length(notes, steps_per_quarter, "the tune")
     frames = 0
     spans = []
     for n in notes:

@@ -120,7 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_args(args)
     out: Path = args.output_dir
     check_output(out, flag="--output-dir", is_dir=True)
-    prepare_output(out, args.resume, args.overwrite)
+    folder = prepare_output(
+        out, args.resume, args.overwrite, command="music.train",
+        inputs=[("--data-dir", args.data_dir), ("--cache-dir", args.cache_dir)],
+        model_files=MODEL_FILES,
+    )  # fmt: skip
     torch.manual_seed(args.seed)
 
     # 1. tunes, split by tune
@@ -148,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings={k: getattr(args, k) for k in RESUME_KEYS}, device=device, val_key="val_nll",
         score=score, rate=("frames_per_s", 1.0), clip=args.clip,
         save_best=lambda: save_model_files(out, lambda d: save_music(model, d), MODEL_FILES),
+        folder=folder, model_files=MODEL_FILES,
     )  # fmt: skip
     loop.start(args.resume)
     n_params = count_parameters(model)

@@ -23,10 +23,22 @@ from pathlib import Path
 
 from lyrics_gpt2.cli import ArgumentParser, run
 from lyrics_gpt2.errors import Problems, UsageError, require_extra
-from lyrics_gpt2.fileio import atomic_path, write_json
+from lyrics_gpt2.fileio import atomic_path, claim_folder, read_json, write_json
 from lyrics_gpt2.inference.params import DEFAULT_MAX_LENGTH, add_sampling_flags, sampling_from
-from lyrics_gpt2.modeling import DEFAULT_MODEL, add_device_flag, quiet_transformers
+from lyrics_gpt2.modeling import (
+    DEFAULT_MODEL,
+    add_device_flag,
+    data_dir_from_summary,
+    quiet_transformers,
+)
 from lyrics_gpt2.report import build, render
+from lyrics_gpt2.report.corpus import data_digest
+
+# What the report writes into --out (the classifier cache's name holds the data's digest).
+REPORT_FILES = (
+    "report.json", "report.md", "line_lengths.png", "song_lengths.png", "genre_swap.png",
+    "classifier-*.joblib",
+)  # fmt: skip
 
 
 def build_parser() -> ArgumentParser:
@@ -41,7 +53,13 @@ def build_parser() -> ArgumentParser:
         help=f"model to sample from and score perplexity with (default: {DEFAULT_MODEL}; "
         "with --songs, perplexity runs only when --model is given)",
     )
-    p.add_argument("--data-dir", type=Path, default=Path("artifacts/data"), help="(%(default)s)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="held-out songs and the reference corpus (default: the data folder the model's "
+        "summary.json records, else artifacts/data)",
+    )
     p.add_argument("--out", type=Path, default=Path("artifacts/report"), help="(%(default)s)")
     p.add_argument("--songs", type=Path, default=None, help="score this JSONL instead of sampling")
     p.add_argument("--num-songs", type=int, default=64, help="songs per genre (%(default)s)")
@@ -62,21 +80,37 @@ def build_parser() -> ArgumentParser:
     return p
 
 
-def read_songs(path: Path) -> list[build.Judged]:
+def read_songs(path: Path, genres: Sequence[str] = ()) -> list[build.Judged]:
+    """The songs of a JSONL file; ``genres`` (the data's) bounds the genre of each."""
     if not path.is_file():
         raise UsageError(f"--songs {path}: no such file")
+    try:
+        text_in = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"--songs {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 JSONL"
+        ) from None
     songs = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(text_in.splitlines(), 1):
         if not line.strip():
             continue
+        where = f"--songs {path} line {n}"
         try:
             rec = json.loads(line)
             text = rec["lyrics"] if "lyrics" in rec else rec["text"]
-            songs.append(build.Judged(str(rec["genre"]), str(text), rec.get("ended")))
+            genre, ended = rec["genre"], rec.get("ended")
         except (ValueError, KeyError, TypeError):
+            raise UsageError(f"{where}: expected a JSON object with 'genre' and 'lyrics'") from None
+        # A number or a list is not lyrics, "maybe" is not an end: refused, never coerced.
+        if not isinstance(text, str):
+            raise UsageError(f"{where}: lyrics must be a string (got {type(text).__name__})")
+        if not isinstance(genre, str) or (genres and genre not in genres):
             raise UsageError(
-                f"--songs {path} line {n}: expected a JSON object with 'genre' and 'lyrics'"
-            ) from None
+                f"{where}: genre must be one of {', '.join(genres) or 'the data genres'} (got {genre!r})"
+            )
+        if ended not in (True, False, None):
+            raise UsageError(f"{where}: ended must be true, false or absent (got {ended!r})")
+        songs.append(build.Judged(genre, text, ended))
     if not songs:
         raise UsageError(f"--songs {path} holds no songs")
     return songs
@@ -115,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_transformers()
     scored_model = args.model is not None or args.songs is None
     args.model = Path(args.model or DEFAULT_MODEL)
+    if args.data_dir is None:
+        args.data_dir = data_dir_from_summary(args.model)
     with Problems() as problems:
         need = problems.require
         need(args.num_songs >= 1, f"--num-songs must be >= 1 (got {args.num_songs})")
@@ -127,15 +163,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         sampling_from(args, args.max_length).check(problems)
     t0 = time.perf_counter()
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    folder = claim_folder(
+        args.out, "report", flag="--out",
+        inputs=[("--songs", args.songs), ("--data-dir", args.data_dir),
+                ("--model", args.model if scored_model else None)],
+        legacy=lambda real: (real / "report.json").is_file(), known=REPORT_FILES,
+    )  # fmt: skip
     if args.songs is not None:
-        songs, settings, source = read_songs(args.songs), {}, str(args.songs)
+        manifest = read_json(Path(args.data_dir) / "tokenized" / "manifest.json")
+        genres = sorted((manifest or {}).get("genre_tokens") or {})
+        songs, settings, source = read_songs(args.songs, genres), {}, str(args.songs)
     else:
         songs, settings = generate(args)
         source = f"generated by {args.model}"
+    folder.record(f"classifier-{data_digest(args.data_dir)}.joblib")
     ref = build.load_reference(args.data_dir, args.out, args.max_ngrams, log)
     held = [build.Judged(s.genre, s.text) for s in ref.held_out]
     report = {
         "generated_from": source,
+        # what the songs are, in every heading: given in a file (--songs) or generated
+        "songs_label": "given" if args.songs is not None else "generated",
         "model": str(args.model),
         "data_dir": str(args.data_dir),
         "data_digest": ref.digest,
@@ -165,7 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             device=args.device,
         )
     report["seconds"] = round(time.perf_counter() - t0, 1)
-    args.out.mkdir(parents=True, exist_ok=True)
+    # The classifier cache stays between runs: a rerun replaces only what it writes again.
+    folder.record(*REPORT_FILES[:5])
     pngs = render.plots(
         report,
         {

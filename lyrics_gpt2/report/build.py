@@ -16,7 +16,7 @@ import numpy as np
 from lyrics_gpt2.report import measures as metrics
 from lyrics_gpt2.report.classifier import GenreClassifier
 from lyrics_gpt2.report.corpus import RealSong, data_digest, load_split, split_texts
-from lyrics_gpt2.report.ngrams import NgramIndex, longest_common_run
+from lyrics_gpt2.report.ngrams import MIN_DISTINCT, NgramIndex, longest_common_run
 
 NGRAM = 8
 # Self-BLEU compares every song with every other: it depends on how many there are, so both
@@ -75,9 +75,10 @@ def load_reference(
 
 
 def index_path(data_dir: str | Path, max_ngrams: int = 50_000_000) -> Path:
-    return (
-        Path(data_dir) / "report-cache" / f"ngrams-{data_digest(data_dir, NGRAM, max_ngrams)}.npz"
-    )
+    # MIN_DISTINCT in the key: an index built before low-information n-grams were left out
+    # is rebuilt.
+    key = data_digest(data_dir, NGRAM, max_ngrams, MIN_DISTINCT)
+    return Path(data_dir) / "report-cache" / f"ngrams-{key}.npz"
 
 
 def build_index(data_dir: str | Path, max_ngrams: int = 50_000_000) -> tuple[NgramIndex, int]:

@@ -35,7 +35,7 @@ def data_digest(data_dir: str | Path, *extra: object) -> str:
 
 
 def _chunk_texts(data_dir: Path, ids: set[str]) -> dict[str, str] | None:
-    files = sorted((data_dir / "chunks").glob("*.parquet"))
+    files = sorted((data_dir / "chunks").glob("chunk-*.parquet"))
     if not files:
         return None
     import pyarrow as pa
@@ -98,7 +98,7 @@ def split_texts(data_dir: str | Path, split: str) -> Iterator[tuple[int, str]]:
     import pyarrow.parquet as pq
 
     data_dir = Path(data_dir)
-    files = sorted((data_dir / "chunks").glob("*.parquet"))
+    files = sorted((data_dir / "chunks").glob("chunk-*.parquet"))
     if not files:
         yield from enumerate(s.text for s in load_split(data_dir, split))
         return

@@ -17,6 +17,11 @@ range, so it stays unbiased while the index stays at ``12 x max_ngrams`` bytes (
 default 50M; the 100k-song benchmark needs ~30M, so nothing is dropped there). Building holds
 little more than that: 16 sorted runs (by the hash's top bits) take the new hashes batch by
 batch, so no step sorts everything at once. A 64-bit collision (a false "copied") has odds ~1e-10 per lookup at 50M.
+
+**Low-information n-grams** -- those of fewer than ``MIN_DISTINCT`` (3) distinct words, such as
+"la la la la la la la la" or a one-word chant -- are neither indexed nor looked up: vocables
+repeat across unrelated songs, so they would count as copies. A song's copied share is over its
+informative n-grams, and :func:`longest_common_run` only counts runs of at least 3 distinct words.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ BUCKETS, SHIFT = 16, 60  # sorted runs while building, by the top 4 bits of the 
 MIN_BATCH = 1 << 16  # new hashes merged at once, at least
 BLOCK_WORDS = 1 << 18  # words hashed in one numpy pass
 MAX_CACHE = 1_000_000  # word hashes remembered (~130 MB at most), then forgotten
+MIN_DISTINCT = 3  # an n-gram of fewer distinct words is low-information (vocables, chants)
 
 
 def _word_hashes(tokens: list[str], cache: dict[str, int]) -> np.ndarray:
@@ -56,8 +62,11 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def ngram_hashes(tokens: list[str], n: int, cache: dict[str, int] | None = None) -> np.ndarray:
-    """[len(tokens) - n + 1] uint64 hashes of the word n-grams, in order."""
+def ngram_hashes(
+    tokens: list[str], n: int, cache: dict[str, int] | None = None, informative: bool = False
+) -> np.ndarray:
+    """uint64 hashes of the word n-grams, in order ([len(tokens) - n + 1]); with
+    ``informative``, only those of at least MIN_DISTINCT distinct words."""
     if len(tokens) < n:
         return np.empty(0, dtype=np.uint64)
     w = _word_hashes(tokens, {} if cache is None else cache)
@@ -66,7 +75,16 @@ def ngram_hashes(tokens: list[str], n: int, cache: dict[str, int] | None = None)
     with np.errstate(over="ignore"):
         for k in range(n):
             h = h * PRIME + w[k : k + m]
-        return _mix(h)
+        h = _mix(h)
+    if informative:
+        h = h[distinct_counts(w, n) >= MIN_DISTINCT]
+    return h
+
+
+def distinct_counts(values: np.ndarray, n: int) -> np.ndarray:
+    """[len(values) - n + 1] number of distinct values in each window of ``n`` (vectorised)."""
+    windows = np.sort(np.lib.stride_tricks.sliding_window_view(values, n), axis=1)
+    return 1 + (windows[:, 1:] != windows[:, :-1]).sum(axis=1)
 
 
 def _merge(
@@ -110,9 +128,9 @@ def _merge(
 
 def _block_hashes(
     block: list[list[str]], numbers: list[int], n: int, cache: dict[str, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The n-gram hashes of several songs' words (as :func:`ngram_hashes` gives each) and the
-    song number of each."""
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The informative n-gram hashes of several songs' words (as :func:`ngram_hashes` gives
+    each), the song number of each, and how many n-grams the songs have in all."""
     lengths = np.array([len(t) for t in block], dtype=np.int64)
     w = _word_hashes(list(itertools.chain.from_iterable(block)), cache)
     m = len(w) - n + 1
@@ -122,7 +140,9 @@ def _block_hashes(
             h = h * PRIME + w[k : k + m]
     song = np.repeat(np.arange(len(block)), lengths)
     inside = song[:m] == song[n - 1 :]  # windows that do not cross into the next song
-    return _mix(h[inside]), np.asarray(numbers, dtype=np.uint32)[song[:m][inside]]
+    seen = int(inside.sum())
+    keep = inside & (distinct_counts(w, n) >= MIN_DISTINCT)  # informative ones only
+    return _mix(h[keep]), np.asarray(numbers, dtype=np.uint32)[song[:m][keep]], seen
 
 
 def _flag_last(items: Iterable):
@@ -171,7 +191,7 @@ class NgramIndex:
         cls, songs: Iterable[tuple[int, str]], n: int = 8, max_ngrams: int = 50_000_000
     ) -> NgramIndex:
         """The index of (song number, text) pairs in any order: the smallest number holding an
-        n-gram is its song. ``index.seen`` counts the n-grams read.
+        informative n-gram is its song. ``index.seen`` counts the n-grams read (all of them).
 
         Memory stays near the index's own size: the hashes go into 16 sorted runs by their top
         4 bits, and a batch of new hashes (at most ``max_ngrams / 16``) is sorted alone and
@@ -194,11 +214,11 @@ class NgramIndex:
             if block_words < BLOCK_WORDS and not (last and block):
                 continue
             # One pass of numpy over many songs: per-song calls would cost more than the hashing.
-            h, s = _block_hashes(block, block_numbers, n, cache)
+            h, s, read = _block_hashes(block, block_numbers, n, cache)
             block, block_numbers, block_words = [], [], 0
             if len(cache) > MAX_CACHE:
                 cache.clear()
-            seen += len(h)
+            seen += read
             keep = h <= threshold
             keys.append(h[keep])
             numbers.append(s[keep])
@@ -218,7 +238,7 @@ class NgramIndex:
 
     def _lookup(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(hit mask, song of each hit) over the song's n-grams in the sampled hash range."""
-        h = ngram_hashes(words(text), self.n, self._cache)
+        h = ngram_hashes(words(text), self.n, self._cache, informative=True)
         h = h[h <= self.threshold]
         pos = np.searchsorted(self.keys, h)
         pos = np.minimum(pos, max(len(self.keys) - 1, 0))
@@ -226,7 +246,8 @@ class NgramIndex:
         return hit, self.songs[pos[hit]] if len(self.keys) else np.empty(0, np.uint32)
 
     def copied_share(self, text: str) -> float:
-        """Share of the song's word n-grams found in the training songs (0 when it has none)."""
+        """Share of the song's informative word n-grams found in the training songs (0 when it
+        has none)."""
         hit, _ = self._lookup(text)
         return float(hit.mean()) if len(hit) else 0.0
 
@@ -246,9 +267,30 @@ class NgramIndex:
 
 
 def longest_common_run(a: list[str], b: list[str]) -> int:
-    """Length of the longest run of consecutive words that ``a`` and ``b`` share."""
-    from difflib import SequenceMatcher
-
-    if not a or not b:
+    """Length of the longest run of consecutive words that ``a`` and ``b`` share and that holds
+    at least MIN_DISTINCT distinct words ("la la la ..." shared by two songs is no copy)."""
+    if len(a) < MIN_DISTINCT or len(b) < MIN_DISTINCT:
         return 0
-    return SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
+    vocab: dict[str, int] = {}
+    x = np.array([vocab.setdefault(w, len(vocab)) for w in a], dtype=np.int64)
+    y = np.array([vocab.setdefault(w, len(vocab)) for w in b], dtype=np.int64)
+    # run[j]: length of the common run ending at a[i], b[j]; one row of the DP at a time.
+    run = np.zeros(len(y), dtype=np.int64)
+    best = 0
+    for i in range(len(x)):
+        prev = run
+        run = np.zeros(len(y), dtype=np.int64)
+        same = y == x[i]
+        run[1:][same[1:]] = prev[:-1][same[1:]] + 1
+        run[0] = int(same[0])
+        # a run that ends here and does not go on at the next word of a is maximal
+        ends = (
+            np.flatnonzero(run > best)
+            if i + 1 == len(x)
+            else np.flatnonzero((run > best) & ~np.concatenate([(y[1:] == x[i + 1]), [False]]))
+        )
+        for j in ends:
+            length = int(run[j])
+            if length > best and len(set(x[i - length + 1 : i + 1].tolist())) >= MIN_DISTINCT:
+                best = length
+    return best

@@ -23,7 +23,8 @@ import torch
 
 from lyrics_gpt2.cli import ArgumentParser, run
 from lyrics_gpt2.errors import UsageError
-from lyrics_gpt2.fileio import atomic_path
+from lyrics_gpt2.fileio import atomic_path, check_inputs, check_output
+from lyrics_gpt2.inference.params import MIN_TEMPERATURE
 from lyrics_gpt2.modeling import add_device_flag, pick_device
 from lyrics_gpt2.rnn.model import RNNBundle, is_rnn_folder, load_rnn
 from lyrics_gpt2.rnn.vocab import WordVocab
@@ -113,11 +114,17 @@ def build_parser() -> ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     device = pick_device(args.device)
-    if not args.temperature > 0:
-        raise UsageError(f"--temperature must be > 0 (got {args.temperature})")
+    if not args.temperature >= MIN_TEMPERATURE:  # also nan
+        raise UsageError(
+            f"--temperature must be >= {MIN_TEMPERATURE} (got {args.temperature}); smaller "
+            "values divide the logits past float range"
+        )
     for name in ("num_songs", "max_length", "batch_size"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1 (got {getattr(args, name)})")
+    if args.output:
+        check_output(args.output)
+        check_inputs([("--output", args.output)], [("--model", args.model)])
     if not is_rnn_folder(args.model):
         raise UsageError(f"no RNN model in {args.model}; train one with lyrics_gpt2.rnn.train")
     bundle = load_rnn(args.model, device)

@@ -36,7 +36,7 @@ from pathlib import Path
 import torch
 
 from lyrics_gpt2.errors import UsageError
-from lyrics_gpt2.fileio import atomic_path
+from lyrics_gpt2.fileio import RunFolder, atomic_path, claim_folder, read_json
 from lyrics_gpt2.modeling import add_device_flag
 from lyrics_gpt2.training.tracking import TRACKERS, Tracker, missing_tracker
 
@@ -79,20 +79,46 @@ def loop_problems(args) -> list[str]:
         if getattr(args, k) < 1
     ]
     for k in ("max_steps", "max_minutes"):
-        if getattr(args, k) is not None and getattr(args, k) <= 0:
-            problems.append(f"--{k.replace('_', '-')} must be > 0 (got {getattr(args, k)})")
+        v = getattr(args, k)
+        # not (v > 0): nan compares false with everything and would mean "no limit" silently
+        if v is not None and (not v > 0 or not math.isfinite(v)):
+            problems.append(f"--{k.replace('_', '-')} must be a finite number > 0 (got {v})")
     if missing_tracker(args.report_to):
         problems.append(missing_tracker(args.report_to))
     return problems
 
 
-def prepare_output(out: Path, resume: bool, overwrite: bool) -> None:
-    """Refuse a resume without a checkpoint and a fresh run over an existing one."""
+# What a TBPTT run may write into its folder (model files come from the command).
+LOOP_OUTPUTS = ("checkpoint", "metrics.jsonl", "loss.png", "summary.json", "runs")
+
+
+def _legacy_run(real: Path) -> bool:
+    """A finished run folder written before ownership markers: its summary.json."""
+    summary = read_json(real / "summary.json")
+    return isinstance(summary, dict) and {"kind", "steps", "args", "config"} <= summary.keys()
+
+
+def prepare_output(
+    out: Path,
+    resume: bool,
+    overwrite: bool,
+    *,
+    command: str = "rnn.train",
+    inputs=(),
+    model_files: Sequence[str] = (),
+) -> RunFolder:
+    """Claim ``out`` for ``command`` (lyrics_gpt2.fileio.claim_folder: new, empty or its own
+    earlier run, never an input's folder); refuse a resume without a checkpoint and a fresh run
+    over an existing one."""
+    folder = claim_folder(
+        out, command, inputs=inputs, legacy=_legacy_run, known=(*LOOP_OUTPUTS, *model_files)
+    )
     ckpt = out / "checkpoint"
     if resume and not (ckpt / "state.pt").is_file():
         raise UsageError(f"nothing to resume: no {ckpt}/state.pt")
     if not resume and not overwrite and (ckpt.exists() or (out / "config.json").exists()):
         raise UsageError(f"{out} already holds a run; pass --resume, --overwrite or another dir")
+    return folder
 
 
 def reset_lanes(state, reset: torch.Tensor):
@@ -128,6 +154,8 @@ class TBPTTLoop:
         save_best: Callable[[], None],
         rate: tuple[str, float],
         clip: float,
+        folder: RunFolder | None = None,
+        model_files: Sequence[str] = (),
     ):
         self.out, self.ckpt = out, out / "checkpoint"
         self.model, self.optimizer, self.state = model, optimizer, state
@@ -137,13 +165,24 @@ class TBPTTLoop:
         self.t = {"step": 0, "epoch": 0, "step_in_epoch": 0, "train_time_s": 0.0, "best": math.inf}
         self.records: list[dict] = []
         self.metrics = None
+        # The folder as claimed (prepare_output): a fresh run clears only what it listed.
+        self.folder, self.outputs = folder, (*LOOP_OUTPUTS, *model_files)
         self.tracker: Tracker | None = None
 
     # ---- start: fresh or resumed ----
     def start(self, resume: bool) -> None:
         out = self.out
         if resume:
-            saved = torch.load(self.ckpt / "state.pt", map_location=self.device, weights_only=False)
+            try:
+                saved = torch.load(
+                    self.ckpt / "state.pt", map_location=self.device, weights_only=False
+                )
+                saved["settings"], saved["progress"]
+            except Exception as exc:  # a truncated zip gives RuntimeError, pickle its own
+                raise UsageError(
+                    f"cannot resume: {self.ckpt}/state.pt is damaged ({type(exc).__name__}); "
+                    "start afresh with --overwrite"
+                ) from None
             differ = [
                 f"{k} {saved['settings'].get(k)} -> {v}"
                 for k, v in self.settings.items()
@@ -161,17 +200,25 @@ class TBPTTLoop:
             if "best_bpb" in self.t:  # checkpoints written before the loop was shared
                 self.t["best"] = self.t.pop("best_bpb")
             print(f"resumed from {self.ckpt} at step {self.t['step']}", file=sys.stderr)
+        elif self.folder is not None:
+            self.folder.clear()
         else:
-            import shutil
-
             shutil.rmtree(self.ckpt, ignore_errors=True)
             for name in ("metrics.jsonl", "config.json", "summary.json"):
                 (out / name).unlink(missing_ok=True)
         out.mkdir(parents=True, exist_ok=True)
+        if self.folder is not None:
+            self.folder.record(*self.outputs)
         if (out / "metrics.jsonl").is_file():  # drop what came after the checkpoint
-            for line in (out / "metrics.jsonl").read_text().splitlines():
-                r = json.loads(line)
-                if r["step"] <= self.t["step"]:
+            for n, line in enumerate((out / "metrics.jsonl").read_text().splitlines(), 1):
+                try:
+                    r = json.loads(line)
+                    keep = r["step"] <= self.t["step"]
+                except (ValueError, KeyError, TypeError):
+                    # A line cut by a kill, or edited: the log is ours, the rest is kept.
+                    print(f"{out}/metrics.jsonl line {n} is damaged: dropped", file=sys.stderr)
+                    continue
+                if keep:
                     self.records.append(r)
         self.metrics = (out / "metrics.jsonl").open("w")
         for r in self.records:
@@ -243,7 +290,8 @@ class TBPTTLoop:
             print(f"step 0: validation {self.validate():.4f} {unit}", file=sys.stderr)
         budget = max_minutes * 60 if max_minutes else math.inf
         rate_name, per_target = self.rate
-        stop = False
+        # A resumed run that already reached its limit trains no further step.
+        stop = (max_steps is not None and t["step"] >= max_steps) or t["train_time_s"] >= budget
         while t["epoch"] < epochs and not stop:
             windows = plan(t["epoch"])
             for k in range(t["step_in_epoch"], len(windows)):

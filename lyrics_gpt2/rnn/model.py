@@ -244,11 +244,20 @@ def load_rnn(folder: str | Path, device: str | torch.device = "cpu") -> RNNBundl
     folder = Path(folder)
     if not is_rnn_folder(folder):
         raise UsageError(f"{folder} holds no RNN model (config.json with model_type {MODEL_TYPE})")
-    raw = json.loads((folder / "config.json").read_text())
-    raw.pop("model_type")
-    config = RNNConfig(**raw)
-    meta = json.loads((folder / "vocab.json").read_text())
-    model = RNNLM(config)
-    load_model(model, str(folder / "model.safetensors"), device=str(device))
+    # A missing vocab.json, truncated weights or a hand-edited config: one line, not a traceback.
+    try:
+        raw = json.loads((folder / "config.json").read_text())
+        raw.pop("model_type")
+        config = RNNConfig(**raw)
+        meta = json.loads((folder / "vocab.json").read_text())
+        model = RNNLM(config)
+        load_model(model, str(folder / "model.safetensors"), device=str(device))
+        vocab, conditions = load_vocab(meta["vocab"]), Conditions(**meta["conditions"])
+    except Exception as exc:  # safetensors raises its own SafetensorError, not an OSError
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(
+            f"cannot load the RNN model in {folder} ({type(exc).__name__}: {reason}); "
+            "retrain it with lyrics_gpt2.rnn.train"
+        ) from None
     model.to(device).eval()
-    return RNNBundle(model, load_vocab(meta["vocab"]), Conditions(**meta["conditions"]), config)
+    return RNNBundle(model, vocab, conditions, config)

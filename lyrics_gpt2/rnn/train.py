@@ -74,7 +74,7 @@ def build_parser() -> ArgumentParser:
     a("--data-dir", type=Path, default=Path("artifacts/data"), help="(%(default)s)")
     a("--output-dir", type=Path, required=True, help="where the model and metrics go")
     a("--condition", choices=("none", "genre", "artist"), default="none", help="(%(default)s)")
-    a("--artists", type=int, default=20, help="--condition artist: top-N training artists")
+    a("--artists", type=int, default=None, help="--condition artist: top-N training artists (20)")
     a("--embed-dim", type=int, help="embedding width (per-arch default)")
     a("--hidden-size", type=int, help="units per layer (per-arch default)")
     a("--layers", type=int, help="stacked layers (per-arch default)")
@@ -95,8 +95,19 @@ def check_args(args) -> None:
     for key, value in DEFAULTS[args.arch].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    args.segment = args.segment or max(1, args.bptt // 4)
-    problems = [
+    # Flags that only one setting reads: given with another, they would be silently ignored.
+    problems = []
+    if args.artists is not None and args.condition != "artist":
+        problems.append(
+            f"--artists applies to --condition artist only (got --condition {args.condition})"
+        )
+    if args.arch != "word-lstm":
+        problems += [f"--{k.replace('_', '-')} applies to --arch word-lstm only"
+                     for k, default in (("min_count", 5), ("max_vocab", None))
+                     if getattr(args, k) != default]  # fmt: skip
+    args.artists = 20 if args.artists is None else args.artists
+    args.segment = max(1, args.bptt // 4) if args.segment is None else args.segment
+    problems += [
         f"--{k.replace('_', '-')} must be >= 1 (got {getattr(args, k)})"
         for k in ("embed_dim", "hidden_size", "layers", "bptt", "batch_size",
                   "segment", "min_count", "artists")
@@ -124,7 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = pick_device(args.device)
     check_args(args)
     out: Path = args.output_dir
-    prepare_output(out, args.resume, args.overwrite)
+    folder = prepare_output(
+        out, args.resume, args.overwrite, command="rnn.train",
+        inputs=[("--data-dir", args.data_dir)], model_files=MODEL_FILES,
+    )  # fmt: skip
     torch.manual_seed(args.seed)
 
     # 1. data and vocabulary (built from the training songs only)
@@ -134,6 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UsageError(f"{args.data_dir} needs training and validation songs")
     if args.arch == "word-lstm":
         vocab = WordVocab.build((s.lyrics for s in train_songs), args.min_count, args.max_vocab)
+        if vocab.size <= len(WordVocab.SPECIALS):
+            raise UsageError(
+                f"--min-count {args.min_count} keeps no word piece of the training songs (only "
+                f"{', '.join(WordVocab.SPECIALS)}); lower it"
+            )
     else:
         vocab = ByteVocab()
     conditions = Conditions.build(
@@ -165,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings=settings(args), device=device, val_key="val_bpb", score=score,
         save_best=lambda: save_model_files(out, lambda d: save_rnn(bundle, d), MODEL_FILES),
         rate=("bytes_per_s", bytes_per_target), clip=args.clip,
+        folder=folder, model_files=MODEL_FILES,
     )  # fmt: skip
     loop.start(args.resume)
     n_params = count_parameters(model)

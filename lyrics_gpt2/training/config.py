@@ -134,6 +134,7 @@ class TrainArgs:
         need(isinstance(self.model_config, dict), "--model-config must be KEY=VALUE pairs")
         need(bool(self.model.strip()), "--model must not be empty")
         need(self.lora_alpha is None or self.lora_alpha > 0, "--lora-alpha must be positive")
+        need(self.lora_alpha is None or self.lora > 0, "--lora-alpha needs --lora RANK (>= 1)")
         need(0 <= self.lora_dropout < 1, "--lora-dropout must be within [0, 1)")
         bad = [t for t in self.lora_target_list if t not in LORA_TARGETS]
         need(

@@ -87,9 +87,12 @@ class StepMeter:
         return out
 
 
-def save_hf_folder(model, tokenizer, dest: Path, seq_len: int, state_dict=None) -> None:
+def save_hf_folder(
+    model, tokenizer, dest: Path, seq_len: int, state_dict=None, record=None
+) -> None:
     """A folder ``from_pretrained`` and ``pipeline`` load: weights, config, generation defaults,
-    tokenizer. Files are written to a temporary folder and moved in one by one when complete."""
+    tokenizer. Files are written to a temporary folder and moved in one by one when complete;
+    ``record(*names)`` (a RunFolder's) lists them as ours before they move in."""
     from transformers import GenerationConfig
 
     dest.mkdir(parents=True, exist_ok=True)
@@ -98,13 +101,16 @@ def save_hf_folder(model, tokenizer, dest: Path, seq_len: int, state_dict=None) 
         model.generation_config = GenerationConfig(**generation_defaults(tokenizer, seq_len))
         model.save_pretrained(tmp, state_dict=state_dict)
         tokenizer.save_pretrained(tmp)
+        if record is not None:
+            record(*(item.name for item in tmp.iterdir()))
         for item in sorted(tmp.iterdir()):
             os.replace(item, dest / item.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-# What a training run writes into --output-dir, the mark of a finished run first.
+# What a training run writes into --output-dir: a folder written before ownership markers is
+# adopted as a run (lyrics_gpt2.fileio.claim_folder) only when it holds nothing else.
 RUN_OUTPUTS = (
     "summary.json",
     "model.safetensors",
@@ -125,27 +131,23 @@ RUN_OUTPUTS = (
     "untuned",
     "adapter",
     "checkpoints",
+    "runs",
 )
-
-
-def clear_run_outputs(out: Path) -> None:
-    """Remove an earlier run's outputs from ``out`` (only the names training writes, summary.json
-    first), so a new run killed midway cannot leave a folder that looks finished but mixes two
-    runs: the new run's final files appear only at its end."""
-    for name in RUN_OUTPUTS:
-        path = out / name
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
-    for leftover in out.glob(".export.*"):  # a killed export's temporary folder
-        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def plain_state_dict(state_dict: dict) -> dict:
     """Weights keyed as the bare model names them: torch.compile's wrapper adds ``_orig_mod.``,
     which ``from_pretrained`` would not recognise (it would silently start from random weights)."""
     return {k.replace("_orig_mod.", ""): v for k, v in state_dict.items()}
+
+
+def count_songs(split) -> int:
+    """Songs in a tokenized split: rows of piece 0 (a long song's later pieces are rows too)."""
+    import pyarrow.compute as pc
+
+    if "piece" not in split.column_names:
+        return len(split)
+    return int(pc.sum(pc.equal(split.data.column("piece"), 0)).as_py() or 0)
 
 
 def run_summary(
@@ -175,8 +177,11 @@ def run_summary(
         "preset": args.preset,
         "steps": state.step,
         "epochs": state.epoch + state.batch_in_epoch / max(1, batches_per_epoch),
-        "train_songs": len(data.train),
-        "val_songs": len(data.validation),
+        # rows: what a step draws from; songs: a long song is several rows
+        "train_rows": len(data.train),
+        "train_songs": count_songs(data.train),
+        "val_rows": len(data.validation),
+        "val_songs": count_songs(data.validation),
         "tokens_seen": state.tokens_seen,
         "final_val_loss": state.last_val.get("val_loss"),
         "final_val_perplexity": state.last_val.get("val_ppl"),

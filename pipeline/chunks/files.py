@@ -4,16 +4,20 @@
 
 - :func:`chunk_of`: the chunk a song id belongs to (blake2b of the id mod N), so every copy of an
   id lands in one chunk and duplicate ids are found chunk by chunk;
-- :func:`text_hash`: the 64-bit key of a cleaned text (case folded) for verbatim repeats;
+- :func:`text_hash`: the 64-bit key of a cleaned text (case, whitespace and punctuation folded)
+  for duplicates and verbatim repeats;
 - :class:`Staging`: kept rows appended in input order to per-chunk staging files, with their hash;
-- :func:`scan_chunk`, :func:`repeated_hashes`, :func:`finalize_chunk`: duplicate ids (first kept),
-  then texts found in at least ``--repeat-threshold`` songs, from ids and hashes alone (9 bytes
-  per row in memory); the final chunk is written from the staging file without them.
+- :func:`scan_chunk`, :func:`repeated_hashes`, :func:`duplicate_winners`, :func:`finalize_chunk`:
+  duplicate ids (first kept), then texts found in at least ``--repeat-threshold`` songs (all
+  go), then duplicate texts (the copy with the lowest id key stays, whatever the artist), from
+  ids and hashes alone (17 bytes per row in memory, plus the duplicated texts); the final chunk
+  is written from the staging file without them, each dropped row sent to the drop log.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -30,13 +34,26 @@ FINAL_SCHEMA = pa.schema([(c, pa.string()) for c in COLUMNS])
 STAGING_SCHEMA = FINAL_SCHEMA.append(pa.field("_hash", pa.uint64()))
 
 
-def text_hash(text: str) -> int:
-    """64-bit key of a cleaned text, insensitive to case (for verbatim repeats).
+# Everything but letters and digits (of any script): punctuation, quotes, line breaks, spaces.
+_NOT_WORD = re.compile(r"[\W_]+")
 
-    Cleaned texts already have normalised spaces, so only case is folded here.
-    """
-    flat = text.lower()
+
+def normalize_text(text: str) -> str:
+    """The words of a text, case folded, one space apart: what two copies of a song share
+    whatever their punctuation, spacing or line breaks."""
+    return _NOT_WORD.sub(" ", text.casefold()).strip()
+
+
+def text_hash(text: str) -> int:
+    """64-bit key of a cleaned text, insensitive to case, whitespace and punctuation (duplicates
+    and verbatim repeats)."""
+    flat = normalize_text(text)
     return int.from_bytes(hashlib.blake2b(flat.encode(), digest_size=8).digest(), "little")
+
+
+def id_key(song_id: str) -> int:
+    """64-bit order key of a song id: of two copies of a text, the lower key is kept."""
+    return int.from_bytes(hashlib.blake2b(song_id.encode(), digest_size=8).digest(), "big")
 
 
 def chunk_of(song_id: str, num_chunks: int) -> int:
@@ -100,8 +117,8 @@ class Staging:
             self._writer(c).close()  # an empty chunk still gets a file with the schema
 
 
-def scan_chunk(staging: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A staged chunk's duplicate-id mask (first copy kept) and its rows' text hashes."""
+def scan_chunk(staging: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A staged chunk's duplicate-id mask (first copy kept), its rows' text hashes and id keys."""
     keys = pq.read_table(staging, columns=["id", "_hash"])
     seen: set[str] = set()
     ids = keys.column("id").to_pylist()
@@ -111,7 +128,8 @@ def scan_chunk(staging: Path) -> tuple[np.ndarray, np.ndarray]:
             duplicate[i] = True
         else:
             seen.add(song_id)
-    return duplicate, keys.column("_hash").to_numpy()
+    order = np.fromiter((id_key(i) for i in ids), dtype=np.uint64, count=len(ids))
+    return duplicate, keys.column("_hash").to_numpy(), order
 
 
 def repeated_hashes(hashes: list[np.ndarray], threshold: int) -> np.ndarray:
@@ -122,13 +140,57 @@ def repeated_hashes(hashes: list[np.ndarray], threshold: int) -> np.ndarray:
     return values[counts >= threshold]
 
 
+def duplicate_winners(
+    hashes: list[np.ndarray], orders: list[np.ndarray], repeated: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted text hashes found in two or more songs but not ``repeated``, which all go; the id
+    key of the copy kept for each: the lowest). Only the duplicated rows are held beyond the
+    hashes: memory follows the duplicates."""
+    empty = np.empty(0, dtype=np.uint64)
+    if not hashes:
+        return empty, empty
+    values, counts = np.unique(np.concatenate(hashes), return_counts=True)
+    dup = values[counts >= 2]
+    dup = dup[~np.isin(dup, repeated)]
+    mine = [np.isin(h, dup) for h in hashes]
+    h = np.concatenate([h[m] for h, m in zip(hashes, mine, strict=True)] or [empty])
+    o = np.concatenate([o[m] for o, m in zip(orders, mine, strict=True)] or [empty])
+    order = np.lexsort((o, h))  # by hash, then id key: the first of each hash wins
+    h, o = h[order], o[order]
+    first = np.ones(len(h), dtype=bool)
+    first[1:] = h[1:] != h[:-1]
+    return h[first], o[first]
+
+
 def finalize_chunk(
-    staging: Path, dest: Path, duplicate: np.ndarray, hashes: np.ndarray, repeated: np.ndarray
+    staging: Path,
+    dest: Path,
+    duplicate: np.ndarray,
+    hashes: np.ndarray,
+    repeated: np.ndarray,
+    order: np.ndarray | None = None,
+    winners: tuple[np.ndarray, np.ndarray] | None = None,
+    drop_log=None,
 ) -> tuple[int, Counter, Counter]:
-    """Write one final chunk from its staging file: (rows kept, drops, kept rows per tag)."""
+    """Write one final chunk from its staging file: (rows kept, drops, kept rows per tag).
+
+    A row goes as duplicate_id (an id seen before in the chunk), repeated_text (its text in
+    ``repeated``) or duplicate_text (another song with the same normalised text has the lower id
+    key, ``winners``); ``drop_log`` (a DropLog) receives each one."""
     rep = np.isin(hashes, repeated) & ~duplicate
-    keep = ~(duplicate | rep)
-    drops = Counter(duplicate_id=int(duplicate.sum()), repeated_text=int(rep.sum()))
+    copy = np.zeros(len(hashes), dtype=bool)
+    if winners is not None and order is not None and len(winners[0]):
+        win_hash, win_key = winners
+        at = np.minimum(np.searchsorted(win_hash, hashes), len(win_hash) - 1)
+        copy = (win_hash[at] == hashes) & (win_key[at] != order) & ~duplicate & ~rep
+    keep = ~(duplicate | rep | copy)
+    drops = Counter(
+        duplicate_id=int(duplicate.sum()),
+        repeated_text=int(rep.sum()),
+        duplicate_text=int(copy.sum()),
+    )
+    reason = np.full(len(keep), "", dtype=object)
+    reason[duplicate], reason[rep], reason[copy] = "duplicate_id", "repeated_text", "duplicate_text"
     tags: Counter = Counter()
     offset = 0
     pf = pq.ParquetFile(staging)
@@ -137,8 +199,13 @@ def finalize_chunk(
     ) as writer:
         for batch in pf.iter_batches(batch_size=FINAL_BATCH_ROWS, columns=list(COLUMNS)):
             mask = keep[offset : offset + batch.num_rows]
+            why = reason[offset : offset + batch.num_rows]
             offset += batch.num_rows
-            table = pa.Table.from_batches([batch]).filter(pa.array(mask))
+            table = pa.Table.from_batches([batch])
+            if drop_log is not None and not mask.all():
+                gone = table.filter(pa.array(~mask))
+                drop_log.add_rows(gone.to_pydict(), why[~mask].tolist())
+            table = table.filter(pa.array(mask))
             if table.num_rows:
                 writer.write_table(table)
                 tags.update(table.column("tag").to_pylist())
@@ -146,15 +213,18 @@ def finalize_chunk(
 
 
 def finalize_all(
-    staging: Staging, folder: Path, threshold: int, quiet: bool = True
+    staging: Staging, folder: Path, threshold: int, quiet: bool = True, drop_log=None
 ) -> tuple[list[dict], Counter, Counter]:
     """Write every final chunk into ``folder``: (per-chunk manifest entries, drops, kept per tag)."""
     from tqdm import tqdm
 
     # Duplicate ids first (per chunk: all copies of an id share one), then count each kept
-    # text once per id across all chunks, so a song listed twice is no "repeated text".
+    # text once per id across all chunks, so a song listed twice is no "repeated text"; of the
+    # texts in fewer songs than that, one copy stays (the lowest id key, whatever the artist).
     scans = [scan_chunk(p) for p in staging.paths]
-    repeated = repeated_hashes([h[~dup] for dup, h in scans], threshold)
+    kept_hashes = [h[~dup] for dup, h, _ in scans]
+    repeated = repeated_hashes(kept_hashes, threshold)
+    winners = duplicate_winners(kept_hashes, [o[~dup] for dup, _, o in scans], repeated)
     files = []
     drops: Counter = Counter()
     tags: Counter = Counter()
@@ -162,9 +232,9 @@ def finalize_all(
         tqdm(staging.paths, desc="chunks: write", unit=" chunks", disable=quiet, file=sys.stderr)
     ):
         dest = folder / chunk_name(i, len(staging.paths))
-        duplicate, hashes = scans[i]
+        duplicate, hashes, order = scans[i]
         rows, chunk_drops, chunk_tags = finalize_chunk(
-            stage_path, dest, duplicate, hashes, repeated
+            stage_path, dest, duplicate, hashes, repeated, order, winners, drop_log
         )
         drops.update(chunk_drops)
         tags.update(chunk_tags)

@@ -5,9 +5,11 @@
     python -m pipeline.preprocess --stages chunks --input songdata.csv --untagged-genre rock
 
 Writes ``DIR/chunks/chunk-00.parquet`` ... ``chunk-39.parquet`` (columns id, title, artist, tag,
-lyrics; all strings) and ``DIR/chunks/manifest.json`` (rows_in, rows_out, dropped by reason,
-parameters, input fingerprint, per-chunk rows, scrape junk removed per rule: lines and songs
-touched among all cleaned songs, timings).
+lyrics; all strings), ``DIR/chunks/manifest.json`` (rows_in, rows_out, dropped by reason,
+parameters, input fingerprint, per-chunk rows, scrape junk per rule, words removed per rule,
+timings) and the drop log ``DIR/chunks/drops.parquet`` (pipeline/chunks/droplog.py). Malformed
+rows (wrong field count, a field cut short, a quote left open at the end of a truncated file) are
+skipped and logged with their line; the good rows are kept, with a warning.
 
 How (one pass over the CSV, memory independent of its size):
 
@@ -19,10 +21,11 @@ How (one pass over the CSV, memory independent of its size):
    pipeline/langid.py; the dataset's own language column is used when it has a value).
 3. The main process appends kept rows, with a 64-bit hash of their cleaned text (case folded),
    to per-chunk staging files (chunk = blake2b(id) mod N; the keys and files: pipeline/chunks/files.py).
-4. Finalising drops duplicate_id (first kept; all copies of an id share a chunk) and then
-   repeated_text (a text found in >= --repeat-threshold distinct kept songs, e.g. a study guide
-   pasted under 100 titles), from the ids and hashes alone (9 bytes per row in memory), and
-   writes each chunk. Everything lands in a temporary folder renamed onto
+4. Finalising drops duplicate_id (first kept; all copies of an id share a chunk), then
+   repeated_text (a text in >= --repeat-threshold distinct kept songs, e.g. a study guide), then
+   duplicate_text (one song under two ids, equal once case, spaces and punctuation are folded:
+   the lowest id hash stays, whatever the artist), from ids and hashes alone (17 bytes per row),
+   and writes each chunk. Everything lands in a temporary folder renamed onto
    ``DIR/chunks`` at the very end, so a killed run leaves nothing that looks complete.
 
 A rerun with the same input (size, mtime, head and tail hash) and the same parameters is skipped;
@@ -32,6 +35,7 @@ A rerun with the same input (size, mtime, head and tail hash) and the same param
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import shutil
@@ -55,12 +59,16 @@ from lyrics_gpt2.fileio import (
     write_json,
 )
 from lyrics_gpt2.genres import TAGS
-from pipeline import clean, langid
+from pipeline import clean, langid, leftovers
+from pipeline.chunks.droplog import FILE_NAME as DROP_LOG
+from pipeline.chunks.droplog import DropLog
 from pipeline.chunks.files import COLUMNS, Staging, chunk_of, finalize_all, text_hash
-from pipeline.read import Reader, detect_layout
+from pipeline.chunks.summary import print_summary, words_removed
+from pipeline.read import Reader, detect_layout, record_lines
 
 # Bump when a rule changes what is kept, so old chunks are rebuilt rather than skipped.
-RULES_VERSION = 3  # 2: control characters (NUL) removed; 3: scrape-junk rules
+# 2: control characters (NUL) removed; 3: scrape-junk rules; 4: duplicate_text, leftover rules
+RULES_VERSION = 4
 
 REASONS = (
     "malformed",  # unparsable row (wrong field count) or no id
@@ -73,8 +81,10 @@ REASONS = (
     "wrong_language",  # not --language (dataset column, else the detector)
     "duplicate_id",  # an id seen before (first kept)
     "repeated_text",  # the same text in >= --repeat-threshold songs
+    "duplicate_text",  # the same normalised text as a kept song (case, spaces, punctuation)
 )
 BATCH_ROWS = 2000
+MALFORMED_HELD = 100_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -100,6 +110,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=clean.BRACKET_KINDS,
         help="bracketed annotations to remove: square [..], curly {..}, round (..); "
         "pass --brackets alone to keep them all (default: all three)",
+    )
+    group.add_argument(
+        "--parentheses",
+        choices=("drop", "keep"),
+        default="drop",
+        help="drop: remove everything in round brackets (the original rule); keep: leave sung "
+        "parenthesised text (backing vocals, answers), removing only annotation-like ones such "
+        "as (x2), (Chorus), (Repeat), (Produced by ...) (default: %(default)s)",
     )
     group.add_argument(
         "--language",
@@ -132,6 +150,7 @@ class Config:
     language: str
     lang_detector: str
     repeat_threshold: int
+    parentheses: str = "drop"
     rules_version: int = RULES_VERSION
 
 
@@ -166,6 +185,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         language=language,
         lang_detector=args.lang_detector,
         repeat_threshold=args.repeat_threshold,
+        parentheses=getattr(args, "parentheses", "drop"),
     )
 
 
@@ -188,48 +208,63 @@ def _detector() -> langid.FastText | langid.LangDetect:
     return _WORKER["detector"]
 
 
-def process_batch(batch: dict[str, list[str]]) -> tuple[dict[str, list], Counter, Counter]:
-    """Clean one batch: the kept rows (with chunk index and text hash), drops by reason, and
-    scrape-junk counts keyed ``(rule, "lines")`` / ``(rule, "songs")`` (every cleaned song)."""
+Batch = tuple[dict[str, list], Counter, Counter, dict[str, list]]
+
+
+def process_batch(batch: dict[str, list[str]]) -> Batch:
+    """Clean one batch: the kept rows (with chunk index and text hash), drops by reason,
+    scrape-junk and leftover counts keyed ``(rule, "lines")`` / ``(rule, "songs")`` and lyric
+    words keyed ``("words", rule)`` (every cleaned song), and
+    the dropped rows for the drop log (id, title, artist, tag, reason, rules)."""
     cfg: Config = _WORKER["cfg"]
     genres = _WORKER["genres"]
     drops: Counter = Counter()
     junk: Counter = Counter()
+    words: Counter = Counter()  # lyric words in, and removed per bracket kind and rule
     kept: dict[str, list] = {c: [] for c in (*COLUMNS, "chunk", "hash")}
+    gone: dict[str, list] = {c: [] for c in ("id", "title", "artist", "tag", "reason", "rules")}
     target = cfg.language
+
+    def drop(i: int, reason: str, rules: list[str] | None = None) -> None:
+        drops[reason] += 1
+        for name in ("id", "title", "artist", "tag"):
+            gone[name].append(batch[name][i])
+        gone["reason"].append(reason)
+        gone["rules"].append(json.dumps(Counter(rules), sort_keys=True) if rules else None)
+
     for i, song_id in enumerate(batch["id"]):
         tag = batch["tag"][i]
         if tag not in TAGS:
-            drops["unknown_genre"] += 1
+            drop(i, "unknown_genre")
             continue
         if tag not in genres:
-            drops["genre_not_selected"] += 1
+            drop(i, "genre_not_selected")
             continue
         raw = batch["lyrics"][i]
         if not raw.strip():
-            drops["empty_lyrics"] += 1
+            drop(i, "empty_lyrics")
             continue
         if clean.is_placeholder(raw):
-            drops["placeholder"] += 1
+            drop(i, "placeholder")
             continue
         if clean.is_translation_page(batch["artist"][i]):
-            drops["translation_page"] += 1
+            drop(i, "translation_page")
             continue
         touched: list[str] = []
-        text = clean.clean_lyrics(raw, cfg.brackets, touched)
+        text = clean.clean_lyrics(raw, cfg.brackets, touched, cfg.parentheses, words)
         if touched:
             for rule in touched:
                 junk[rule, "lines"] += 1
             for rule in set(touched):
                 junk[rule, "songs"] += 1
         if not text:
-            drops["empty_after_cleaning"] += 1
+            drop(i, "empty_after_cleaning", touched)
             continue
         if target != "any":
             given = langid.normalize_code(batch["language"][i])
             ok = given == target if given else langid.judge(_detector(), text, target)
             if not ok:
-                drops["wrong_language"] += 1
+                drop(i, "wrong_language", touched)
                 continue
         kept["id"].append(song_id.strip())
         kept["title"].append(" ".join(batch["title"][i].split()))
@@ -238,12 +273,12 @@ def process_batch(batch: dict[str, list[str]]) -> tuple[dict[str, list], Counter
         kept["lyrics"].append(text)
         kept["chunk"].append(chunk_of(song_id.strip(), cfg.num_chunks))
         kept["hash"].append(text_hash(text))
-    return kept, drops, junk
+    for rule, n in words.items():
+        junk["words", rule] += n
+    return kept, drops, junk, gone
 
 
-def _ordered_map(
-    fn: Callable, items: Iterable, workers: int, cfg: Config
-) -> Iterator[tuple[dict[str, list], Counter, Counter]]:
+def _ordered_map(fn: Callable, items: Iterable, workers: int, cfg: Config) -> Iterator[Batch]:
     """``map(fn, items)`` on ``workers`` processes, in input order, a few items ahead at most."""
     if workers == 0:
         _init_worker(cfg)
@@ -299,7 +334,7 @@ def run(args: argparse.Namespace) -> dict:
 
     t0 = time.perf_counter()
     try:
-        with atomic_path(out, is_dir=True) as tmp:
+        with atomic_path(out, is_dir=True, owner="preprocess") as tmp:
             staging = Staging(tmp / ".staging", cfg.num_chunks)
             manifest = _build(path, layout.name, cfg, staging, tmp, workers, args.quiet, t0)
             manifest.update(
@@ -314,6 +349,14 @@ def run(args: argparse.Namespace) -> dict:
         raise UsageError(describe_os_error(exc, out)) from None
     if not args.quiet:
         print_summary(manifest, out)
+    malformed = manifest["dropped"]["malformed"]
+    if malformed:
+        cut = f"; {manifest['truncated_input']}" if manifest.get("truncated_input") else ""
+        print(
+            f"warning: {malformed:,} malformed row(s) of {path} skipped{cut}; the good rows "
+            f"were kept (their line numbers in {out / DROP_LOG})",
+            file=sys.stderr,
+        )
     return manifest
 
 
@@ -332,25 +375,51 @@ def _build(
     reader = Reader(path, untagged_genre=cfg.untagged_genre, batch_rows=BATCH_ROWS)
     drops: Counter = Counter()
     junk: Counter = Counter()
+    drop_log = DropLog(tmp / DROP_LOG)
+    # Malformed rows wait for the end of the read to learn their line numbers (a scan of the
+    # file, pipeline/read.py record_lines); past MALFORMED_HELD of them they are logged at once.
+    malformed: list[dict] = []
+
+    def log_malformed(final: bool = False) -> None:
+        malformed.extend(reader.take_bad())
+        if len(malformed) > MALFORMED_HELD or final:
+            lines = record_lines(path, {b["row"] for b in malformed}) if final else {}
+            for bad in malformed:
+                line = lines.get(bad["row"])
+                drop_log.add("malformed", row=bad["row"], line=line, detail=bad["detail"])
+            malformed.clear()
+
     with tqdm(
         desc="chunks: clean", unit=" rows", unit_scale=True, disable=quiet, file=sys.stderr,
         mininterval=0.5, dynamic_ncols=True,
     ) as bar:  # fmt: skip
-        for kept, batch_drops, batch_junk in _ordered_map(process_batch, reader, workers, cfg):
+        for kept, batch_drops, batch_junk, gone in _ordered_map(
+            process_batch, reader, workers, cfg
+        ):
             staging.add(kept)
             drops.update(batch_drops)
             junk.update(batch_junk)
+            log_malformed()
+            reasons = gone.pop("reason")
+            drop_log.add_rows(gone, reasons)
             bar.update(reader.rows_in - bar.n)
             bar.set_postfix_str(f"{reader.bytes_read / 1e6:,.0f} MB", refresh=False)
         bar.update(reader.rows_in - bar.n)
     staging.close()
+    log_malformed(final=True)
     if reader.rows_in == 0:
         raise UsageError(f"input {path} has a header but no rows; pass a lyrics CSV with songs")
+    if reader.malformed == reader.rows_in:
+        raise UsageError(
+            f"input {path}: none of its {reader.rows_in:,} rows could be read (wrong field "
+            "count or no id); check the delimiter (a comma) and the quoting"
+        )
     drops["malformed"] = reader.malformed
     t_stream = time.perf_counter()
 
-    files, drops_final, tags = finalize_all(staging, tmp, cfg.repeat_threshold, quiet)
+    files, drops_final, tags = finalize_all(staging, tmp, cfg.repeat_threshold, quiet, drop_log)
     drops.update(drops_final)
+    drop_log.close()
     rows_out = sum(f["rows"] for f in files)
     t_end = time.perf_counter()
     total = t_end - t0
@@ -364,9 +433,12 @@ def _build(
         "tags_out": {t: tags[t] for t in TAGS if tags[t]},
         "scrape_junk": {
             rule: {"lines": int(junk[rule, "lines"]), "songs": int(junk[rule, "songs"])}
-            for rule in clean.SCRAPE_RULES
+            for rule in (*clean.SCRAPE_RULES, *leftovers.LEFTOVER_RULES)
         },
+        "words_removed": words_removed(junk),
         "chunks": files,
+        "drop_log": {"file": DROP_LOG, "rows": drop_log.rows},
+        **({"truncated_input": reader.truncated} if reader.truncated else {}),
         "timings": {
             "read_clean_s": round(t_stream - t0, 3),
             "write_chunks_s": round(t_end - t_stream, 3),
@@ -376,26 +448,3 @@ def _build(
             "workers": workers,
         },
     }
-
-
-def print_summary(manifest: dict, out: Path) -> None:
-    """The kept/dropped table printed at the end of a run."""
-    rows_in = manifest["rows_in"] or 1
-    t = manifest["timings"]
-    print(
-        f"chunks: {manifest['rows_in']:,} rows read, {manifest['rows_out']:,} kept in "
-        f"{len(manifest['chunks'])} chunks under {out} ({t['total_s']:.1f} s, "
-        f"{t['rows_per_s'] or 0:,.0f} rows/s)"
-    )
-    print(f"  {'':30}{'rows':>12}{'share':>9}")
-    for reason, count in manifest["dropped"].items():
-        if count:
-            print(f"  {'dropped ' + reason:<30}{count:>12,}{count / rows_in:>9.1%}")
-    print(f"  {'kept':<30}{manifest['rows_out']:>12,}{manifest['rows_out'] / rows_in:>9.1%}")
-    for tag, count in manifest["tags_out"].items():
-        print(f"    {tag:<28}{count:>12,}")
-    junk = {r: c for r, c in manifest.get("scrape_junk", {}).items() if c["lines"]}
-    if junk:
-        print(f"  {'scrape junk removed':30}{'lines':>12}{'songs':>9}")
-        for rule, c in junk.items():
-            print(f"    {rule:<28}{c['lines']:>12,}{c['songs']:>9,}")

@@ -53,6 +53,9 @@ JUNK_RATES: dict[str, float] = {
     "duplicate_id": 0.003,  # an id seen before: an exact copy of a recent row, or another song
     "book": 0.0002,  # a misc row longer than 131,072 characters
     "malformed": 0.0002,  # a line with the wrong number of fields (written raw)
+    # a recent song's lyrics again under another id and artist (a duet listed under both
+    # singers), in other case, spacing and punctuation
+    "duplicate_text": 0.002,
 }
 # Variations of otherwise clean English rows. A cleaner must keep these rows.
 FLAG_RATES: dict[str, float] = {
@@ -76,10 +79,18 @@ FLAG_RATES: dict[str, float] = {
     "page_header": 0.001,  # "[Letra de …]", "[Songtext zu …]", "[Paroles de …]" first
     "unbalanced_header": 0.001,  # a header closed with the wrong bracket ("[Bridge: X}")
     "foreign_intro": 0.002,  # an [Intro] of one Spanish or French line
+    # Leftovers of real scrapes (issue 21), a cleaner removes them and keeps the song.
+    "nested_header": 0.001,  # "[[Chorus: X & [?]]](X)", a header nested in a header
+    "hyphen_name_header": 0.001,  # "Verse 1-(X)", a hyphen header naming its performer
+    "open_header": 0.001,  # "[Closing: X", a header never closed
+    "gap": 0.001,  # "???" where the transcriber could not hear the words
+    # Sung parentheses (backing vocals answering the line): --parentheses keep keeps them.
+    "sung_answer": 0.05,  # "Baby, I'm sorry (I'm not sorry)": a line's last words echoed
 }
 SCRAPE_FLAGS = (
     "ymal_line", "ymal_glued", "tickets", "lyrics_line", "hyphen_header", "embed", "contributors",
-    "translations", "page_header", "unbalanced_header", "foreign_intro",
+    "translations", "page_header", "unbalanced_header", "foreign_intro", "nested_header",
+    "hyphen_name_header", "open_header", "gap",
 )  # fmt: skip
 KINDS = ("clean", *JUNK_RATES)
 BOOK_MIN_CHARS = 131_072  # Python's csv.field_size_limit default

@@ -123,6 +123,28 @@ class JunkRows:
         song.id, song.kind = old.id, "duplicate_id"
         return song
 
+    def _make_duplicate_text(self) -> Song:
+        """A recent song's lyrics under a new id and another artist, in other case, spacing and
+        punctuation: one song, listed twice (stage chunks keeps one copy)."""
+        rnd = self.rnd
+        olds = [s for s in self.recent if s.kind == "clean" and s.sections]
+        if not olds:
+            return self._make_clean()
+        old = rnd.choice(olds)
+        song = self._meta(old.tag, "duplicate_text")
+        if song.artist == old.artist:
+            song.artist = old.artist + " & Friends"
+        song.title, song.language = old.title, old.language
+        lower = rnd.random() < 0.5
+
+        def vary(line: str) -> str:
+            line = line.replace(",", "").replace("!", "")
+            return (line.lower() if lower else line.upper()) + (" " if rnd.random() < 0.2 else "")
+
+        song.sections = [(h, [vary(x) for x in ls]) for h, ls in old.sections or []]
+        song.flags = [f"copy_of:{old.id}"]
+        return song
+
     def _make_malformed(self) -> Song:
         song = self._meta(self._pick_tag(), "malformed")
         song.language = ""

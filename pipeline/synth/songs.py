@@ -316,6 +316,7 @@ class Synthesizer(JunkRows):
         self._decorate(song)
         self._title(song, hook)
         self._scrape_junk(song)
+        self._sung_answer(song)
         return song
 
     def _scrape_junk(self, song: Song) -> None:
@@ -379,4 +380,26 @@ class Synthesizer(JunkRows):
         elif kind == "foreign_intro":
             lang = rnd.choice(S["intro_languages"])
             secs.insert(0, ("[Intro]", [rnd.choice(B.FOREIGN_LINES[lang])]))
+        elif kind in ("nested_header", "hyphen_name_header", "open_header"):
+            j = rnd.choice(body)
+            header = rnd.choice(S[kind + "s"]).format(a=song.artist)
+            secs[j] = (header, secs[j][1])
+        elif kind == "gap":  # "I told you ??? when the lights went down"
+            words = lines[at - 1].split()
+            cut = rnd.randint(1, len(words))
+            lines[at - 1] = " ".join([*words[:cut], rnd.choice(S["gaps"]), *words[cut:]])
         song.flags.append(kind)
+
+    def _sung_answer(self, song: Song) -> None:
+        """Backing vocals echo a line's last words in parentheses, on every copy of that line."""
+        rnd = self.rnd
+        if rnd.random() >= self.flags["sung_answer"] or not song.sections:
+            return
+        lines = [line for _, ls in song.sections for line in ls if len(line.split()) >= 3]
+        if not lines:
+            return
+        target = rnd.choice(lines)
+        echo = " ".join(target.split()[-rnd.randint(2, 3) :]).strip(",.!?")
+        for i, (header, ls) in enumerate(song.sections):
+            song.sections[i] = (header, [f"{x} ({echo})" if x == target else x for x in ls])
+        song.flags.append("sung_answer")

@@ -22,6 +22,23 @@ from collections.abc import Collection, Iterable, Mapping
 
 from lyrics_gpt2.errors import UsageError
 
+# The default validation split: at least DEFAULT_VAL_SONGS songs, or DEFAULT_VAL_SMALL of them
+# when there are fewer than SMALL_CORPUS; fewer than WARN_VAL_SONGS after filtering is warned
+# about (a perplexity interval or a genre-swap verdict on a handful of songs means little).
+DEFAULT_VAL_FRACTION = 0.005
+DEFAULT_VAL_SONGS = 200
+DEFAULT_VAL_SMALL = 0.2
+SMALL_CORPUS = 1000
+WARN_VAL_SONGS = 100
+
+
+def default_val_fraction(songs: int) -> float:
+    """The validation share when ``--val-fraction`` is not given, for ``songs`` in the chunks:
+    20% below 1,000 songs, else 0.5% but never fewer than 200 songs."""
+    if songs < SMALL_CORPUS:
+        return DEFAULT_VAL_SMALL
+    return max(DEFAULT_VAL_FRACTION, DEFAULT_VAL_SONGS / songs)
+
 
 def artist_rank(artist: str, seed: int) -> bytes:
     """The artist's place in the validation queue: same name and seed -> same place, always."""
@@ -33,8 +50,12 @@ def choose_validation_artists(
     fraction: float,
     seed: int,
     genres: Iterable[str] | None = None,
+    at_least: bool = False,
 ) -> set[str]:
     """Pick artists for validation from ``counts`` ({(artist, genre): songs}).
+
+    ``at_least``: every genre gets at least ``ceil(fraction * songs_in_genre)`` songs, taking one
+    artist more than the share when whole artists fall short (the default split's minimum).
 
     Each genre gets ``max(1, round(fraction * songs_in_genre))`` validation songs or slightly more
     (an artist's songs are never split). Smaller genres pick first, so a big artist taken for pop
@@ -59,7 +80,12 @@ def choose_validation_artists(
                 f"genre {genre!r} has songs by {len(artists)} artist(s); an artist-disjoint "
                 "validation split needs at least two: add data or drop that genre in stage chunks"
             )
-        need = max(1, math.floor(fraction * totals[genre] + 0.5)) - taken[genre]
+        share = (
+            math.ceil(fraction * totals[genre])
+            if at_least
+            else (math.floor(fraction * totals[genre] + 0.5))
+        )
+        need = max(1, share) - taken[genre]
         if need <= 0:
             continue
         queue = sorted(artists, key=lambda a: artist_rank(a, seed))
@@ -69,12 +95,12 @@ def choose_validation_artists(
                 continue
             if artists[artist] <= need:
                 _take(artist, chosen, taken, by_genre)
-                need = max(1, math.floor(fraction * totals[genre] + 0.5)) - taken[genre]
+                need = max(1, share) - taken[genre]
                 if need <= 0:
                     break
             elif fallback is None or artists[artist] < artists[fallback]:
                 fallback = artist
-        if need > 0 and taken[genre] == 0 and fallback is not None:
+        if need > 0 and (taken[genre] == 0 or at_least) and fallback is not None:
             _take(fallback, chosen, taken, by_genre)
         if taken[genre] >= totals[genre]:
             raise UsageError(

@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lyrics_gpt2.errors import UsageError
-from lyrics_gpt2.fileio import atomic_path
+from lyrics_gpt2.fileio import atomic_path, params_digest
+from pipeline.tokenize.balance import balance
 from pipeline.tokenize.pieces import cut_points, line_starts
 
 BATCH_SIZE = 1000
@@ -57,6 +58,10 @@ class ChunkTask:
     # {artist: id} of the artists with a token (--artist-tokens); their songs' rows read
     # genre token, artist token, lyrics
     artist_ids: Mapping[str, int] = field(default_factory=dict)
+    # "tokens": every genre's lyric tokens down to the smallest genre's (whole songs);
+    # "songs": every genre's song count down to the smallest's (the original rule); "none"
+    balance: str = "tokens"
+    val_artists: frozenset[str] = frozenset()  # their songs are exempt from balancing
 
 
 def read_chunk(path: Path, columns: tuple[str, ...]) -> pa.Table:
@@ -229,26 +234,6 @@ def tokenize_and_pad(
     )
 
 
-def balance(
-    passed_tags: np.ndarray, genres, rng: np.random.Generator
-) -> tuple[np.ndarray, dict[str, int], int]:
-    """Every genre down to the smallest genre's count (seeded).
-
-    Returns (positions into ``passed_tags`` to keep, ascending so the chunk's order is kept;
-    songs per genre before balancing; the target count).
-    """
-    per_genre = {g: np.flatnonzero(passed_tags == g) for g in genres}
-    target = min(len(pos) for pos in per_genre.values())
-    chosen = []
-    for g in genres:
-        pos = per_genre[g]
-        if len(pos) > target:
-            pos = rng.choice(pos, size=target, replace=False)
-        chosen.append(pos)
-    selected = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
-    return selected, {g: len(pos) for g, pos in per_genre.items()}, int(target)
-
-
 def count(
     task,
     tags,
@@ -256,7 +241,8 @@ def count(
     has_control,
     n_tokens,
     kept_length: dict[str, int],
-    target: int,
+    kept: dict[str, int],
+    tokens_length_ok: dict[str, int],
     row_tags: np.ndarray,
     row_lengths: np.ndarray,
     row_has_eos: np.ndarray,
@@ -285,9 +271,10 @@ def count(
             "too_short": int((is_g & (n_tokens > 0) & (n_tokens <= lo)).sum()),
             "too_long": int((is_g & (n_tokens >= hi)).sum()),
             "kept_length": kept_length[g],
-            "kept": target,
+            "kept": kept[g],
             "rows": int((row_tags == g).sum()),
             "tokens": int(lyric_tokens[is_g].sum()),
+            "tokens_length_ok": tokens_length_ok[g],
             "tokens_kept": int(row_lyrics[row_tags == g].sum()),
         }
     return counts
@@ -329,12 +316,23 @@ def write_part(path: Path, out: pa.Table, key: str, stats: dict[str, Any]) -> No
 
 
 # ------------------------------------------------------------------------------------- the chunk
+def part_key(task: ChunkTask) -> str:
+    """The task's key, plus the validation artists found in this chunk (their songs are exempt
+    from balancing): a change elsewhere in the split leaves this chunk's part reusable."""
+    if not task.val_artists:
+        return task.key
+    artists = pc.unique(pc.fill_null(read_chunk(Path(task.chunk), ("artist",))["artist"], ""))
+    present = sorted(set(artists.to_pylist()) & task.val_artists)
+    return params_digest({"key": task.key, "validation_artists": present})
+
+
 def encode_chunk(task: ChunkTask) -> dict[str, Any]:
     """Tokenize, filter, balance and pad one chunk; write its part atomically. Returns its stats."""
     part = Path(task.part)
+    key = part_key(task)
     if not task.force:
         meta = read_part_meta(part)
-        if meta is not None and meta.get("key") == task.key:
+        if meta is not None and meta.get("key") == key:
             return {**meta["stats"], "part": str(part), "reused": True}
 
     t0 = time.perf_counter()
@@ -358,17 +356,48 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
     n_tokens = encoded.n_tokens
     tokens = int(np.maximum(n_tokens - 2 - (0 if has_artist is None else has_artist), 0).sum())
 
-    # Balance songs, not rows: a song's pieces stay together.
+    # Lyric tokens of every row written before balancing (eos may double as pad, so the last
+    # real position is what tells; a 1-token row has none), summed per passed song.
+    all_eos = encoded.matrix[np.arange(len(encoded.song)), np.maximum(encoded.lengths - 1, 0)]
+    all_eos = (all_eos == task.eos) & (encoded.lengths > 1)
+    row_artist = artist_tok[encoded.song] >= 0 if len(artist_tok) else 0
+    all_lyrics = encoded.lengths.astype(np.int64) - 1 - all_eos - row_artist
     passed = encoded.passed
+    song_tokens = np.zeros(len(passed), dtype=np.int64)
+    np.add.at(song_tokens, np.searchsorted(passed, encoded.song), all_lyrics)
+    passed_tags = tags[passed]
+    tokens_length_ok = {g: int(song_tokens[passed_tags == g].sum()) for g in task.genres}
+
+    # Balance training songs, not rows: a song's pieces stay together; validation songs stay
+    # (the split keeps the size it was given).
     rng = np.random.default_rng([task.seed, task.index])
-    selected, kept_length, target = balance(tags[passed], task.genres, rng)
+    if task.val_artists:
+        artists = pc.fill_null(table["artist"], "").take(pa.array(passed, type=pa.int64()))
+        is_val = np.asarray(
+            pc.is_in(artists, value_set=pa.array(sorted(task.val_artists))), dtype=bool
+        )
+    else:
+        is_val = np.zeros(len(passed), dtype=bool)
+    train = np.flatnonzero(~is_val)
+    chosen, _, _ = balance(passed_tags[train], task.genres, rng, task.balance, song_tokens[train])
+    selected = np.sort(np.concatenate([train[chosen], np.flatnonzero(is_val)]))
+    kept_length = {g: int((passed_tags == g).sum()) for g in task.genres}
+    train_tags, train_tokens = passed_tags[train], song_tokens[train]
+    balanced = {
+        g: {
+            "train_songs_before": int((train_tags == g).sum()),
+            "train_songs_after": int((train_tags[chosen] == g).sum()),
+            "train_tokens_before": int(train_tokens[train_tags == g].sum()),
+            "train_tokens_after": int(train_tokens[chosen][train_tags[chosen] == g].sum()),
+        }
+        for g in task.genres
+    }
+    kept = {g: int((passed_tags[selected] == g).sum()) for g in task.genres}
     rows = np.flatnonzero(np.isin(encoded.song, passed[selected]))
     keep = encoded.song[rows]
     matrix, lengths, pieces = encoded.matrix[rows], encoded.lengths[rows], encoded.piece[rows]
+    has_eos = all_eos[rows]
     del encoded
-    has_eos = matrix[np.arange(len(rows)), np.maximum(lengths - 1, 0)] == task.eos
-    # eos may double as pad, so the last real position is what tells; a 1-token row has none.
-    has_eos &= lengths > 1
 
     songs_kept = passed[selected]
     tokenized = n_tokens[n_tokens > 0]
@@ -379,13 +408,16 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
         has_control,
         n_tokens,
         kept_length,
-        target,
+        kept,
+        tokens_length_ok,
         tags[keep],
         lengths,
         has_eos,
         has_artist,
         None if has_artist is None else has_artist[keep],
     )
+    for g in task.genres:
+        counts[g].update(balanced[g])
     stats = {
         "chunk": Path(task.chunk).name,
         "encoder": tokenizer.kind,
@@ -400,5 +432,5 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
         "all_n_count": len(tokenized),
         "seconds": time.perf_counter() - t0,
     }
-    write_part(part, part_table(table, keep, matrix, lengths, pieces, task), task.key, stats)
+    write_part(part, part_table(table, keep, matrix, lengths, pieces, task), key, stats)
     return {**stats, "part": str(part), "reused": False}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lyrics_gpt2.genres import GENRE_TOKENS, artist_token
+from pipeline.tokenize import artist_split as split
 from pipeline.tokenize import source, stats
 from pipeline.tokenize.encode import BATCH_SIZE
 from pipeline.tokenize.source import Settings, TokenizerInfo
@@ -71,6 +72,7 @@ def build_manifest(
             "filters": {**counts["filters"], "token_share_kept": "tokens_kept / tokens"},
             "per_genre": per_genre,
         },
+        "balance": stats.balance_table(counts, settings.balance),
         "token_lengths": stats.length_stats(results, settings.seq_len),
         "throughput": {
             # Lyrics tokens tokenized in this run (chunks reused from a previous run excluded).
@@ -80,10 +82,28 @@ def build_manifest(
         "splits": split_info["splits"],
         "split": {
             "rule": "whole artists, hash of seed and artist name, per genre (pipeline/tokenize/artist_split.py)",
-            "val_fraction": settings.val_fraction,
+            "val_fraction": split_info.get("val_fraction", settings.val_fraction),
+            "val_fraction_from": "--val-fraction"
+            if settings.val_fraction is not None
+            else "default: 0.5% of the songs in the chunks but at least 200, 20% under 1,000",
             "validation_artists": split_info["validation_artists"],
             "moved_after_filtering": split_info["moved"],
+            # songs, not rows: a long song is several rows
+            "songs": split_info["songs"],
+            **_small_validation(split_info["songs"]["validation"], settings),
         },
+    }
+
+
+def _small_validation(songs: int, settings: Settings) -> dict[str, str]:
+    """A warning when the validation split holds too few songs for its figures to mean much."""
+    if songs >= split.WARN_VAL_SONGS:
+        return {}
+    flag = "" if settings.val_fraction is None else f" (--val-fraction {settings.val_fraction})"
+    return {
+        "warning": f"the validation split holds {songs} songs{flag}, under "
+        f"{split.WARN_VAL_SONGS}: perplexity intervals will be wide and the genre-swap check "
+        "may find nothing significant; raise --val-fraction or add data"
     }
 
 

@@ -49,6 +49,7 @@ class Settings:
     quiet: bool
     artist_tokens: int = 0  # N most frequent training artists get [Artist: Name]; 0 = off
     artist_holdout: float = 0.1  # share of each such artist's training songs held out
+    balance: str = "tokens"  # tokens | songs | none (stage.add_arguments --balance)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -67,6 +68,7 @@ class Settings:
             quiet=bool(getattr(args, "quiet", False)),
             artist_tokens=getattr(args, "artist_tokens", 0),
             artist_holdout=getattr(args, "artist_holdout", 0.1),
+            balance=getattr(args, "balance", "tokens"),
         )
 
     @property
@@ -84,6 +86,7 @@ class Settings:
             "max_song_tokens": self.max_song_tokens,
             "val_fraction": self.val_fraction,
             "seed": self.seed,
+            "balance": self.balance,
             # Only when on: without artist tokens the keys and the manifest stay as they were.
             **(
                 {"artist_tokens": self.artist_tokens, "artist_holdout": self.artist_holdout}
@@ -241,8 +244,10 @@ def chunk_tasks(
     staged_tok: Path,
     info: TokenizerInfo,
     genres: list[str],
+    val_artists: frozenset[str] = frozenset(),
 ) -> list[ChunkTask]:
-    """One task per chunk; its key changes with the chunk file, the tokenizer or a parameter."""
+    """One task per chunk; its key changes with the chunk file, the tokenizer or a parameter
+    (and, in the worker, with the chunk's validation artists: chunk.part_key)."""
     tok_sha = file_sha(staged_tok / "tokenizer.json")
     # Made here, not in the workers: datasets' import would cost each of them memory and time.
     # Without its metadata, so the parts' bytes match the layout this stage has always written.
@@ -257,6 +262,7 @@ def chunk_tasks(
             "long_songs": settings.long_songs,
             "max_song_tokens": settings.max_song_tokens,
             "seed": settings.seed,
+            "balance": settings.balance,
             "genres": genres,
             "chunk": path.name,
             "format": FORMAT_VERSION,
@@ -289,6 +295,8 @@ def chunk_tasks(
                 long_songs=settings.long_songs,
                 max_song_tokens=settings.max_song_tokens,
                 artist_ids=info.artist_token_ids,
+                balance=settings.balance,
+                val_artists=frozenset(val_artists),
             )
         )
     return tasks

@@ -57,11 +57,18 @@ def split_parts(
     if held:
         split_counts["artist_val"] = Counter()
     val_artists_kept: set[str] = set()
+    songs: Counter[str] = Counter()
     for p in parts:
         is_val = pc.is_in(p.data["artist"], value_set=values).to_numpy(zero_copy_only=False)
         is_held = pc.is_in(p.data["id"], value_set=held_ids).to_numpy(zero_copy_only=False)
         is_held &= ~is_val
         is_train = ~is_val & ~is_held
+        first = (p.data["piece"].to_numpy() == 0) if len(p) else np.zeros(0, dtype=bool)
+        songs.update(
+            train=int((first & is_train).sum()),
+            validation=int((first & is_val).sum()),
+            **({"artist_val": int((first & is_held).sum())} if held else {}),
+        )
         genre = np.asarray(p.data["genre"].to_pylist(), dtype=object)
         split_counts["train"].update(genre[is_train].tolist())
         split_counts["validation"].update(genre[is_val].tolist())
@@ -80,6 +87,7 @@ def split_parts(
         "moved": moved,
         "validation_artists": len(val_artists_kept),
         "splits": {name: len(ds) for name, ds in dd.items()},
+        "songs": {name: songs[name] for name in dd},
     }
     if artists:
         artist_info["in_validation"] = sorted(set(artists) & val_artists)

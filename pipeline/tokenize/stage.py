@@ -32,8 +32,12 @@ the model learns to stop; pad positions are masked by ``length`` even when pad a
 control token (a genre token or the eos string) verbatim are dropped: the tokenizer would read it
 as the control token itself.
 
-Per chunk, after the length filter, every genre is downsampled (seeded) to the smallest genre's
-count of songs; a kept song keeps all its rows, and a song's rows share its artist, so they
+Per chunk, after the length filter, every genre is downsampled (seeded, whole songs) to the
+smallest genre's lyric tokens (``--balance tokens``, default), or to its count of songs
+(``--balance songs``, the original rule; rap songs are about twice as long as pop's, so rap then
+trains on about twice pop's tokens), or not at all (``none``). Only training songs are balanced:
+the validation artists' songs are all kept, so the validation split keeps its size; a kept song
+keeps all its rows, and a song's rows share its artist, so they
 always fall in the same split. The validation split takes whole artists (see ``pipeline/tokenize/artist_split.py``), decided on the chunk
 rows before tokenizing so that ``bpe:N`` learns its merges from training songs only. Should every
 validation song of a genre be filtered out, the artist with the fewest kept songs of that genre
@@ -57,6 +61,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,8 +126,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--val-fraction",
         type=float,
-        default=0.005,
+        default=None,
         help="share of songs for validation, whole artists, at least one song per genre "
+        "(default: 0.5%% of the songs but at least 200, or 20%% under 1,000 songs; a warning "
+        "below 100 validation songs)",
+    )
+    group.add_argument(
+        "--balance",
+        choices=("tokens", "songs", "none"),
+        default="tokens",
+        help="per chunk, downsample every genre to the smallest genre's lyric tokens (tokens: "
+        "whole songs, seeded), or to its song count (songs: the original notebooks' rule, which "
+        "leaves a genre of longer songs with more tokens), or keep all (none) "
         "(default: %(default)s)",
     )
     group.add_argument(
@@ -162,7 +177,7 @@ def check_settings(s: Settings) -> None:
         )
     if s.long_songs == "split" and s.seq_len < 4:
         problems.add(f"--seq-len must be at least 4 to split long songs (got {s.seq_len})")
-    if not 0.0 < s.val_fraction < 1.0:
+    if s.val_fraction is not None and not 0.0 < s.val_fraction < 1.0:
         problems.add(f"--val-fraction must be between 0 and 1 (got {s.val_fraction})")
     if s.workers < 0:
         problems.add(f"--workers must be >= 0 (got {s.workers})")
@@ -209,8 +224,15 @@ def run(args: argparse.Namespace) -> dict:
     try:
         with clock.lap("scan_and_split_s"):
             genres, artist_genre_counts = source.scan_chunks(chunk_paths)
+            val_fraction = settings.val_fraction
+            if val_fraction is None:
+                val_fraction = split.default_val_fraction(sum(artist_genre_counts.values()))
             val_artists = split.choose_validation_artists(
-                artist_genre_counts, settings.val_fraction, settings.seed, genres
+                artist_genre_counts,
+                val_fraction,
+                settings.seed,
+                genres,
+                at_least=settings.val_fraction is None,
             )
             artists, skipped = split.token_artists(
                 artist_genre_counts, val_artists, settings.artist_tokens
@@ -226,7 +248,9 @@ def run(args: argparse.Namespace) -> dict:
                 settings, genres, chunk_paths, chunks_fp, val_artists, parts_dir, artists
             )
         with clock.lap("encode_s"):
-            tasks = source.chunk_tasks(settings, chunk_paths, parts_dir, staged_tok, info, genres)
+            tasks = source.chunk_tasks(
+                settings, chunk_paths, parts_dir, staged_tok, info, genres, frozenset(val_artists)
+            )
             results = workers.encode_chunks(tasks, parts_dir, pool, settings.quiet)
     finally:
         if pool is not None:
@@ -235,7 +259,7 @@ def run(args: argparse.Namespace) -> dict:
     counts = stats.merge_counts(results, genres)
     clock.begin("assemble_s")
     try:
-        problem = stats.nothing_left(counts, genres)
+        problem = stats.nothing_left(counts, genres, settings.balance)
         if problem:
             raise UsageError(problem)
         dataset, split_info = split_parts(
@@ -247,6 +271,7 @@ def run(args: argparse.Namespace) -> dict:
         )
         if artists:
             split_info["artists"]["skipped"] = skipped
+        split_info["val_fraction"] = val_fraction
     except UsageError:
         # Nothing can be trained: leave no half-built stage behind (a rerun with other flags
         # or data redoes these chunks anyway).
@@ -264,6 +289,8 @@ def run(args: argparse.Namespace) -> dict:
     )
     manifest = publish(dataset, manifest, staged_tok, out_dir, settings.quiet, clock)
     _summary(settings.quiet, manifest)
+    if manifest["split"].get("warning"):
+        print(f"warning: {manifest['split']['warning']}", file=sys.stderr)
     return manifest
 
 
@@ -303,7 +330,7 @@ def publish(
     and DIR/tokenizer (from ``staged_tok``); return the manifest as written."""
     tokens = manifest["throughput"]["tokens_tokenized"]
     tokenized_dir = out_dir / "tokenized"
-    with atomic_path(tokenized_dir, is_dir=True) as tmp:
+    with atomic_path(tokenized_dir, is_dir=True, owner="preprocess") as tmp:
         with _datasets_progress(not quiet):
             dataset.save_to_disk(str(tmp))
         timings = clock.timings()
@@ -321,7 +348,7 @@ def publish(
         # Invalidate the old dataset first, then swap the tokenizer, then (on leaving this block)
         # the dataset: a kill anywhere in between leaves "no tokenized data", never a mismatch.
         (tokenized_dir / "manifest.json").unlink(missing_ok=True)
-        with atomic_path(out_dir / "tokenizer", is_dir=True) as tok_tmp:
+        with atomic_path(out_dir / "tokenizer", is_dir=True, owner="preprocess") as tok_tmp:
             shutil.copytree(staged_tok, tok_tmp, dirs_exist_ok=True)
     return final
 
@@ -345,9 +372,11 @@ def _summary(quiet: bool, manifest: dict[str, Any]) -> None:
         return
     lengths = manifest["token_lengths"]
     held = manifest["splits"].get("artist_val")
+    songs = manifest["split"]["songs"]
+    names = ["train", "validation"] + ([] if held is None else ["artist_val"])
     print(
-        f"tokenize: {manifest['splits']['train']} train / {manifest['splits']['validation']} "
-        f"validation{'' if held is None else f' / {held} artist_val'} rows "
+        f"tokenize: {' / '.join(f'{songs.get(n, 0)} {n}' for n in names)} songs in "
+        f"{' / '.join(str(manifest['splits'][n]) for n in names)} rows "
         f"({lengths.get('songs', 0)} songs, "
         f"{lengths.get('songs_whole', 0)} in one row), vocab {manifest['vocab_size']}, "
         f"median {lengths.get('median')} tokens, "
@@ -363,7 +392,13 @@ def _summary(quiet: bool, manifest: dict[str, Any]) -> None:
         )
     for g, c in manifest["counts"]["per_genre"].items():
         print(
-            f"  {GENRE_TOKENS[g]:<18} read {c['read']:>8}  length ok {c['kept_length']:>8}  "
-            f"balanced {c['kept']:>8}  rows {c.get('rows', 0):>8}  train {c.get('train', 0):>8}  "
-            f"validation {c.get('validation', 0):>6}  tokens kept {c.get('token_share_kept', 0):.0%}"
+            f"  {GENRE_TOKENS[g]:<18} songs read {c['read']:>7}  length ok {c['kept_length']:>7}  "
+            f"balanced {c['kept']:>7}  train {c.get('train', 0):>7} / validation "
+            f"{c.get('validation', 0):>5} rows  training lyric tokens "
+            f"{c.get('train_tokens_before', 0):>9,} -> {c.get('train_tokens_after', 0):>9,}"
+        )
+    ratio = manifest.get("balance", {}).get("token_ratio_after")
+    if ratio:
+        print(
+            f"  --balance {manifest['balance']['mode']}: most/least training lyric tokens {ratio:.3f}"
         )

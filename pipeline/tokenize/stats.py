@@ -19,7 +19,12 @@ COUNT_KEYS = (
     "kept",
     "rows",
     "tokens",
+    "tokens_length_ok",
     "tokens_kept",
+    "train_songs_before",
+    "train_songs_after",
+    "train_tokens_before",
+    "train_tokens_after",
 )
 FILTERS = {
     "read": "rows of the genre in the chunk",
@@ -28,10 +33,18 @@ FILTERS = {
     "too_short": "n <= min_tokens",
     "too_long": "n >= max_tokens (--long-songs drop) or n >= max_song_tokens (split)",
     "kept_length": "left after the length filter (balance before)",
-    "kept": "left after balancing (per chunk, every genre to the smallest)",
+    "kept": "songs left after balancing (per chunk: --balance tokens, every genre's lyric "
+    "tokens to the smallest genre's; songs, every genre's songs to the smallest's; none)",
     "rows": "training rows of the kept songs (a split song is several)",
     "tokens": "lyrics tokens of the genre's songs that were tokenized (not empty, no control token)",
-    "tokens_kept": "lyrics tokens inside the rows written (train + validation)",
+    "tokens_length_ok": "lyrics tokens in the rows of the songs left after the length filter "
+    "(before balancing)",
+    "tokens_kept": "lyrics tokens inside the rows written (train + validation), after balancing",
+    "train_songs_before": "training songs left after the length filter (what --balance sees; "
+    "validation songs are never balanced away)",
+    "train_songs_after": "training songs after balancing",
+    "train_tokens_before": "lyrics tokens of the training songs before balancing",
+    "train_tokens_after": "lyrics tokens of the training songs after balancing",
 }
 
 
@@ -87,7 +100,38 @@ def length_stats(results: list[dict[str, Any]], seq_len: int) -> dict[str, Any]:
     }
 
 
-def nothing_left(counts: dict[str, Any], genres: list[str]) -> str | None:
+def balance_table(counts: dict[str, Any], mode: str) -> dict[str, Any]:
+    """The manifest's ``balance`` entry: training songs and lyric tokens per genre before and
+    after balancing (validation songs are never balanced away)."""
+    per_genre = counts["per_genre"]
+    after = [c["train_tokens_after"] for c in per_genre.values()]
+    return {
+        "mode": mode,
+        "rule": BALANCE_RULES[mode],
+        "per_genre": {
+            g: {
+                "songs_before": c["train_songs_before"],
+                "songs_after": c["train_songs_after"],
+                "tokens_before": c["train_tokens_before"],
+                "tokens_after": c["train_tokens_after"],
+            }
+            for g, c in per_genre.items()
+        },
+        # max/min of the genres' training lyric tokens after balancing (1.0 = equal)
+        "token_ratio_after": round(max(after) / min(after), 4) if after and min(after) else None,
+    }
+
+
+BALANCE_RULES = {
+    "tokens": "per chunk, the training songs of every genre (whole, seeded order) until its lyric tokens "
+    "are closest to the smallest genre's",
+    "songs": "per chunk, every genre's training songs downsampled (seeded) to the smallest genre's song count "
+    "(the original notebooks' rule)",
+    "none": "no balancing",
+}
+
+
+def nothing_left(counts: dict[str, Any], genres: list[str], balance: str = "tokens") -> str | None:
     """Why the stage cannot publish (None when it can): a genre filtered away entirely, or
     balancing left nothing because no chunk holds every genre."""
     for genre in genres:
@@ -98,10 +142,10 @@ def nothing_left(counts: dict[str, Any], genres: list[str]) -> str | None:
                 f"{c['too_short']} too short, {c['too_long']} too long, {c['empty']} empty); "
                 "relax --min-tokens/--max-tokens or drop that genre in stage chunks"
             )
-    if any(counts["per_genre"][g]["kept"] == 0 for g in genres):
+    if balance != "none" and any(counts["per_genre"][g]["kept"] == 0 for g in genres):
         return (
             "no songs left after balancing: no chunk holds every genre "
             f"({', '.join(genres)}) after the length filter; rerun stage chunks so that "
-            "genres are mixed across chunks, or drop the rare genre there"
+            "genres are mixed across chunks, drop the rare genre there, or pass --balance none"
         )
     return None

@@ -88,8 +88,9 @@ def test_preprocess_outputs(demo):
     assert len(list((demo["data"] / "chunks").glob("chunk-*.parquet"))) == 40
     tokenized = read_json(demo["data"] / "tokenized" / "manifest.json")
     assert set(tokenized["genre_tokens"]) == {"pop", "rap"}
-    counts = tokenized["counts"]["per_genre"]
-    assert counts["pop"]["kept"] == counts["rap"]["kept"] > 0  # pop balanced down to rap
+    # --balance tokens (default): the genres' training lyric tokens within 5% of each other.
+    assert tokenized["balance"]["mode"] == "tokens"
+    assert 1 <= tokenized["balance"]["token_ratio_after"] < 1.05
 
 
 def test_training_learned(demo):

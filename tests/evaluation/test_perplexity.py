@@ -182,6 +182,37 @@ def test_genre_swap_matrix(tiny, tmp_path):
     nll, tokens, _ = reference(model_dir, data_dir, first=rap_id)["pop"]
     assert matrix[0, 1] == pytest.approx(math.exp(nll / tokens), rel=1e-5)
     assert swap["diagonal_wins"] == 2
+    # The verdict rests on a paired bootstrap over each genre's songs.
+    for i, gain in enumerate(swap["gain"]):
+        assert gain["against"] == 1 - i
+        own, other = matrix[i, i], matrix[i, 1 - i]
+        assert gain["nats_per_token"] == pytest.approx(math.log(other / own), rel=1e-6)
+        low, high = gain["ci95"]
+        assert low <= gain["nats_per_token"] <= high
+        assert gain["significant"] == (low > 0)
+    significant = all(g["significant"] for g in swap["gain"])
+    n = sum(swap["songs"])
+    assert swap["verdict"] == (
+        "conditioning works" if significant else f"not significant on {n} songs"
+    )
+
+
+def test_swap_verdict_needs_a_significant_gain_in_every_genre():
+    from lyrics_gpt2.evaluation.scoring import SongScores
+    from lyrics_gpt2.evaluation.swap import _own_gain
+
+    tokens = np.full(40, 100)
+    rng = np.random.default_rng(1)
+    own = SongScores(rng.normal(300, 5, 40), tokens)
+    # The other token costs 0.2 nats/token more on every song: significant.
+    better = SongScores(own.nll + 20 + rng.normal(0, 1, 40), tokens)
+    gain = _own_gain(0, [1.0, 1.2], [own, better])
+    assert gain["significant"] and gain["ci95"][0] > 0 and gain["against"] == 1
+    # A margin of noise (two songs, as the issue saw: 324.95 vs 325.41): not significant.
+    two = SongScores(np.array([300.0, 310.0]), np.array([100, 100]))
+    noise = SongScores(np.array([301.0, 309.5]), np.array([100, 100]))
+    gain = _own_gain(0, [1.0, 1.001], [two, noise])
+    assert not gain["significant"] and gain["ci95"][0] <= 0
 
 
 def test_table_on_stdout(tiny, capsys):
@@ -192,6 +223,7 @@ def test_table_on_stdout(tiny, capsys):
     assert "never padding, never the genre token" in out
     assert "tuned ppl" in out and "base ppl" in out
     assert "diagonal wins in 2/2 rows" in out
+    assert "paired bootstrap over songs" in out and "95% CI" in out
     assert [line.split()[0] for line in out.splitlines() if line[:4] in ("all ", "pop ", "rap ")]
 
 

@@ -78,7 +78,7 @@ def test_original_settings_are_reachable_with_a_warning(model_dir, tmp_path, cap
 @pytest.mark.parametrize(
     ("flags", "expect"),
     [
-        (["--temperature", "0"], "--temperature must be > 0"),
+        (["--temperature", "0"], "--temperature must be >= 0.001"),
         (["--top-p", "0"], "--top-p must be in (0, 1]"),
         (["--top-p", "1.5"], "--top-p must be in (0, 1]"),
         (["--top-k", "-1"], "--top-k must be >= 0"),

@@ -162,10 +162,31 @@ def test_invalid_utf8_deep_in_file(tmp_path):
         read_all(path)
 
 
-def test_unterminated_quote_at_eof(tmp_path):
-    path = write_csv(
-        tmp_path / "q.csv", GENIUS_HEADER, [["T", "pop", "A", "1", "1", "{}", "ok", "1"]]
+def test_unterminated_quote_at_eof_loses_only_that_row(tmp_path):
+    rows = [["T", "pop", "A", "1", "1", "{}", f"ok\nline {i}", str(i)] for i in range(7)]
+    path = write_csv(tmp_path / "q.csv", GENIUS_HEADER, rows)
+    # a ragged row and a short one before the cut, inside the batch pandas fails on
+    path.write_bytes(
+        path.read_bytes() + b"R,pop,A,1,1,{},x,98,extra\nS,pop,A\n"
+        b'U,pop,A,1,1,{},"never closed\nand more\n'
     )
+    reader = Reader(path, untagged_genre="pop", batch_rows=3)
+    ids = [i for batch in reader for i in batch["id"]]
+    assert ids == [str(i) for i in range(7)]
+    assert (reader.rows_in, reader.malformed) == (10, 3)
+    assert reader.truncated and "row 10" in reader.truncated
+    bad = reader.take_bad()
+    assert [b["detail"] for b in bad] == [
+        "expected 8 fields, saw 9",
+        "no id (too few fields)",
+        "quote open at end of file",
+    ]
+    assert [b["row"] for b in bad] == [8, 9, 10]  # data records, 1 = the first
+    assert reader.take_bad() == []
+
+
+def test_a_file_of_one_unterminated_row_has_nothing_to_read(tmp_path):
+    path = write_csv(tmp_path / "q.csv", GENIUS_HEADER, [])
     path.write_bytes(path.read_bytes() + b'U,pop,A,1,1,{},"never closed\nand more\n')
-    with pytest.raises(UsageError, match="EOF inside string"):
-        read_all(path)
+    reader = Reader(path, untagged_genre="pop")
+    assert [b for b in reader] == [] and reader.malformed == reader.rows_in == 1

@@ -13,9 +13,23 @@ import pyarrow.parquet as pq
 from pipeline.chunks import files as shards
 
 
-def test_text_hash_ignores_case_only():
+def test_text_hash_ignores_case_whitespace_and_punctuation_but_not_words():
     assert shards.text_hash("Hello World") == shards.text_hash("hello world")
+    assert shards.text_hash("Hello, world!\n\nYeah...") == shards.text_hash("hello world yeah")
+    assert shards.text_hash("Ça va") == shards.text_hash("ça  VA")  # any script, case folded
     assert shards.text_hash("hello world") != shards.text_hash("hello there")
+    assert shards.text_hash("hello world") != shards.text_hash("helloworld")
+
+
+def test_duplicate_texts_keep_the_copy_with_the_lowest_id_key(tmp_path):
+    rows = [("a", "Same song!"), ("b", "same song"), ("c", "another"), ("d", "SAME, song")]
+    staging = shards.Staging(tmp_path / "staging", 2)
+    staging.add(_kept(rows, 2))
+    staging.close()
+    files, drops, _ = shards.finalize_all(staging, tmp_path, threshold=10)
+    kept = {r["id"] for f in files for r in pq.read_table(tmp_path / f["file"]).to_pylist()}
+    winner = min(("a", "b", "d"), key=shards.id_key)
+    assert kept == {winner, "c"} and drops["duplicate_text"] == 2
 
 
 def test_chunk_of_is_stable_and_spread():

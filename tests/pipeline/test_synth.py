@@ -236,6 +236,15 @@ def test_each_junk_kind_is_what_the_truth_says(corpus):
     rows = df[df.t_kind != "malformed"]
     assert set(by["duplicate_id"].id) <= set(rows.drop_duplicates("id").id)
     assert rows.id.duplicated().sum() == len(by["duplicate_id"])
+    # duplicate texts: an earlier song's words under a new id and another artist
+    from pipeline.chunks.files import text_hash
+
+    first = rows.drop_duplicates("t_id").set_index("t_id")
+    for copy in by["duplicate_text"].itertuples():
+        (flag,) = copy.t_flags.split()
+        old = first.loc[flag.removeprefix("copy_of:")]
+        assert copy.t_id != old.name and copy.artist != old.artist and copy.lyrics != old.lyrics
+        assert text_hash(copy.lyrics) == text_hash(old.lyrics)
     foreign = by["foreign"]
     assert {"es", "fr", "ru", "ja"} <= set(foreign.t_language)
     assert foreign[foreign.t_language == "ru"].lyrics.str.contains("[а-я]").all()
@@ -357,6 +366,10 @@ SCRAPE_CHECKS = {
     "page_header": lambda t, r: re.match(r"\[(Letra de|Songtext zu|Paroles de) ", t),
     "unbalanced_header": lambda t, r: re.search(r"^\[[^\]\n]*[})]$", t, re.M),
     "foreign_intro": lambda t, r: t.startswith("[Intro]\n") and "\n\n" in t,
+    "nested_header": lambda t, r: re.search(r"^\[\[.*\[\?\]\]\]\(.+\)$", t, re.M),
+    "hyphen_name_header": lambda t, r: re.search(r"^[A-Z][a-z]+( \d)? ?- ?\(.+\)$", t, re.M),
+    "open_header": lambda t, r: re.search(r"^\[[A-Z][a-z]+( \d)?: [^\]\n]+$", t, re.M),
+    "gap": lambda t, r: re.search(r"(^| )\?\?\?( |$)", t, re.M),
 }
 
 

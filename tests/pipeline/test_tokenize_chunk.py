@@ -87,6 +87,32 @@ def test_tokenize_and_pad_drop_mode_keeps_the_window_and_puts_eos_then_padding(
     assert matrix[2].tolist() == [50258, tok.encode("a").ids[0], *[a] * 6]  # cut, no eos
 
 
+def test_balance_by_tokens_takes_whole_songs_until_the_totals_are_closest():
+    # Rap songs carry twice pop's tokens: balancing by songs leaves rap with twice the tokens.
+    tags = np.array(["pop"] * 10 + ["rap"] * 5, dtype=object)
+    tokens = np.array([100] * 10 + [200] * 5)
+    rng = np.random.default_rng(0)
+    by_songs, _, _ = chunk.balance(tags, ("pop", "rap"), rng, "songs", tokens)
+    assert tokens[by_songs][tags[by_songs] == "rap"].sum() == 2 * 500
+    selected, before, target = chunk.balance(
+        tags, ("pop", "rap"), np.random.default_rng(0), "tokens", tokens
+    )
+    assert before == {"pop": 10, "rap": 5} and target == 1000
+    kept = tags[selected]
+    assert (kept == "pop").sum() == 10 and (kept == "rap").sum() == 5  # already equal
+    uneven = np.array([100] * 10 + [300] * 5)  # rap 1500 tokens, pop 1000
+    selected, _, target = chunk.balance(
+        tags, ("pop", "rap"), np.random.default_rng(0), "tokens", uneven
+    )
+    assert target == 1000 and list(selected) == sorted(selected)
+    rap = uneven[selected][tags[selected] == "rap"].sum()
+    assert rap in (900, 1200) and abs(rap - 1000) <= 150  # closest whole-song total
+    again, _, _ = chunk.balance(tags, ("pop", "rap"), np.random.default_rng(0), "tokens", uneven)
+    assert list(again) == list(selected)
+    everything, _, _ = chunk.balance(tags, ("pop", "rap"), rng, "none", uneven)
+    assert list(everything) == list(range(15))
+
+
 def test_count_follows_every_filter(tmp_path, gpt2_tokenizer_dir):
     task = task_for(tmp_path, gpt2_tokenizer_dir)
     tags = np.array(["pop", "pop", "pop", "rap", "rap"], dtype=object)
@@ -96,17 +122,19 @@ def test_count_follows_every_filter(tmp_path, gpt2_tokenizer_dir):
     # Written rows: two of the rap song of n = 5 (lengths 3 without eos, then 3 with it).
     rows = (np.array(["rap", "rap"], dtype=object), np.array([3, 3]), np.array([False, True]))
     drop = replace(task, long_songs="drop")
-    counts = chunk.count(drop, tags, empty, control, n, {"pop": 0, "rap": 1}, 0, *rows)
+    kept, before = {"pop": 0, "rap": 1}, {"pop": 0, "rap": 3}
+    counts = chunk.count(drop, tags, empty, control, n, {"pop": 0, "rap": 1}, kept, before, *rows)
     assert counts["pop"] == {
         "read": 3, "empty": 1, "control_token": 1, "too_short": 1, "too_long": 0,
-        "kept_length": 0, "kept": 0, "rows": 0, "tokens": 1, "tokens_kept": 0,
+        "kept_length": 0, "kept": 0, "rows": 0, "tokens": 1, "tokens_length_ok": 0,
+        "tokens_kept": 0,
     }  # fmt: skip
     assert counts["rap"]["too_long"] == 1 and counts["rap"]["read"] == 2
     assert (counts["rap"]["rows"], counts["rap"]["tokens"], counts["rap"]["tokens_kept"]) == (
         2, 13, 3)  # fmt: skip
     # Split mode: too_long is n >= max_song_tokens instead.
     split = chunk.count(replace(task, max_song_tokens=13), tags, empty, control, n, {"pop": 0,
-                        "rap": 1}, 0, *rows)  # fmt: skip
+                        "rap": 1}, kept, before, *rows)  # fmt: skip
     assert split["rap"]["too_long"] == 0
 
 
@@ -125,7 +153,7 @@ def test_encode_chunk_writes_the_contract_then_reuses_or_forces(tmp_path, gpt2_t
         "tag": ["pop", "rap", "pop", "rap", "pop", "rap", "pop", "rap"],
         "lyrics": ["a a", "b b b", "a " * 20, "c", "[Genre: Pop] a a", "d d", "", "e e e e"],
     }
-    task = task_for(tmp_path, gpt2_tokenizer_dir, long_songs="drop")
+    task = task_for(tmp_path, gpt2_tokenizer_dir, long_songs="drop", balance="songs")
     pq.write_table(pa.table(rows), task.chunk)
     result = chunk.encode_chunk(task)
     assert result["encoder"] == "tiktoken"
@@ -220,7 +248,7 @@ def test_encode_chunk_split_mode_keeps_long_songs_as_pieces(tmp_path, gpt2_token
         "tag": ["rap", "pop", "rap", "pop"],
         "lyrics": [long, "a a a", "b " * 5000, long],
     }
-    task = task_for(tmp_path, gpt2_tokenizer_dir, max_song_tokens=4000, seq_len=16)
+    task = task_for(tmp_path, gpt2_tokenizer_dir, max_song_tokens=4000, seq_len=16, balance="songs")
     pq.write_table(pa.table(rows), task.chunk)
     result = chunk.encode_chunk(task)
     with pa.ipc.open_stream(task.part) as reader:

@@ -97,7 +97,7 @@ def test_settings_and_keys(tmp_path):
     assert s.workers == source.DEFAULT_WORKERS and s.bpe_size == 300 and not s.quiet
     assert list(s.params()) == [
         "tokenizer", "min_tokens", "max_tokens", "seq_len", "long_songs", "max_song_tokens",
-        "val_fraction", "seed",
+        "val_fraction", "seed", "balance",
     ]  # fmt: skip
     assert (s.long_songs, s.max_song_tokens) == ("split", 4000)
     key = source.stage_key(s, "fp")

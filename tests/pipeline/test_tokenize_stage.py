@@ -189,28 +189,48 @@ def check_contract(out_dir: Path, chunks, min_tokens: int, max_tokens: int, seq_
             == src[song_id]["lyrics"]
         )
 
-    # Balance: per chunk, every genre exactly as many songs as the smallest one.
+    # Balance (--balance songs): per chunk, every genre exactly as many songs as the smallest one;
+    # (tokens) the smallest genre's lyric tokens whole, every other genre's within a song of it.
+    mode = manifest["parameters"]["balance"]
+    val_artists = set(dd["validation"]["artist"])
+    if mode == "tokens":
+        for c in range(len(chunks)):
+            counts = manifest["counts"]["per_chunk"][f"chunk-{c:02d}.parquet"]
+            target = min(counts[g]["train_tokens_before"] for g in genres)
+            longest = max((n_of[i] for i in passed if i.startswith(f"c{c}-")), default=0)
+            for g in genres:
+                assert counts[g]["train_tokens_before"] >= counts[g]["train_tokens_after"]
+                assert abs(counts[g]["train_tokens_after"] - target) <= longest / 2 + 1
+        return _split_checks(dd, genres), tok, manifest
+    # (songs) per chunk, every genre exactly as many training songs as the smallest one; every
+    # validation song that passed the length rule is kept.
     per_chunk = Counter()
-    for split_name in ("train", "validation"):
-        first = dd[split_name].filter(lambda r: r["piece"] == 0)
-        for i, g in zip(first["id"], first["genre"], strict=True):
-            per_chunk[(i.split("-")[0], g)] += 1
+    first = dd["train"].filter(lambda r: r["piece"] == 0)
+    for i, g in zip(first["id"], first["genre"], strict=True):
+        per_chunk[(i.split("-")[0], g)] += 1
+    kept_val = set(dd["validation"]["id"])
     for c, rows in enumerate(chunks):
-        avail = Counter(r["tag"] for r in rows if r["id"] in passed)
+        mine = [r for r in rows if r["id"] in passed]
+        avail = Counter(r["tag"] for r in mine if r["artist"] not in val_artists)
         target = min(avail.get(g, 0) for g in genres)
+        assert {r["id"] for r in mine if r["artist"] in val_artists} <= kept_val
         for g in genres:
             assert per_chunk.get((f"c{c}", g), 0) == target
             counts = manifest["counts"]["per_chunk"][f"chunk-{c:02d}.parquet"][g]
-            assert counts["kept_length"] == avail.get(g, 0)
-            assert counts["kept"] == target
+            assert counts["kept_length"] == sum(r["tag"] == g for r in mine)
+            assert counts["train_songs_after"] == target
 
-    # Split: artist-disjoint, at least one validation song per genre.
+    return _split_checks(dd, genres), tok, manifest
+
+
+def _split_checks(dd, genres):
+    """Split: artist-disjoint, at least one validation song per genre."""
     train_artists = set(dd["train"]["artist"])
     val_artists = set(dd["validation"]["artist"])
     assert not train_artists & val_artists
     assert set(dd["validation"]["genre"]) == set(genres)
     assert set(dd["train"]["genre"]) == set(genres)
-    return dd, tok, manifest
+    return dd
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +255,9 @@ def test_gpt2_contract(tmp_path, gpt2_tokenizer_dir, chunks):
 
 def test_gpt2_contract_drop_mode_is_the_original_rule(tmp_path, gpt2_tokenizer_dir, chunks):
     write_chunks(tmp_path, chunks)
-    manifest = run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL, "--long-songs", "drop")
+    manifest = run_stage(
+        tmp_path, gpt2_tokenizer_dir, *SMALL, "--long-songs", "drop", "--balance", "songs"
+    )
     check_contract(tmp_path, chunks, 8, 60, 40)
     assert manifest["length_rule"].startswith("min_tokens < n < max_tokens, cut at seq_len")
     lengths = manifest["token_lengths"]
@@ -400,9 +422,12 @@ def test_rerun_skips_and_resumes_per_chunk(tmp_path, gpt2_tokenizer_dir, chunks)
     assert run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL) == first
     assert [p.stat().st_mtime_ns for p in arrow] == mtimes
 
-    # One chunk changed: only that chunk is tokenized again.
+    # One chunk's lyrics changed (the same artists, so the same validation split): only that
+    # chunk is tokenized again. (Which chunks hold validation artists is part of a part's key:
+    # their songs are exempt from balancing.)
     changed = [list(rows) for rows in chunks]
-    changed[1] = random_chunks(seed=5)[1]
+    other = random_chunks(seed=5)[1]
+    changed[1] = [{**r, "lyrics": o["lyrics"]} for r, o in zip(chunks[1], other, strict=True)]
     write_chunks(tmp_path, changed, only={1})
     second = run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL)
     assert second["throughput"]["chunks_reused"] == 2
@@ -497,7 +522,8 @@ def test_genre_with_no_songs_left_keeps_old_outputs(tmp_path, gpt2_tokenizer_dir
     assert json.loads((tmp_path / "tokenized" / "manifest.json").read_text()) == good
     assert not (tmp_path / "tokenized.parts").exists()
     # Split mode keeps the long rap songs.
-    assert run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL)["counts"]["per_genre"]["rap"]["kept"]
+    split = run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL, "--balance", "songs")
+    assert split["counts"]["per_genre"]["rap"]["kept"]
     load(tmp_path)
 
 
@@ -663,6 +689,7 @@ def test_artist_tokens_zero_is_byte_identical_to_no_flag(tmp_path, gpt2_tokenize
     assert _without_timings(forced) == _without_timings(first)
     assert outputs() == before
     assert sorted(p.name for p in (tmp_path / "tokenized").iterdir()) == [
+        ".lyrics-gpt2.json",  # the ownership marker (lyrics_gpt2.fileio.MARKER)
         "dataset_dict.json",
         "manifest.json",
         "train",

@@ -14,11 +14,11 @@ from lyrics_gpt2.report.ngrams import NgramIndex, ngram_hashes
 
 
 def everything_at_once(texts: list[str], n: int, max_ngrams: int):
-    """The definition: every distinct hash with the smallest song holding it, the smallest
+    """The definition: every distinct informative hash with the smallest song holding it, the smallest
     ``max_ngrams`` hashes kept."""
     best: dict[int, int] = {}
     for i, text in enumerate(texts):
-        for h in ngram_hashes(words(text), n).tolist():
+        for h in ngram_hashes(words(text), n, informative=True).tolist():
             best.setdefault(h, i)
     keys = sorted(best)[:max_ngrams]
     return np.array(keys, np.uint64), np.array([best[k] for k in keys], np.uint32)

@@ -63,6 +63,25 @@ def test_index_finds_copies_not_fresh_songs():
     assert longest_common_run(half.split(), train[3].split()) == 30
 
 
+def test_vocables_shared_by_unrelated_songs_are_no_copy():
+    # The case: two unrelated songs whose only shared 8-gram is "la la la la la la la la".
+    chant = " ".join(["la"] * 34)
+    train = ["walking down the river road tonight " + chant + " carry all the heavy load"]
+    song = "summer lights are burning bright " + chant + " dancing on the roof tonight"
+    index = NgramIndex.build(train, n=8)
+    assert index.copied_share(song) == 0.0 and index.candidates(song) == []
+    assert longest_common_run(song.split(), train[0].split()) == 0
+    # A single-word chant and a two-word one are low-information too; three words are not.
+    assert longest_common_run(["hey", "ho"] * 10, ["hey", "ho"] * 12) == 0
+    three = "we will rock you " + "rock you we " * 4
+    assert longest_common_run(three.split(), ("intro " + three).split()) == len(three.split())
+    # Informative runs that sit next to vocables are still copies.
+    copied = "oh oh oh oh the city never sleeps at night my friend"
+    assert longest_common_run(copied.split(), ("yeah " + copied).split()) == len(copied.split())
+    index = NgramIndex.build(["yeah " + copied], n=8)
+    assert 0 < index.copied_share(copied) == 1.0
+
+
 def test_index_bound_keeps_share_unbiased(tmp_path):
     rng = np.random.default_rng(1)
     vocab = [f"w{i}" for i in range(1000)]

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from lyrics_gpt2.cli import run
+from lyrics_gpt2.fileio import write_marker
 from lyrics_gpt2.rnn import generate, train
 from lyrics_gpt2.rnn.data import load_splits
 from lyrics_gpt2.rnn.model import load_rnn
@@ -96,7 +97,7 @@ def test_generate_is_seeded_and_stops_at_the_end_of_songs(genre_model, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--temperature", "0"], "--temperature must be > 0"),
+        (["--temperature", "0"], "--temperature must be >= 0.001"),
         (["--num-songs", "0"], "--num-songs must be >= 1"),
         (["--genre", "jazz"], "unknown genre 'jazz'"),
         (["--artist", "X"], "conditioned on genre; pass --genre"),
@@ -130,5 +131,8 @@ def test_train_refuses_a_missing_data_dir_and_an_existing_run(tmp_path, data_dir
     assert "no tokenized data" in capsys.readouterr().err
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "config.json").write_text("{}")
+    assert run(train.main, [*base, "--data-dir", str(data_dir)]) == 2
+    assert "did not write (config.json)" in capsys.readouterr().err  # the user's file
+    write_marker(tmp_path / "m", "rnn.train", ["config.json"])  # an earlier run of ours
     assert run(train.main, [*base, "--data-dir", str(data_dir)]) == 2
     assert "already holds a run" in capsys.readouterr().err

@@ -267,13 +267,17 @@ def test_manifest_vocab_disagreeing_with_tokenizer(data_dir, tmp_path, capsys):
     manifest = json.loads(manifest_path.read_text())
     manifest["vocab_size"] += 5
     manifest_path.write_text(json.dumps(manifest))
-    code, err = main_exit(capsys, *SMALL, "--data-dir", str(bad), "--output-dir", str(tmp_path))
+    code, err = main_exit(
+        capsys, *SMALL, "--data-dir", str(bad), "--output-dir", str(tmp_path / "out")
+    )
     assert code == 2 and "vocabulary mismatch" in err
 
 
 def test_empty_split(tmp_path, capsys):
     data = write_tiny_dataset(tmp_path / "data", val_per_genre=0)
-    code, err = main_exit(capsys, *SMALL, "--data-dir", str(data), "--output-dir", str(tmp_path))
+    code, err = main_exit(
+        capsys, *SMALL, "--data-dir", str(data), "--output-dir", str(tmp_path / "out")
+    )
     assert code == 2 and "validation split" in err and "empty" in err
 
 
