@@ -18,7 +18,6 @@ started from (:func:`base_from_summary`).
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -365,45 +364,6 @@ def model_fingerprint(folder: str | Path) -> str | None:
             fh.seek(max(0, size - (1 << 16)))
             h.update(fh.read(1 << 16))
     return h.hexdigest()
-
-
-def summary_base(model_dir: str | Path, base: str, kind: str) -> dict[str, Any]:
-    """What summary.json records of the base model: a folder relative to ``model_dir`` (hub ids
-    as they are) and the folder's fingerprint.
-
-    When ``base`` is itself a training run's folder (``--model artifacts/model`` continues a
-    finished run), the chain is followed to that run's own base, so the recorded base stays the
-    original untuned model (the hub's GPT-2, or the from-scratch run's ``untuned/``)."""
-    if kind != "hub" and (Path(base) / "summary.json").is_file():
-        root = base_from_summary(base)
-        if root is not None:
-            base = root
-            if not Path(root).exists():  # a hub id
-                return {"base_model": root, "base_model_fingerprint": None}
-    if kind == "hub":
-        return {"base_model": base, "base_model_fingerprint": None}
-    rel = os.path.relpath(Path(base).resolve(), Path(model_dir).resolve())
-    return {"base_model": rel, "base_model_fingerprint": model_fingerprint(base)}
-
-
-def parent_record(source: ModelSource) -> dict[str, Any] | None:
-    """What summary.json records under ``parent`` when ``--model`` is an earlier training run's
-    folder: its path, its weights' fingerprint and a digest of its summary.json (which run it
-    was), with its steps and final validation loss. None for anything else."""
-    import hashlib
-
-    path = Path(source.ref)
-    if source.kind != "local" or not (path / "summary.json").is_file():
-        return None
-    raw = (path / "summary.json").read_bytes()
-    summary = read_json(path / "summary.json") or {}
-    return {
-        "path": str(path),
-        "fingerprint": model_fingerprint(path),
-        "summary_digest": hashlib.blake2b(raw, digest_size=12).hexdigest(),
-        "steps": summary.get("steps"),
-        "final_val_loss": summary.get("final_val_loss"),
-    }
 
 
 DEFAULT_DATA_DIR = Path("artifacts/data")

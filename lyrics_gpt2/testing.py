@@ -209,10 +209,10 @@ def train_tiny_model(
     import torch
 
     from lyrics_gpt2.data import collate, load_tokenized
-    from lyrics_gpt2.modeling import build_model, summary_base
+    from lyrics_gpt2.modeling import build_model
     from lyrics_gpt2.training.config import TrainArgs
     from lyrics_gpt2.training.optim import build_optimizer
-    from lyrics_gpt2.training.outputs import save_hf_folder
+    from lyrics_gpt2.training.outputs import save_hf_folder, summary_base
 
     out = Path(out)
     dataset, manifest = load_tokenized(data_dir)

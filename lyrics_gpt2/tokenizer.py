@@ -93,6 +93,41 @@ def load_source_tokenizer(spec: str):
     return tok
 
 
+def make_portable(folder: str | Path) -> None:
+    """Rewrite a saved ``tokenizer_config.json`` so that transformers 4.x and 5.x, and tools
+    pinned to either (vLLM), load the same tokenizer from ``folder``.
+
+    transformers 5 saves ``tokenizer_class: TokenizersBackend`` (a class 4.x lacks) and the
+    genre tokens as a list under ``extra_special_tokens`` (4.x wants a dict there). A byte-level
+    BPE is named ``GPT2TokenizerFast`` (both versions load it from tokenizer.json, ids
+    unchanged) and the list moves to ``additional_special_tokens``, which both read.
+    """
+    import json
+
+    from lyrics_gpt2.fileio import read_json, write_json
+
+    path = Path(folder) / "tokenizer_config.json"
+    config = read_json(path)
+    if config is None:
+        return
+    try:
+        spec = json.loads((Path(folder) / "tokenizer.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        spec = {}
+    byte_bpe = (spec.get("model") or {}).get("type") == "BPE" and "ByteLevel" in json.dumps(
+        spec.get("pre_tokenizer")
+    )
+    generic = ("TokenizersBackend", "PreTrainedTokenizerFast", "GPT2Tokenizer")
+    if byte_bpe and config.get("tokenizer_class") in generic:
+        config["tokenizer_class"] = "GPT2TokenizerFast"
+    extra = config.get("extra_special_tokens")
+    if isinstance(extra, list):
+        del config["extra_special_tokens"]
+        known = config.get("additional_special_tokens") or []
+        config["additional_special_tokens"] = known + [t for t in extra if t not in known]
+    write_json(path, config)
+
+
 # ---------------------------------------------------------------------------------- BPE training
 def parse_bpe_spec(spec: str) -> int | None:
     """``bpe:8000`` -> 8000; None when ``spec`` names a pretrained tokenizer instead."""

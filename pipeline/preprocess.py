@@ -75,7 +75,7 @@ def build_parser() -> ArgumentParser:
 # The folders the stages replace whole (pipeline/chunks/stage.py, pipeline/tokenize/stage.py), with
 # what a folder written before ownership markers holds (adopted once, then marked).
 OUTPUT_FOLDERS = {
-    "chunks": ("chunk-*.parquet", "manifest.json"),
+    "chunks": ("chunk-*.parquet", "manifest.json", "drops.parquet"),
     "tokenized": ("manifest.json", "dataset_dict.json", "train", "validation", "artist_val"),
     "tokenizer": (
         "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",

@@ -22,6 +22,7 @@ evaluation report can do the same.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -131,6 +132,7 @@ class Batch:
         # of the row's own tokens (already penalised), so it changes nothing.
         self.seen = torch.zeros((0, 0), dtype=torch.long, device=self.device)
         self.logits = None  # [B, V]: each row's next-token logits, drawn from by step()
+        self.cache_arg = cache_argument(model)
 
     @torch.no_grad()
     def add(self, rows: Sequence[Row], contexts: Sequence[list[int]] | None = None) -> None:
@@ -153,7 +155,7 @@ class Batch:
         if not self.rows:
             self.rows, self.cache, self.mask, self.seen = (
                 list(rows),
-                result.past_key_values,
+                _cache_of(result),
                 mask,
                 seen,
             )
@@ -161,7 +163,7 @@ class Batch:
             return
         width = max(self.mask.shape[1], mask.shape[1])
         self.mask = torch.cat([_pad_left(self.mask, width, 0), _pad_left(mask, width, 0)])
-        for old, new in zip(_layers(self.cache), _layers(result.past_key_values), strict=True):
+        for old, new in zip(_layers(self.cache), _layers(_cache_of(result)), strict=True):
             old.keys = torch.cat(
                 [_pad_left(old.keys, width, 0, -2), _pad_left(new.keys, width, 0, -2)]
             )
@@ -204,11 +206,11 @@ class Batch:
                 input_ids=step_ids,
                 attention_mask=self.mask,
                 position_ids=positions,
-                past_key_values=self.cache,
+                **{self.cache_arg: self.cache},
                 use_cache=True,
                 logits_to_keep=1,
             )
-            self.cache = result.past_key_values
+            self.cache = _cache_of(result)
             self.logits = result.logits[:, -1, :].float()
             self.seen = torch.cat([self.seen, step_ids], dim=1)
         self.add(full, [window_context(r.prompt + r.new, self.window, r.prefix) for r in full])
@@ -246,6 +248,20 @@ def window_context(tokens: list[int], window: int, prefix: int = 1) -> list[int]
     leaving half a window before the next slide."""
     keep = max(1, window // 2)
     return [*tokens[:prefix], *tokens[-keep:]] if len(tokens) > keep + prefix else list(tokens)
+
+
+def cache_argument(model) -> str:
+    """The forward argument that takes the KV cache: ``cache`` from transformers 5.x (passing
+    ``past_key_values`` there prints a FutureWarning on every step), ``past_key_values`` before."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # a LoRA model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+
+
+def _cache_of(result):
+    """The KV cache a forward pass returned: ``cache`` from transformers 5.x (reading
+    ``past_key_values`` there prints a deprecation note), ``past_key_values`` before."""
+    cache = result.get("cache")
+    return cache if cache is not None else result.get("past_key_values")
 
 
 def _layers(cache):

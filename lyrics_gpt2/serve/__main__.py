@@ -1,72 +1,109 @@
 """``python -m lyrics_gpt2.serve --model DIR``: load the model once and serve it with uvicorn
-(see lyrics_gpt2/serve/__init__.py)."""
+(see lyrics_gpt2/serve/__init__.py and docs/serving.md).
+
+The socket is bound here before uvicorn starts, so a port in use or a host that is not this
+machine's is one line saying what to do (exit 2), not uvicorn's ERROR after "serving on".
+"""
 
 from __future__ import annotations
 
+import errno
+import logging
+import signal
+import socket
 import sys
+import threading
 from collections.abc import Sequence
-from pathlib import Path
 
-from lyrics_gpt2.cli import ArgumentParser, run
-from lyrics_gpt2.errors import Problems, UsageError, require_extra
-from lyrics_gpt2.modeling import (
-    DEFAULT_MODEL,
-    add_device_flag,
-    load_trained,
-    pick_device,
-    quiet_transformers,
-)
+from lyrics_gpt2.cli import run
+from lyrics_gpt2.errors import UsageError, require_extra
+from lyrics_gpt2.serve.settings import build_engine, build_parser, check
 
 
-def build_parser() -> ArgumentParser:
-    p = ArgumentParser(
-        prog="python -m lyrics_gpt2.serve",
-        description="Serve a trained lyrics model: web page, HTTP API, metrics.",
-    )
-    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model folder (%(default)s)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
-    p.add_argument("--port", type=int, default=8000, help="(%(default)s)")
-    p.add_argument("--max-batch", type=int, default=32, help="songs sampled together (%(default)s)")
-    p.add_argument(
-        "--max-queue", type=int, default=64, help="waiting requests before 429 (%(default)s)"
-    )
-    p.add_argument(
-        "--queue-timeout",
-        type=float,
-        default=30.0,
-        help="seconds a request may wait for a row before 503 (%(default)s)",
-    )
-    add_device_flag(p)
-    return p
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or UsageError saying what to do."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise UsageError(
+            f"cannot listen on --host {host!r} ({exc.strerror}): pass an address of this "
+            "machine, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
+        ) from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        hint = {
+            errno.EADDRINUSE: "stop what serves there or pass another --port",
+            errno.EACCES: "ports below 1024 need privileges: pass --port 8000 or above",
+            errno.EADDRNOTAVAIL: "that address is not this machine's: pass --host 127.0.0.1 or 0.0.0.0",
+        }.get(exc.errno, "pass another --host or --port")
+        raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror}): {hint}") from None
+    return sock
+
+
+def draining_server_class(engine, drain: float):
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):
+        """uvicorn's server, telling the engine to drain on SIGTERM/SIGINT (waiting requests
+        503 at once, running ones ended after ``drain`` s), and exiting 0 after a SIGTERM:
+        uvicorn would raise the signal again and die of it (-15), which service managers log
+        as a failure."""
+
+        def handle_exit(self, sig, frame) -> None:
+            first = not self.should_exit
+            super().handle_exit(sig, frame)
+            if first:  # a thread: the engine's lock may be held by the code this interrupted
+                threading.Thread(target=engine.drain, args=(drain,), daemon=True).start()
+            if sig == signal.SIGTERM and sig in self._captured_signals:
+                self._captured_signals.remove(sig)
+
+    return DrainingServer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     require_extra("serve", "python -m lyrics_gpt2.serve", "fastapi", "uvicorn", "prometheus_client")
-    with Problems() as problems:
-        problems.require(args.max_batch >= 1, f"--max-batch must be >= 1 (got {args.max_batch})")
-        problems.require(args.max_queue >= 0, f"--max-queue must be >= 0 (got {args.max_queue})")
-        problems.require(
-            args.queue_timeout > 0, f"--queue-timeout must be > 0 (got {args.queue_timeout})"
-        )
-        problems.require(0 < args.port < 65536, f"--port must be in 1..65535 (got {args.port})")
-    if not (args.model / "config.json").is_file():
-        raise UsageError(
-            f"no trained model in {args.model}; run training first (make demo) or pass --model DIR"
-        )
-    quiet_transformers()
+    check(args)
+    sock = bind(args.host, args.port)  # before the model loads: a busy port fails in a second
     import uvicorn
 
     from lyrics_gpt2.serve.app import create_app
-    from lyrics_gpt2.serve.engine import Engine
-    from lyrics_gpt2.tokenizer import load_tokenizer
+    from lyrics_gpt2.serve.guard import BoundedH11
 
-    tokenizer = load_tokenizer(args.model)
-    model = load_trained(args.model, pick_device(args.device))
-    engine = Engine(model, tokenizer, max_batch=args.max_batch, max_queue=args.max_queue)
-    app = create_app(engine, model_name=args.model.name, queue_timeout=args.queue_timeout)
-    print(f"serving {args.model} on http://{args.host}:{args.port}/", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    engine = build_engine(args)
+    DrainingServer = draining_server_class(engine, args.drain_seconds)
+    origins = tuple(o.strip() for o in args.allowed_origins.split(",") if o.strip())
+    app = create_app(
+        engine,
+        model_name=args.model.name,
+        queue_timeout=args.queue_timeout,
+        api_key=args.api_key,
+        allowed_origins=origins,
+        max_body_bytes=args.max_body_bytes,
+        read_timeout=args.read_timeout,
+    )
+    BoundedH11.header_timeout = args.header_timeout
+    config = uvicorn.Config(
+        app,
+        http=BoundedH11,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        root_path=args.root_path,
+        # uvicorn's own cancel is the backstop: the engine ends the running songs at the drain.
+        timeout_graceful_shutdown=args.drain_seconds + 5,
+        proxy_headers=False,
+    )
+    server = DrainingServer(config)
+    if args.access_log:  # one line per request even when --log-level hides uvicorn's notes
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"serving {args.model} on http://{shown}:{args.port}{args.root_path}/", file=sys.stderr)
+    server.run(sockets=[sock])
     return 0
 
 

@@ -1,82 +1,56 @@
 """The lyrics service's routes: the page, the songs API (JSON and server-sent events), the OpenAI
-completions shape, health and metrics. ``create_app(engine)`` builds it; ``python -m
-lyrics_gpt2.serve`` (lyrics_gpt2/serve/__main__.py) loads a model and runs it under uvicorn.
+surface (lyrics_gpt2/serve/openai.py), health and metrics. ``create_app(engine)`` builds it;
+``python -m lyrics_gpt2.serve`` (lyrics_gpt2/serve/__main__.py) loads a model and runs it under
+uvicorn; ``factory()`` does the same for ``uvicorn --factory lyrics_gpt2.serve.app:factory``
+(several ``--workers``), configured by LYRICS_GPT2_* environment variables.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import secrets
+import os
 import time
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.exceptions import HTTPException
 
+from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.genres import model_genres, normalize_genre
 from lyrics_gpt2.inference.params import Row, Sampling
 from lyrics_gpt2.inference.sampler import prompt_ids, row_generator, song_text
 from lyrics_gpt2.serve.engine import Engine, Job, Rejected
+from lyrics_gpt2.serve.guard import Guard
 from lyrics_gpt2.serve.prometheus import Metrics, RequestMetrics
+from lyrics_gpt2.serve.responses import (
+    NO_BUFFER,
+    Invalid,
+    TextStream,
+    problem,
+    sse,
+    stream_error,
+)
 from lyrics_gpt2.serve.schemas import (
     CONTROL_TEXT,
-    GENRE_PREFIX,
     MAX_SONGS,
-    CompletionRequest,
     SongRequest,
     default_max_length,
     error_message,
 )
+from lyrics_gpt2.serve.settings import (
+    DEFAULT_MAX_BODY,
+    DEFAULT_READ_TIMEOUT,
+    build_engine,
+    build_parser,
+)
 
 STATIC = Path(__file__).resolve().parent / "static"
-
-
-class TextStream:
-    """Decodes a row's tokens into new pieces of text as they come (special tokens left out),
-    holding back a piece that ends inside a multi-byte character."""
-
-    def __init__(self, tokenizer, ids: list[int], drop: set[int]):
-        self.tokenizer, self.drop = tokenizer, drop
-        self.ids = [t for t in ids if t not in drop]
-        self.prefix, self.read = max(len(self.ids) - 5, 0), len(self.ids)
-
-    def decode(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(ids, clean_up_tokenization_spaces=False)
-
-    def push(self, token: int) -> str:
-        if token in self.drop:
-            return ""
-        self.ids.append(token)
-        before = self.decode(self.ids[self.prefix : self.read])
-        now = self.decode(self.ids[self.prefix :])
-        if len(now) <= len(before) or now.endswith("\ufffd"):
-            return ""
-        self.prefix, self.read = self.read, len(self.ids)
-        return now[len(before) :]
-
-
-def problem(status: int, message: str, param: str | None = None, retry_after: int | None = None):
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    kind = "invalid_request_error" if status < 429 else "server_busy"
-    body = {"error": {"message": message, "type": kind, "param": param}}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def sse(event: str | None, data) -> bytes:
-    head = f"event: {event}\n" if event else ""
-    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-    return f"{head}data: {payload}\n\n".encode()
-
-
-class Invalid(Exception):
-    def __init__(self, param: str, message: str):
-        super().__init__(message)
-        self.param, self.message = param, message
 
 
 class Service:
@@ -84,7 +58,8 @@ class Service:
 
     def __init__(self, engine: Engine, model_name: str, queue_timeout: float, metrics: Metrics):
         self.engine, self.model_name, self.metrics = engine, model_name, metrics
-        self.queue_timeout = queue_timeout
+        self.queue_timeout, self.started = queue_timeout, time.time()
+        self.texts: dict[int, str] = {}
         tok = self.tokenizer = engine.tokenizer
         self.genres = model_genres(tok)
         self.drop = set(tok.all_special_ids) | set(self.genres.values())
@@ -98,15 +73,47 @@ class Service:
             raise Invalid(param, f"{param} must be one of {', '.join(self.genres)} (got {name!r})")
         return tag
 
-    def rows(self, genre: str, prompt: str | None, n: int, seed: int, cfg: dict, max_length):
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, clean_up_tokenization_spaces=False)
+
+    def token_text(self, token: int) -> str:
+        """One token's text (logprobs name tokens by it), each decoded once."""
+        text = self.texts.get(token)
+        if text is None:
+            text = self.texts[token] = self.decode([token])
+        return text
+
+    def rows(
+        self,
+        genre: str,
+        prompt: str | None,
+        n: int,
+        seed: int,
+        cfg: dict,
+        max_length,
+        length_param: str = "max_length",
+    ):
         """One sampler row per song, checked as the generate command checks its flags."""
+        if prompt:
+            try:
+                prompt.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                bad = f"U+{ord(prompt[exc.start]):04X}"
+                raise Invalid(
+                    "prompt",
+                    f"prompt must be Unicode text (a lone surrogate {bad} at character "
+                    f"{exc.start}); send the character whole",
+                ) from None
         if prompt and CONTROL_TEXT.search(prompt):
             raise Invalid(
                 "prompt", "prompt must not contain control tokens ([Genre: X], <|endoftext|>)"
             )
         if n > self.engine.max_batch:
             raise Invalid("n", f"n must be an integer in 1..{self.engine.max_batch} (got {n})")
-        ids = prompt_ids(self.tokenizer, self.genres[genre], prompt)
+        try:
+            ids = prompt_ids(self.tokenizer, self.genres[genre], prompt)
+        except UsageError as exc:  # an artist token's text, or another control token
+            raise Invalid("prompt", str(exc).replace("--prompt", "prompt", 1)) from None
         room = self.context - len(ids)
         if room < 1:
             raise Invalid(
@@ -114,16 +121,16 @@ class Service:
             )
         if max_length is not None and max_length > room:
             raise Invalid(
-                "max_length",
-                f"max_length must be an integer in 1..{room} (the model sees {self.context} "
+                length_param,
+                f"{length_param} must be an integer in 1..{room} (the model sees {self.context} "
                 f"tokens and the prompt takes {len(ids)}; got {max_length})",
             )
         sampling = Sampling(max_new_tokens=max_length or default_max_length(room), **cfg)
         return [Row(list(ids), sampling, row_generator(seed, i)) for i in range(n)], sampling
 
-    async def run(self, request: Request, rows: list[Row]) -> Job:
+    async def run(self, request: Request, rows: list[Row], logprobs: int | None = None) -> Job:
         """Queue the rows and wait until they joined the batch (429 / 503 otherwise)."""
-        job = self.engine.submit(rows)
+        job = self.engine.submit(rows, logprobs=logprobs)
         try:
             await job.admitted(self.queue_timeout)
         except BaseException:
@@ -143,7 +150,7 @@ class Service:
                 yield item
         finally:
             watch.cancel()
-            if not all(row.done for row in job.rows):
+            if not job.finished():
                 self.engine.cancel(job)
 
     async def _watch(self, request: Request, job: Job) -> None:
@@ -153,8 +160,17 @@ class Service:
 
 
 def create_app(
-    engine: Engine, *, model_name: str = "lyrics-gpt2", queue_timeout: float = 30.0
+    engine: Engine,
+    *,
+    model_name: str = "lyrics-gpt2",
+    queue_timeout: float = 30.0,
+    api_key: str | None = None,
+    allowed_origins: tuple[str, ...] = (),
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> FastAPI:
+    """The app around a (started or not) engine. ``api_key``: /v1/ routes want it as a Bearer
+    token; ``allowed_origins``: browser origins CORS lets call the API ("*": any)."""
     metrics = engine.metrics or Metrics()
     engine.metrics = metrics
 
@@ -169,17 +185,37 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def bad_body(request, exc: RequestValidationError):
-        found = [error_message(e) for e in exc.errors()]
-        status = 400 if found and found[0][0] == "body" else 422
-        return problem(status, "; ".join(m for _, m in found), found[0][0] if found else None)
+        errors = exc.errors()
+        openai = request.url.path.endswith("completions")
+        if openai:
+            from lyrics_gpt2.serve.openai_schemas import OPENAI_RANGES, fields_of
+
+            found = [
+                error_message(e, OPENAI_RANGES, fields_of(request.url.path)) for e in errors[:5]
+            ]
+        else:
+            found = [error_message(e) for e in errors[:5]]
+        status = 400 if openai or (found and found[0][0] == "body") else 422
+        more = f" (and {len(errors) - 5} more problems)" if len(errors) > 5 else ""
+        text = "; ".join(dict.fromkeys(m for _, m in found)) + more  # a union repeats its error
+        return problem(status, text, found[0][0] if found else None)
 
     @app.exception_handler(Invalid)
     async def invalid(request, exc: Invalid):
-        return problem(422, exc.message, exc.param)
+        status = 400 if request.url.path.endswith("completions") else exc.status
+        return problem(status, exc.message, exc.param)
 
     @app.exception_handler(Rejected)
     async def rejected(request, exc: Rejected):
         return problem(exc.status, exc.message, retry_after=exc.retry_after)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request, exc: HTTPException):
+        where = f"{request.method} {request.url.path[:200]}"
+        words = {404: f"no such route: {where}; the API is listed at GET /docs",
+                 405: f"method not allowed: {where}"}  # fmt: skip
+        message = words.get(exc.status_code, str(exc.detail))
+        return problem(exc.status_code, message, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def crashed(request, exc: Exception):  # never a traceback in a response
@@ -195,7 +231,13 @@ def create_app(
     async def health():
         alive = engine.thread is not None and engine.thread.is_alive()
         body = {"status": "ok" if alive else "starting", "model": model_name}
-        return JSONResponse(body, status_code=200 if alive else 503)
+        if alive:
+            return JSONResponse(body)
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon():
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     @app.get("/metrics")
     async def metrics_text():
@@ -262,67 +304,56 @@ def create_app(
             for i, s in enumerate(streams):
                 if s.ids:
                     yield sse("text", {"index": i, "text": s.decode(s.ids)})
-            async for i, token, done in svc.tokens(request, job):
-                if piece := streams[i].push(token):
-                    yield sse("text", {"index": i, "text": piece})
-                if done:
-                    yield sse("song", song_json(genre, i, rows[i], body.seed))
+            try:
+                async for i, token, done, _ in svc.tokens(request, job):
+                    if piece := streams[i].push(token):
+                        yield sse("text", {"index": i, "text": piece})
+                    if done:
+                        yield sse("song", song_json(genre, i, rows[i], body.seed))
+            except Rejected as exc:  # the server shut down (or sampling failed) mid-stream
+                yield sse("error", stream_error(exc))
+                return
             yield sse("done", {"songs": len(rows)})
 
         return StreamingResponse(events(), media_type="text/event-stream", headers=NO_BUFFER)
 
-    @app.post("/v1/completions")
-    async def completions(body: CompletionRequest, request: Request):
-        prompt = body.prompt
-        name = body.model.lower().removeprefix("lyrics-gpt2").strip("-: ")
-        if m := GENRE_PREFIX.match(prompt):
-            genre, prompt = svc.genre(m.group(1), "prompt"), prompt[m.end() :]
-        elif name:
-            genre = svc.genre(name, "model")
-        else:
-            raise Invalid(
-                "model",
-                f"model must name a genre ({', '.join(svc.genres)}, or lyrics-gpt2-GENRE) "
-                "or prompt must start with [Genre: X]",
-            )
-        cfg = {"temperature": body.temperature, "top_p": body.top_p}
-        seed = body.seed if body.seed is not None else secrets.randbits(31)
-        rows, _ = svc.rows(genre, prompt or None, body.n, seed, cfg, body.max_tokens)
-        job = await svc.run(request, rows)
-        ident, created = f"cmpl-{secrets.token_hex(12)}", int(time.time())
-        head = {"id": ident, "object": "text_completion", "created": created, "model": body.model}
+    from lyrics_gpt2.serve.openai import router
 
-        def reason(row: Row) -> str:
-            return "stop" if row.new and row.new[-1] == engine.eos_id else "length"
-
-        def usage() -> dict:
-            p, c = sum(len(r.prompt) for r in rows), sum(len(r.new) for r in rows)
-            return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
-
-        if body.stream:
-            streams = [TextStream(svc.tokenizer, r.prompt, svc.drop) for r in rows]
-
-            async def chunks():
-                async for i, token, done in svc.tokens(request, job):
-                    piece = streams[i].push(token)
-                    if piece or done:
-                        end = reason(rows[i]) if done else None
-                        choice = {"text": piece, "index": i, "logprobs": None, "finish_reason": end}
-                        yield sse(None, {**head, "choices": [choice]})
-                yield sse(None, "[DONE]")
-
-            return StreamingResponse(chunks(), media_type="text/event-stream", headers=NO_BUFFER)
-        async for _ in svc.tokens(request, job):
-            pass
-        choices = [
-            {"text": svc.tokenizer.decode([t for t in r.new if t not in svc.drop]), "index": i,
-             "logprobs": None, "finish_reason": reason(r)}
-            for i, r in enumerate(rows)
-        ]  # fmt: skip
-        return {**head, "choices": choices, "usage": usage()}
-
+    app.include_router(router(svc))
+    # Outermost last: metrics see every answer (401, 413, CORS preflights included).
+    app.add_middleware(Guard, api_key=api_key, max_body=max_body_bytes, read_timeout=read_timeout)
+    if allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(allowed_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app
 
 
-NO_BUFFER = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+def factory() -> FastAPI:
+    """The app for ``uvicorn --factory lyrics_gpt2.serve.app:factory`` (one per worker process),
+    configured by the environment: LYRICS_GPT2_MODEL (folder), LYRICS_GPT2_API_KEY,
+    LYRICS_GPT2_ALLOWED_ORIGINS (comma-separated), LYRICS_GPT2_MAX_BATCH, LYRICS_GPT2_MAX_QUEUE,
+    LYRICS_GPT2_THREADS (torch threads per worker)."""
+
+    env = os.environ.get
+    argv = ["--model", env("LYRICS_GPT2_MODEL", "artifacts/model")]
+    for flag in ("max-batch", "max-queue", "queue-timeout", "threads", "max-body-bytes"):
+        if value := env("LYRICS_GPT2_" + flag.upper().replace("-", "_")):
+            argv += [f"--{flag}", value]
+    args = build_parser().parse_args(argv)
+    engine = build_engine(args)
+    origins = tuple(
+        o.strip() for o in env("LYRICS_GPT2_ALLOWED_ORIGINS", "").split(",") if o.strip()
+    )
+    return create_app(
+        engine,
+        model_name=args.model.name,
+        queue_timeout=args.queue_timeout,
+        api_key=env("LYRICS_GPT2_API_KEY") or None,
+        allowed_origins=origins,
+        max_body_bytes=args.max_body_bytes,
+    )

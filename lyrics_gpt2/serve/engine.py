@@ -4,11 +4,14 @@
     engine.start()                       # the sampling thread
     job = engine.submit(rows)            # Rejected(429) when the queue is full
     await job.admitted(timeout=30)       # Rejected(503) when it waited longer
-    async for index, token, done in job.tokens(): ...
+    async for index, token, done, logprobs in job.tokens(): ...
+    engine.finish(job, index)            # a row hit a stop string: it leaves at the next step
 
 One thread owns the model and loops: admit waiting jobs while their rows fit in ``max_batch``
 (they join at the next step), drop rows whose job was cancelled (a client went away), run one
-step, and hand each job its new tokens on its event loop. A job's rows all join together, so a
+step, and hand each job its new tokens on its event loop (with the model's log-probabilities of
+the token and of the top-N candidates when the job asked for ``logprobs``: computed before the
+penalties and warpers change the logits, as vLLM reports them). A job's rows all join together, so a
 request served alone runs exactly the batch the generate command runs for the same songs.
 """
 
@@ -43,29 +46,52 @@ class Job:
     submitted: float = field(default_factory=time.perf_counter)
     cancelled: bool = False
     failed: str | None = None
+    logprobs: int | None = None  # top-N log-probabilities per token wanted (None: none)
+    stopped: set[int] = field(default_factory=set)  # rows ended early (a stop string)
+    refused: Rejected | None = None  # set instead of joining (the server is shutting down)
+
+    def __post_init__(self) -> None:
+        self.index = {id(row): i for i, row in enumerate(self.rows)}
+        self.ended: set[int] = set()  # rows whose last token the caller has received
+
+    def finished(self) -> bool:
+        """Every row's last token was handed over (or the row was stopped): caller's side."""
+        return len(self.ended | self.stopped) == len(self.rows)
+
+    def sampled(self) -> bool:
+        """Every row is done or stopped: the sampling thread's side."""
+        return all(row.done or i in self.stopped for i, row in enumerate(self.rows))
 
     async def admitted(self, timeout: float) -> None:
         """Wait until the rows joined the batch; cancel and raise 503 after ``timeout`` s."""
         try:
             await asyncio.wait_for(self.started.wait(), timeout)
+            if self.refused:
+                raise self.refused
         except asyncio.TimeoutError:
             self.cancelled = True
-            raise Rejected(503, f"waited {timeout:g} s in the queue; try again later") from None
+            raise Rejected(
+                503, f"waited {timeout:g} s in the queue; try again later", retry_after=5
+            ) from None
 
     async def tokens(self):
-        """(row index, token, row done) as the rows are sampled, until every row is done."""
-        left = len(self.rows)
-        while left:
+        """(row index, token, row done, logprobs or None) as the rows are sampled, until every
+        row is done or stopped; logprobs = (the token's, [(id, logprob) of the top N])."""
+        while not self.finished():
             events = await self.events.get()
-            if events is None:  # dropped (cancelled) or the sampler failed
+            if events is None:  # dropped (cancelled), ended by a shutdown, or the sampler failed
+                if self.refused:
+                    raise self.refused
                 if self.failed:
                     raise Rejected(
                         500, f"sampling failed ({self.failed}); the server keeps running"
                     )
                 return
-            for index, token, done in events:
-                left -= done
-                yield index, token, done
+            for event in events:
+                if event[0] not in self.stopped:
+                    if event[2]:
+                        self.ended.add(event[0])
+                    yield event
 
 
 class Engine:
@@ -81,13 +107,16 @@ class Engine:
         self.wake = threading.Condition()
         self.thread: threading.Thread | None = None
         self.stopping = False
+        self.deadline: float | None = None  # set by drain(): when running rows are ended
 
     # -- request side (event loop thread) ------------------------------------------------------
-    def submit(self, rows: list[Row]) -> Job:
-        job = Job(rows, asyncio.get_running_loop())
+    def submit(self, rows: list[Row], logprobs: int | None = None) -> Job:
+        job = Job(rows, asyncio.get_running_loop(), logprobs=logprobs)
         for row in rows:
             row.owner = job
         with self.wake:
+            if self.deadline is not None:
+                raise Rejected(503, SHUTTING_DOWN, retry_after=1)
             if len(self.waiting) >= self.max_queue:
                 raise Rejected(
                     429, f"{len(self.waiting)} requests already waiting; try again", retry_after=1
@@ -96,6 +125,24 @@ class Engine:
             self.wake.notify()
         self._gauges()
         return job
+
+    def finish(self, job: Job, index: int) -> None:
+        """End row ``index`` of ``job`` now (its text reached a stop string)."""
+        job.stopped.add(index)
+        with self.wake:
+            self.wake.notify()
+
+    def drain(self, seconds: float) -> None:
+        """The server is stopping: refuse new and waiting requests (503) now, let running rows
+        go on for ``seconds``, then end them (their callers get 503: an error event in a
+        stream). Safe to call from any thread, not from a signal handler (it takes the lock)."""
+        with self.wake:
+            self.deadline = time.monotonic() + seconds
+            while self.waiting:
+                job = self.waiting.popleft()
+                job.refused = Rejected(503, SHUTTING_DOWN, retry_after=1)
+                _tell(job, job.started.set)
+            self.wake.notify()
 
     def cancel(self, job: Job) -> None:
         """Free the job's rows at the next step (its client went away or timed out)."""
@@ -126,6 +173,9 @@ class Engine:
                     self.wake.wait()
                 if self.stopping:
                     return
+                if self.deadline is not None and time.monotonic() >= self.deadline:
+                    self._end_all()
+                    continue
                 joining = self._admit()
             try:
                 self.batch.add([row for job in joining for row in job.rows])
@@ -141,6 +191,14 @@ class Engine:
                 self.batch = Batch(self.model, self.eos_id, self.pad_id)
             self._gauges()
 
+    def _end_all(self) -> None:
+        """The drain is over: every running job ends now with 503 (lock held)."""
+        for job in self.running:
+            job.refused = Rejected(503, "the server shut down before this finished; try again", 1)
+            _tell(job, job.events.put_nowait, None)
+        self.running.clear()
+        self.batch = Batch(self.model, self.eos_id, self.pad_id)
+
     def _admit(self) -> list[Job]:
         """Waiting jobs, in order, whose rows fit beside the running ones (lock held)."""
         room = self.max_batch - len(self.batch.rows)
@@ -154,6 +212,12 @@ class Engine:
         return joining
 
     def _drop_cancelled(self) -> None:
+        stopped = [r for r in self.batch.rows if r.owner.index[id(r)] in r.owner.stopped]
+        if stopped:
+            self.batch.drop(stopped)
+            for job in {r.owner for r in stopped}:
+                if job.sampled():
+                    self.running.pop(job, None)
         gone = [job for job in self.running if job.cancelled]
         if gone:
             rows = [row for row in self.batch.rows if row.owner in set(gone)]
@@ -169,21 +233,42 @@ class Engine:
             return
         if self.metrics:
             self.metrics.batch_rows.observe(len(self.batch.rows))
+        top = self._logprobs()
         per_job: dict[Job, list] = {}
         for row, token in self.batch.step():
             job = row.owner
-            per_job.setdefault(job, []).append((job.rows.index(row), token, row.done))
+            lp = None
+            if top is not None and job.logprobs is not None:
+                logprobs, ids, vals = top[id(row)]
+                n = job.logprobs
+                lp = (float(logprobs[token]), list(zip(ids[:n], vals[:n], strict=True)))
+            per_job.setdefault(job, []).append((job.index[id(row)], token, row.done, lp))
         for job, events in per_job.items():
             _tell(job, job.events.put_nowait, events)
-            if all(row.done for row in job.rows):
+            if job.sampled():
                 self.running.pop(job, None)
         if self.metrics:
             self.metrics.tokens.inc(sum(len(e) for e in per_job.values()))
+
+    def _logprobs(self) -> dict | None:
+        """{row: (log-probabilities [V], top ids, top values)} of the rows about to draw, for
+        jobs that asked; None when none did. Taken before step(): the penalties change the
+        logits in place."""
+        wanted = [r.owner.logprobs for r in self.batch.rows if r.owner.logprobs is not None]
+        if not wanted:
+            return None
+        logprobs = torch.log_softmax(self.batch.logits.float(), dim=-1)
+        vals, ids = logprobs.topk(max(max(wanted), 1), dim=-1)
+        ids, vals = ids.tolist(), vals.tolist()
+        return {id(r): (logprobs[i], ids[i], vals[i]) for i, r in enumerate(self.batch.rows)}
 
     def _gauges(self) -> None:
         if self.metrics:
             self.metrics.queue_depth.set(len(self.waiting))
             self.metrics.active_rows.set(len(self.batch.rows))
+
+
+SHUTTING_DOWN = "the server is shutting down; try again (another replica, or shortly)"
 
 
 def _tell(job: Job, fn, *args) -> None:

@@ -48,9 +48,20 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+def route_label(scope) -> str:
+    """The route template that answered (``/v1/songs``), ``/static`` for the page's files, or
+    ``unmatched``: a client inventing paths must not invent label values (series)."""
+    route = scope.get("route")
+    if route is not None and getattr(route, "path", None):
+        return route.path
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    path = path[len(root) :] if root and path.startswith(root) else path
+    return "/static" if path.startswith("/static/") else "unmatched"
+
+
 class RequestMetrics:
-    """ASGI middleware: count every response by route and status and time it to the last byte
-    (a stream included), without buffering the body."""
+    """ASGI middleware: count every response by route template and status and time it to the
+    last byte (a stream included), without buffering the body."""
 
     def __init__(self, app, metrics: Metrics):
         self.app, self.metrics = app, metrics
@@ -59,7 +70,6 @@ class RequestMetrics:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         t0, status = time.perf_counter(), [499]  # 499: the client went away before an answer
-        route = scope["path"] if scope["path"].startswith(("/v1/", "/health", "/metrics")) else "/"
 
         async def counting_send(message):
             if message["type"] == "http.response.start":
@@ -69,5 +79,6 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, counting_send)
         finally:
+            route = route_label(scope)
             self.metrics.requests.labels(route, str(status[0])).inc()
             self.metrics.latency.labels(route).observe(time.perf_counter() - t0)

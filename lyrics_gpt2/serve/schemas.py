@@ -1,4 +1,5 @@
-"""Request bodies of the lyrics service and the checks that turn them into sampler rows.
+"""Request bodies of the lyrics service (the songs API; the OpenAI bodies are in
+openai_schemas.py) and the checks that turn them into sampler rows.
 
 Field limits live here once: pydantic refuses wrong types and ranges (422), and
 :func:`error_message` words each refusal as "FIELD must be RANGE (got VALUE)".
@@ -51,21 +52,6 @@ class SongRequest(BaseModel):
         return sampling_from(self, max_new_tokens)  # the command's flags and these fields alike
 
 
-class CompletionRequest(BaseModel):
-    """The OpenAI completions body; fields we do not use (logprobs, stop, user…) are accepted
-    and ignored, as OpenAI clients send some by default."""
-
-    model_config = ConfigDict(extra="ignore")
-    model: str = Field("lyrics-gpt2", max_length=60)
-    prompt: str = Field("", max_length=MAX_PROMPT_CHARS)
-    max_tokens: int | None = Field(None, ge=1)
-    temperature: float = Field(_D.temperature, gt=0, le=100)
-    top_p: float = Field(_D.top_p, gt=0, le=1)
-    n: int = Field(1, ge=1, le=MAX_SONGS)
-    stream: bool = False
-    seed: int | None = Field(None, ge=0, lt=2**63)
-
-
 GENRE_PREFIX = re.compile(r"^\s*\[Genre:\s*([^\]]+)\]\s*")
 CONTROL_TEXT = re.compile(r"\[Genre:[^\]]*\]|<\|endoftext\|>", re.IGNORECASE)
 
@@ -74,8 +60,10 @@ def default_max_length(room: int) -> int:
     return min(DEFAULT_MAX_LENGTH, room)
 
 
-def error_message(error: dict) -> tuple[str, str]:
-    """(field, message) for one pydantic error, naming the field and its valid range."""
+def error_message(error: dict, ranges: dict | None = None, fields=None) -> tuple[str, str]:
+    """(field, message) for one pydantic error, naming the field and its valid range (from
+    ``ranges``, default the songs API's; ``fields``: the body's valid field names)."""
+    ranges = RANGES if ranges is None else ranges
     loc = [str(part) for part in error.get("loc", ()) if part != "body"]
     kind = error.get("type", "")
     if kind == "json_invalid":
@@ -85,9 +73,26 @@ def error_message(error: dict) -> tuple[str, str]:
         return "body", "body must be a JSON object"
     name = loc[0]
     if kind == "extra_forbidden":
-        return name, f"{name} is not a field; valid fields: {', '.join(SongRequest.model_fields)}"
+        if len(loc) > 1:  # inside an OpenAI body (a message, stream_options)
+            return name, f"{'.'.join(loc)} is not a field this server takes"
+        fields = ", ".join(fields or SongRequest.model_fields)
+        return name, f"{name[:60]} is not a field; valid fields: {fields}"
     if kind == "missing":
-        return name, f"{name} is required: {RANGES.get(name, 'see GET /v1/genres')}"
+        return name, f"{name} is required: {ranges.get(name, 'see GET /v1/genres')}"
     got = error.get("input")
+    if kind == "string_unicode" or (isinstance(got, str) and not _is_unicode(got)):
+        return (
+            name,
+            f"{name} must be Unicode text (a lone surrogate such as \\ud800 is not); send whole characters",
+        )
     shown = repr(got) if not isinstance(got, str) or len(got) < 40 else f"{len(got)} characters"
-    return name, f"{name} must be {RANGES.get(name, error.get('msg', 'valid'))} (got {shown})"
+    shown = shown if len(shown) < 80 else f"a {type(got).__name__} of {len(shown)} characters"
+    return name, f"{name} must be {ranges.get(name, error.get('msg', 'valid'))} (got {shown})"
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

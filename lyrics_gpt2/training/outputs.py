@@ -13,10 +13,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from lyrics_gpt2.fileio import atomic_path
+from lyrics_gpt2.fileio import atomic_path, read_json
 from lyrics_gpt2.inference.params import generation_defaults
-from lyrics_gpt2.modeling import parent_record, summary_base
+from lyrics_gpt2.modeling import ModelSource, base_from_summary, model_fingerprint
+from lyrics_gpt2.tokenizer import make_portable
 
 
 class MetricsLog:
@@ -101,6 +103,7 @@ def save_hf_folder(
         model.generation_config = GenerationConfig(**generation_defaults(tokenizer, seq_len))
         model.save_pretrained(tmp, state_dict=state_dict)
         tokenizer.save_pretrained(tmp)
+        make_portable(tmp)  # transformers 4.x and vLLM load it too
         if record is not None:
             record(*(item.name for item in tmp.iterdir()))
         for item in sorted(tmp.iterdir()):
@@ -148,6 +151,45 @@ def count_songs(split) -> int:
     if "piece" not in split.column_names:
         return len(split)
     return int(pc.sum(pc.equal(split.data.column("piece"), 0)).as_py() or 0)
+
+
+def summary_base(model_dir: str | Path, base: str, kind: str) -> dict[str, Any]:
+    """What summary.json records of the base model: a folder relative to ``model_dir`` (hub ids
+    as they are) and the folder's fingerprint.
+
+    When ``base`` is itself a training run's folder (``--model artifacts/model`` continues a
+    finished run), the chain is followed to that run's own base, so the recorded base stays the
+    original untuned model (the hub's GPT-2, or the from-scratch run's ``untuned/``)."""
+    if kind != "hub" and (Path(base) / "summary.json").is_file():
+        root = base_from_summary(base)
+        if root is not None:
+            base = root
+            if not Path(root).exists():  # a hub id
+                return {"base_model": root, "base_model_fingerprint": None}
+    if kind == "hub":
+        return {"base_model": base, "base_model_fingerprint": None}
+    rel = os.path.relpath(Path(base).resolve(), Path(model_dir).resolve())
+    return {"base_model": rel, "base_model_fingerprint": model_fingerprint(base)}
+
+
+def parent_record(source: ModelSource) -> dict[str, Any] | None:
+    """What summary.json records under ``parent`` when ``--model`` is an earlier training run's
+    folder: its path, its weights' fingerprint and a digest of its summary.json (which run it
+    was), with its steps and final validation loss. None for anything else."""
+    import hashlib
+
+    path = Path(source.ref)
+    if source.kind != "local" or not (path / "summary.json").is_file():
+        return None
+    raw = (path / "summary.json").read_bytes()
+    summary = read_json(path / "summary.json") or {}
+    return {
+        "path": str(path),
+        "fingerprint": model_fingerprint(path),
+        "summary_digest": hashlib.blake2b(raw, digest_size=12).hexdigest(),
+        "steps": summary.get("steps"),
+        "final_val_loss": summary.get("final_val_loss"),
+    }
 
 
 def run_summary(

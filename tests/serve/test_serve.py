@@ -77,7 +77,7 @@ def test_page_genres_health_and_metrics(served):
         app, ("GET", "/"), ("GET", "/static/app.js"), ("GET", "/v1/genres"), ("GET", "/health")
     )
     assert page.status_code == 200 and 'id="genre"' in page.text and "viewport" in page.text
-    assert js.status_code == 200 and "/v1/songs/stream" in js.text
+    assert js.status_code == 200 and "v1/songs/stream" in js.text
     body = genres.json()
     assert [g["tag"] for g in body["genres"]][:2] == ["pop", "rap"]
     assert body["genres"][1]["token"] == "[Genre: Rap]"
@@ -150,8 +150,9 @@ def test_stream_sends_pieces_then_the_whole_song(served):
     assert "".join(pieces).split() == song["lyrics"].split()
 
 
-def test_openai_completions_shape_json_and_stream(served):
+def test_openai_completions_shape_json_and_stream(served, loaded):
     app, _ = served
+    cash = len(loaded[1]("cash", add_special_tokens=False)["input_ids"])
     plain, by_prefix, streamed, no_genre = call(
         app,
         ("POST", "/v1/completions", {"model": "rap", "prompt": "cash", "max_tokens": 12, "seed": 1, "n": 2}),
@@ -163,14 +164,15 @@ def test_openai_completions_shape_json_and_stream(served):
     assert plain.status_code == 200 and body["object"] == "text_completion"
     assert [c["index"] for c in body["choices"]] == [0, 1]
     assert all(c["finish_reason"] in ("stop", "length") for c in body["choices"])
-    assert body["usage"]["completion_tokens"] <= 24 and body["usage"]["prompt_tokens"] > 2
+    # As OpenAI counts: the client's prompt once (not the hidden genre token, not per choice).
+    assert body["usage"]["completion_tokens"] <= 24 and body["usage"]["prompt_tokens"] == cash
     assert by_prefix.status_code == 200 and by_prefix.json()["usage"]["completion_tokens"] <= 5
     chunks = [d for _, d in events(streamed.text)]
     assert chunks[-1] == "[DONE]"
     parts = [json.loads(d)["choices"][0] for d in chunks[:-1]]
     assert parts[-1]["finish_reason"] in ("stop", "length")
     assert "".join(p["text"] for p in parts) == body["choices"][0]["text"]  # same seed, same text
-    assert no_genre.status_code == 422 and no_genre.json()["error"]["param"] == "model"
+    assert no_genre.status_code == 400 and no_genre.json()["error"]["param"] == "model"
 
 
 BAD = [

@@ -73,10 +73,11 @@ def test_page_streams_a_song_and_takes_a_screenshot(server):
             "#max_length",
             "el => { el.value = 32; el.dispatchEvent(new Event('input', {bubbles: true})); }",
         )
-        # Count the changes to the song as they arrive: a stream writes it in many pieces.
+        # Count the changes to the song as they arrive (records, not callbacks, which the browser
+        # batches when pieces come in one read): a stream writes it in many pieces.
         page.evaluate(
             """() => { window.pieces = 0;
-            new MutationObserver(() => window.pieces++).observe(
+            new MutationObserver((records) => { window.pieces += records.length; }).observe(
                 document.getElementById('song'), {childList: true, characterData: true,
                 subtree: true}); }"""
         )
@@ -97,4 +98,17 @@ def test_page_streams_a_song_and_takes_a_screenshot(server):
         page.goto(page.url)
         page.wait_for_function(FINISHED, timeout=120_000)
         assert page.text_content("#song") == song
+        # The link ticked "Keep this seed"; untick it and every Write draws a new seed.
+        assert page.is_checked("#fix_seed")
+        page.uncheck("#fix_seed")
+        seeds = []
+        for _ in range(2):
+            page.click("#write")
+            page.wait_for_function(FINISHED, timeout=120_000)
+            seeds.append(page.input_value("#seed"))
+        assert len({"7", *seeds}) == 3, seeds
+        # Sliders have accessible names; the page has an icon.
+        for name in ("Temperature", "Top-k", "Top-p", "Repetition penalty", "Length in tokens"):
+            assert page.get_by_role("slider", name=name).count() == 1, name
+        assert page.get_attribute("link[rel=icon]", "href") == "static/favicon.svg"
         browser.close()

@@ -130,7 +130,7 @@ def test_continuing_a_finished_model_starts_from_its_weights(data_dir, tmp_path,
 def test_base_from_summary_follows_a_recorded_parent(tiny_trained, tmp_path):
     """A child that recorded its parent folder as base still reaches the parent's own base."""
     from lyrics_gpt2.fileio import write_json
-    from lyrics_gpt2.modeling import summary_base
+    from lyrics_gpt2.training.outputs import summary_base
 
     _, parent = tiny_trained
     child = tmp_path / "child"
