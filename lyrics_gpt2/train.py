@@ -75,6 +75,7 @@ from lyrics_gpt2.training.outputs import (
     run_summary,
     save_hf_folder,
 )
+from lyrics_gpt2.training.tracking import PROJECT, hparams, init_kwargs, scalars
 
 PROG = "accelerate launch -q lyrics_gpt2/train.py"
 
@@ -125,6 +126,7 @@ def fit(
     metrics: MetricsLog,
 ) -> TrainState:
     """The training loop: optimizer steps until ``total_steps``, validating and checkpointing."""
+    import torch
     from tqdm.auto import tqdm
 
     def run_validation() -> None:
@@ -137,9 +139,7 @@ def fit(
             "val_songs": len(scores.tokens),
         }
         metrics.write({"kind": "val", **state.last_val})
-        accelerator.log(
-            {"val/loss": scores.mean_nll, "val/ppl": scores.perplexity}, step=state.step
-        )
+        accelerator.log(scalars({"kind": "val", **state.last_val}), step=state.step)
         accelerator.print(
             f"step {state.step}: validation loss {scores.mean_nll:.4f}, "
             f"perplexity {scores.perplexity:.2f}"
@@ -151,6 +151,7 @@ def fit(
     bar = tqdm(total=total_steps, initial=state.step, disable=not show, desc="train", unit="step")
     model.train()
     meter = StepMeter(accelerator.device)
+    grad_norms: list = []  # one device scalar per step, copied with the window's sums
     window_start = time.perf_counter()
 
     def flush() -> None:
@@ -158,17 +159,21 @@ def fit(
         rows = meter.flush(accelerator)
         if not rows:
             return
+        # The same on every process: gradients are reduced before clipping measures them.
+        norms = torch.stack(grad_norms).tolist() if len(grad_norms) == len(rows) else []
+        grad_norms.clear()
         elapsed = time.perf_counter() - window_start
         state.train_time_s += elapsed
         rate = sum(r[3][2] for r in rows) / elapsed if elapsed > 0 else None
-        for step, lr, epoch, (nll, n_targets, n_tokens, n_positions) in rows:
+        for i, (step, lr, epoch, (nll, n_targets, n_tokens, n_positions)) in enumerate(rows):
             state.tokens_seen += int(n_tokens)
             state.positions_seen += int(n_positions)
             loss = nll / max(1.0, n_targets)
-            metrics.write({"kind": "train", "step": step, "epoch": epoch, "loss": loss, "lr": lr,
-                           "tokens": int(n_tokens), "tokens_per_s": rate,
-                           "tokens_seen": state.tokens_seen})  # fmt: skip
-            accelerator.log({"train/loss": loss, "train/lr": lr}, step=step)
+            record = {"kind": "train", "step": step, "epoch": epoch, "loss": loss, "lr": lr,
+                      "grad_norm": norms[i] if norms else None, "tokens": int(n_tokens),
+                      "tokens_per_s": rate, "tokens_seen": state.tokens_seen}  # fmt: skip
+            metrics.write(record)
+            accelerator.log(scalars(record), step=step)
         bar.update(len(rows))
         bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{rate or 0:.0f}")
 
@@ -198,8 +203,13 @@ def fit(
             with accelerator.accumulate(model):
                 loss = model(**batch).loss
                 accelerator.backward(loss)
-                if accelerator.sync_gradients and args.max_grad_norm > 0:
-                    accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                if accelerator.sync_gradients:
+                    # Clipping at infinity (--max-grad-norm 0) only measures the norm.
+                    norm = accelerator.clip_grad_norm_(
+                        model.parameters(), args.max_grad_norm or math.inf
+                    )
+                    if norm is not None:
+                        grad_norms.append(torch.as_tensor(norm, dtype=torch.float64).detach())
                 lr = optimizer.param_groups[0]["lr"]
                 optimizer.step()
                 if accelerator.sync_gradients:
@@ -372,8 +382,12 @@ def main(argv=None) -> int:
         keep_through_step=state.step if resume_from else None,
     )
     if args.report_to != "none":
-        flat = {k: v for k, v in args.to_dict().items() if isinstance(v, (int, float, str, bool))}
-        accelerator.init_trackers("lyrics-gpt2", config=flat)
+        config = {**args.to_dict(), **settings, "parameters": n_params, "model_kind": source.kind}
+        accelerator.init_trackers(
+            PROJECT,
+            config=hparams(config),
+            init_kwargs=init_kwargs(args.report_to, out.name, state.step if resume_from else 0),
+        )
     accelerator.print(
         f"training {source.kind} model {args.model} ({n_params / 1e6:.1f}M parameters) on "
         f"{len(data.train)} rows ({count_songs(data.train)} songs) for {total_steps} steps; "

@@ -156,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     loop.start(args.resume)
     n_params = count_parameters(model)
+    loop.track(args.report_to, {**vars(args), "parameters": n_params, "train_tunes": len(train)})
     print(
         f"training music-lstm ({n_params:,} parameters, pitches {config.low}..{config.high}, "
         f"grid {args.grid}, meters {meters or 'not read'}) on {len(train)} tunes ({train.lengths().sum():,} frames), "

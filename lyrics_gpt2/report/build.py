@@ -15,7 +15,7 @@ import numpy as np
 
 from lyrics_gpt2.report import measures as metrics
 from lyrics_gpt2.report.classifier import GenreClassifier
-from lyrics_gpt2.report.corpus import RealSong, data_digest, load_split
+from lyrics_gpt2.report.corpus import RealSong, data_digest, load_split, split_texts
 from lyrics_gpt2.report.ngrams import MIN_DISTINCT, NgramIndex, longest_common_run
 
 NGRAM = 8
@@ -67,17 +67,28 @@ def load_reference(
         log(f"training the genre classifier on {len(train):,} songs")
         clf = GenreClassifier.fit([s.text for s in train], [s.genre for s in train])
         clf.save(clf_path)
-    # MIN_DISTINCT in the key: an index built before low-information n-grams were left out
-    # is rebuilt.
-    key = data_digest(data_dir, NGRAM, max_ngrams, MIN_DISTINCT)
-    idx_path = data_dir / "report-cache" / f"ngrams-{key}.npz"
+    idx_path = index_path(data_dir, max_ngrams)
     if idx_path.is_file():
         index = NgramIndex.load(idx_path)
     else:
         log(f"indexing the word {NGRAM}-grams of {len(train):,} training songs")
-        index = NgramIndex.build((s.text for s in train), NGRAM, max_ngrams)
-        index.save(idx_path)
+        index, _ = build_index(data_dir, max_ngrams)
     return Reference(train, held, clf, index, digest)
+
+
+def index_path(data_dir: str | Path, max_ngrams: int = 50_000_000) -> Path:
+    # MIN_DISTINCT in the key: an index built before low-information n-grams were left out
+    # is rebuilt.
+    key = data_digest(data_dir, NGRAM, max_ngrams, MIN_DISTINCT)
+    return Path(data_dir) / "report-cache" / f"ngrams-{key}.npz"
+
+
+def build_index(data_dir: str | Path, max_ngrams: int = 50_000_000) -> tuple[NgramIndex, int]:
+    """Index the training split's word n-grams, streamed from the chunks, and cache it where
+    :func:`load_reference` looks; returns the index and the number of n-grams read."""
+    index = NgramIndex.build_numbered(split_texts(data_dir, "train"), NGRAM, max_ngrams)
+    index.save(index_path(data_dir, max_ngrams))
+    return index, index.seen
 
 
 def copying(ref: Reference, text: str) -> tuple[float, int, int | None]:

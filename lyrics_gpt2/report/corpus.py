@@ -9,6 +9,7 @@ without chunks (the tests' tiny corpus) falls back to decoding the tokenized row
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def data_digest(data_dir: str | Path, *extra: object) -> str:
 
 
 def _chunk_texts(data_dir: Path, ids: set[str]) -> dict[str, str] | None:
-    files = sorted((data_dir / "chunks").glob("*.parquet"))
+    files = sorted((data_dir / "chunks").glob("chunk-*.parquet"))
     if not files:
         return None
     import pyarrow as pa
@@ -83,3 +84,42 @@ def load_split(data_dir: str | Path, split: str) -> list[RealSong]:
             f"(e.g. id {missing[0]}); rebuild the data with 'python -m pipeline.preprocess'"
         )
     return [RealSong(i, g, texts[i].strip()) for i, g in order.items()]
+
+
+def split_texts(data_dir: str | Path, split: str) -> Iterator[tuple[int, str]]:
+    """(song number, text) of every song of ``split``, streamed from the chunks in their order.
+
+    The numbers are the positions :func:`load_split` gives the same songs; memory stays at one
+    record batch of one chunk and the split's ids (Arrow arrays), whatever the data's size. A
+    data folder without chunks falls back to :func:`load_split`.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    data_dir = Path(data_dir)
+    files = sorted((data_dir / "chunks").glob("chunk-*.parquet"))
+    if not files:
+        yield from enumerate(s.text for s in load_split(data_dir, split))
+        return
+    dataset, _manifest = load_tokenized(data_dir)
+    if split not in dataset:
+        raise UsageError(f"no split {split!r} in {data_dir}/tokenized")
+    ds = dataset[split]
+    ids = ds.data.column("id") if ds._indices is None else pa.array(ds["id"])
+    order = pc.unique(ids)  # in order of first appearance, as load_split numbers them
+    seen = 0
+    for f in files:
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=4096, columns=["id", "lyrics"]):
+            where = pc.index_in(batch.column("id"), value_set=order)
+            keep = pc.is_valid(where)
+            numbers = pc.filter(where, keep).to_pylist()
+            texts = pc.filter(batch.column("lyrics"), keep).to_pylist()
+            seen += len(numbers)
+            for number, text in zip(numbers, texts, strict=True):
+                yield number, text.strip()
+    if seen < len(order):
+        raise UsageError(
+            f"{len(order) - seen} {split} songs of {data_dir}/tokenized are not in its chunks; "
+            "rebuild the data with 'python -m pipeline.preprocess'"
+        )

@@ -38,6 +38,7 @@ import torch
 from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.fileio import RunFolder, atomic_path, claim_folder, read_json
 from lyrics_gpt2.modeling import add_device_flag
+from lyrics_gpt2.training.tracking import TRACKERS, Tracker, missing_tracker
 
 
 def save_model_files(out: Path, save: Callable[[Path], None], names: Sequence[str]) -> None:
@@ -65,6 +66,9 @@ def add_loop_flags(p, *, eval_every: int = 200, epochs: int = 10) -> None:
     add_device_flag(p)
     a("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
     a("--overwrite", action="store_true", help="start afresh even if OUTPUT holds a run")
+    a("--report-to", choices=TRACKERS, default="none",
+      help="also send metrics and settings to this tracker; tensorboard writes OUTPUT/runs "
+      "(%(default)s)")  # fmt: skip
 
 
 def loop_problems(args) -> list[str]:
@@ -79,11 +83,13 @@ def loop_problems(args) -> list[str]:
         # not (v > 0): nan compares false with everything and would mean "no limit" silently
         if v is not None and (not v > 0 or not math.isfinite(v)):
             problems.append(f"--{k.replace('_', '-')} must be a finite number > 0 (got {v})")
+    if missing_tracker(args.report_to):
+        problems.append(missing_tracker(args.report_to))
     return problems
 
 
 # What a TBPTT run may write into its folder (model files come from the command).
-LOOP_OUTPUTS = ("checkpoint", "metrics.jsonl", "loss.png", "summary.json")
+LOOP_OUTPUTS = ("checkpoint", "metrics.jsonl", "loss.png", "summary.json", "runs")
 
 
 def _legacy_run(real: Path) -> bool:
@@ -161,6 +167,7 @@ class TBPTTLoop:
         self.metrics = None
         # The folder as claimed (prepare_output): a fresh run clears only what it listed.
         self.folder, self.outputs = folder, (*LOOP_OUTPUTS, *model_files)
+        self.tracker: Tracker | None = None
 
     # ---- start: fresh or resumed ----
     def start(self, resume: bool) -> None:
@@ -217,10 +224,19 @@ class TBPTTLoop:
         for r in self.records:
             self.metrics.write(json.dumps(r) + "\n")
 
+    def track(self, name: str, config: dict) -> None:
+        """Send the records from here on, and ``config``, to the ``--report-to`` tracker."""
+        if name != "none":
+            self.tracker = Tracker(
+                name, self.out / "runs", self.out.name, config, resume_step=self.t["step"]
+            )
+
     def log(self, record: dict) -> None:
         self.records.append(record)
         self.metrics.write(json.dumps(record) + "\n")
         self.metrics.flush()
+        if self.tracker is not None:
+            self.tracker.log(record)
 
     def validate(self) -> float:
         fields = self.score()
@@ -285,8 +301,11 @@ class TBPTTLoop:
                 loss = total / max(1, targets)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                if self.clip > 0:
-                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+                # Clipping at infinity (--clip 0) only measures the norm.
+                norm = torch.nn.utils.clip_grad_norm_(
+                    self.model.parameters(), self.clip or math.inf
+                )
+                lr = self.optimizer.param_groups[0]["lr"]
                 self.optimizer.step()
                 elapsed = time.perf_counter() - started
                 t["train_time_s"] += elapsed
@@ -294,7 +313,7 @@ class TBPTTLoop:
                 t["step_in_epoch"] = k + 1
                 self.log({
                     "kind": "train", "step": t["step"], "epoch": t["epoch"] + (k + 1) / len(windows),
-                    "loss": loss.item(), "targets": targets,
+                    "loss": loss.item(), "lr": lr, "grad_norm": norm.item(), "targets": targets,
                     rate_name: targets * per_target / elapsed,
                 })  # fmt: skip
                 stop = (max_steps is not None and t["step"] >= max_steps) or t[
@@ -314,6 +333,8 @@ class TBPTTLoop:
         final = self.validate()
         self.save_checkpoint()
         self.metrics.close()
+        if self.tracker is not None:
+            self.tracker.finish()
         return final
 
     def train_records(self) -> list[dict]:

@@ -188,6 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     loop.start(args.resume)
     n_params = count_parameters(model)
+    loop.track(args.report_to, {**vars(args), "parameters": n_params, "train_songs": len(train)})
     print(
         f"training {args.arch} ({n_params:,} parameters, condition {args.condition}) on "
         f"{len(train)} songs, validating on {len(val)}; {device}",

@@ -16,12 +16,15 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 WORD = re.compile(r"[a-z0-9']+")
+# A word starts and ends with a letter or digit: one regex strips edge apostrophes too (faster
+# than findall + strip on a corpus).
+WORD_CORE = re.compile(r"[a-z0-9](?:[a-z0-9']*[a-z0-9])?")
 _SPELLING = re.compile(r"[aeiouy]+[^aeiouy]*$")
 
 
 def words(text: str) -> list[str]:
     """Lower-cased runs of letters, digits and apostrophes (apostrophes at the edges dropped)."""
-    return [w.strip("'") for w in WORD.findall(text.lower()) if w.strip("'")]
+    return WORD_CORE.findall(text.lower())
 
 
 def lines(text: str) -> list[str]:

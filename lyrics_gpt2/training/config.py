@@ -18,10 +18,10 @@ from typing import Any
 from lyrics_gpt2.cli import ArgumentParser
 from lyrics_gpt2.errors import Problems, UsageError
 from lyrics_gpt2.modeling import PRESETS_DIR, architecture, preset_path
+from lyrics_gpt2.training.tracking import TRACKERS
 
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 LR_SCHEDULES = ("cosine", "linear", "constant")
-TRACKERS = ("none", "tensorboard", "wandb", "all")
 # GPT-2's Conv1D projections: fused q/k/v, attention and MLP outputs (both c_proj), MLP input.
 LORA_TARGETS = ("c_attn", "c_proj", "c_fc")
 # Preset keys that describe the preset rather than set a field.
@@ -91,7 +91,7 @@ class TrainArgs:
         False, "start afresh even if --output-dir holds an earlier run's checkpoints"
     )
     # Logging
-    report_to: str = _f("none", f"accelerate trackers: {', '.join(TRACKERS)}")
+    report_to: str = _f("none", f"experiment tracker (accelerate's): {', '.join(TRACKERS)}")
     preset: str | None = _f(None, "preset name (tiny, gpt2, gpt2-scratch) or JSON file")
 
     def validate(self) -> None:

@@ -18,6 +18,7 @@ import torch
 from lyrics_gpt2.cli import die_with_parent
 from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.training.config import TrainArgs
+from lyrics_gpt2.training.tracking import require_tracker
 
 
 def make_accelerator(args: TrainArgs):
@@ -48,12 +49,8 @@ def make_accelerator(args: TrainArgs):
     # DDP over gloo when told it runs on CPU, otherwise each process would train alone.
     if not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         kwargs["cpu"] = True
+    require_tracker(args.report_to)  # a missing package: one line, before any work
     trackers = None if args.report_to == "none" else args.report_to
-    if args.report_to == "tensorboard":
-        from accelerate.utils import is_tensorboard_available
-
-        if not is_tensorboard_available():
-            raise UsageError("--report-to tensorboard needs tensorboard: pip install tensorboard")
     return Accelerator(
         gradient_accumulation_steps=args.grad_accum,
         mixed_precision=precision,
