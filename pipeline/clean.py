@@ -381,6 +381,14 @@ def clean_lyrics(
                 lines.append(_header_marker(line))
                 marked = True
                 continue
+            if line.startswith("[["):  # "[[Chorus: X & [?]]](Name)": a nested header
+                # Removed as before (its words and "[]" counted), but as a stanza break.
+                leftovers.after_brackets(
+                    normalize_spaces(remove(line)), keep_parens, touched, removed
+                )
+                lines.append(_header_marker(line))
+                marked = True
+                continue
             if leftovers.leftover_header(line, touched, removed):
                 lines.append(_header_marker(line))  # "[Closing: Name", "Verse 1-(Name)"
                 marked = True

@@ -129,3 +129,16 @@ def test_stage_chunks_stores_kinds_per_song_and_counts_them(tmp_path):
     assert manifest["sections"]["verse"] == 2 and manifest["sections"]["chorus"] == 2
     assert manifest["sections"]["hook"] == 2 and manifest["sections"]["none"] == 1
     assert manifest["instructions"] == {"expanded": 2, "dropped": 1}
+
+
+def test_a_nested_header_under_a_lyric_line_is_a_stanza_break():
+    """ "[[Chorus: X & [?]]](Name)" sits directly under a lyric line in real songs; deleting it
+    must not join the two stanzas, and the stanza keeps its kind."""
+    from pipeline import clean
+    from pipeline.structure import Structure
+
+    glued, spaced = Structure(), Structure()
+    a = clean.clean_lyrics("one line\n[[Chorus: A & [?]]](A)\ntwo line", structure=glued)
+    b = clean.clean_lyrics("one line\n\n[[Chorus: A & [?]]](A)\ntwo line", structure=spaced)
+    assert a == b == "one line\n\ntwo line"
+    assert glued.codes == spaced.codes and glued.codes.endswith("c")

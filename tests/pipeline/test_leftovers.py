@@ -77,8 +77,10 @@ def test_transcription_gaps_go_and_a_line_of_gaps_leaves_no_blank(dropped):
 
 def test_parentheses_drop_is_the_original_rule_and_keep_leaves_sung_lines(dropped, kept):
     assert dropped[1]["5006"] == "Baby, I'm sorry\nBaby, I'm sorry\nBeing so honest"
+    # "(Repeat chorus)" is an instruction line (pipeline/structure.py): with no chorus to repeat
+    # it is dropped, and the stanza ends there.
     assert kept[1]["5006"] == (
-        "Baby, I'm sorry (I'm not sorry)\nBaby, I'm sorry (I'm not sorry)\nBeing so honest\n"
+        "Baby, I'm sorry (I'm not sorry)\nBaby, I'm sorry (I'm not sorry)\nBeing so honest\n\n"
         "(Ooh, ooh, ooh, ooh)"
     )
     assert dropped[0]["params"]["parentheses"] == "drop"
@@ -91,12 +93,13 @@ def test_parentheses_drop_is_the_original_rule_and_keep_leaves_sung_lines(droppe
 def test_the_manifest_reports_the_share_of_words_each_kind_removed(dropped, kept):
     drop, keep = dropped[0]["words_removed"], kept[0]["words_removed"]
     assert drop["words"] == keep["words"] > 100
-    # (x2), (Intro), (Produced by Max), (Repeat chorus) (7 words), the sung "(I'm not sorry)"
-    # twice (6), the backing vocals (4) and the header's credit (1: "[](Lil" is one
-    # whitespace word until the empty pair goes): 18 words dropped; keep removes only the 7.
-    assert drop["share"]["round"] == pytest.approx(round(18 / drop["words"], 6))
+    # (x2), (Intro), (Produced by Max) (5 words), the sung "(I'm not sorry)" twice (6), the
+    # backing vocals (4) and the header's credit (1: "[](Lil" is one whitespace word until the
+    # empty pair goes): 16 words dropped; keep removes only the 5. "(Repeat chorus)" is an
+    # instruction line, counted under the manifest's instructions, not as bracketed words.
+    assert drop["share"]["round"] == pytest.approx(round(16 / drop["words"], 6))
     assert keep["share"]["round"] == 0
-    assert keep["share"]["round_annotation"] == pytest.approx(round(7 / keep["words"], 6))
+    assert keep["share"]["round_annotation"] == pytest.approx(round(5 / keep["words"], 6))
     assert drop["share"]["hyphen_name_header"] == pytest.approx(round(10 / drop["words"], 6))
     assert drop["share"]["transcription_gap"] == pytest.approx(round(3 / drop["words"], 6))
     assert set(drop["share"]) == set(drop["rules"])
