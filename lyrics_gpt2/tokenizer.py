@@ -166,19 +166,10 @@ def add_genre_tokens(tok, genres: Iterable[str]) -> dict[str, int]:
         raise UsageError(
             "the tokenizer has no end-of-text token; pick one that has (GPT-2's <|endoftext|>)"
         )
-    tok.add_special_tokens(
-        {"additional_special_tokens": [GENRE_TOKENS[g] for g in genres]},
-        replace_extra_special_tokens=False,
-    )
+    genre_ids = _add_control_tokens(tok, {g: GENRE_TOKENS[g] for g in genres}, "genre")
     if tok.pad_token is None:
         # The mask comes from `length`, so sharing eos's id is safe (see lyrics_gpt2/data.py).
         tok.pad_token = tok.eos_token
-    genre_ids = {}
-    for g in genres:
-        ids = tok.encode(GENRE_TOKENS[g], add_special_tokens=False)
-        if len(ids) != 1:
-            raise UsageError(f"genre token {GENRE_TOKENS[g]!r} is not a single token: {ids}")
-        genre_ids[g] = ids[0]
     return genre_ids
 
 
@@ -189,35 +180,29 @@ def add_artist_tokens(tok, names: Iterable[str]) -> dict[str, int]:
     bad = [n for n in names if not usable_artist_name(n)]
     if bad:
         raise UsageError(f"artist name {bad[0]!r} cannot be a token (blank or control characters)")
-    tok.add_special_tokens(
-        {"additional_special_tokens": [artist_token(n) for n in names]},
-        replace_extra_special_tokens=False,
-    )
-    artist_ids = {}
-    for name in names:
-        ids = tok.encode(artist_token(name), add_special_tokens=False)
-        if len(ids) != 1:
-            raise UsageError(f"artist token {artist_token(name)!r} is not a single token: {ids}")
-        artist_ids[name] = ids[0]
-    return artist_ids
+    return _add_control_tokens(tok, {n: artist_token(n) for n in names}, "artist")
 
 
 def add_section_tokens(tok, tokens: Mapping[str, str]) -> dict[str, int]:
     """Add ``tokens`` ({kind: "[Verse]", ...}: lyrics_gpt2.songcraft.sections.TOKENS) as special
     tokens, after the genre and artist tokens, and return {kind: id}. Unlike those, the model
     learns to write them (``python -m pipeline.preprocess --sections``)."""
-    TOKENS = dict(tokens)
+    return _add_control_tokens(tok, tokens, "section")
+
+
+def _add_control_tokens(tok, texts: Mapping[str, str], what: str) -> dict[str, int]:
+    """Add ``texts`` ({key: token text}) as special tokens after those already there (ids never
+    move) and return {key: id}; each must encode to exactly one id, or it is no control token."""
     tok.add_special_tokens(
-        {"additional_special_tokens": list(TOKENS.values())},
-        replace_extra_special_tokens=False,
+        {"additional_special_tokens": list(texts.values())}, replace_extra_special_tokens=False
     )
-    section_ids = {}
-    for kind in TOKENS:
-        ids = tok.encode(TOKENS[kind], add_special_tokens=False)
+    found = {}
+    for key, text in texts.items():
+        ids = tok.encode(text, add_special_tokens=False)
         if len(ids) != 1:
-            raise UsageError(f"section token {TOKENS[kind]!r} is not a single token: {ids}")
-        section_ids[kind] = ids[0]
-    return section_ids
+            raise UsageError(f"{what} token {text!r} is not a single token: {ids}")
+        found[key] = ids[0]
+    return found
 
 
 # ---------------------------------------------------------------------------- vocabulary checks
