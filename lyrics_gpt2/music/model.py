@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lyrics_gpt2.errors import UsageError
+from lyrics_gpt2.errors import UsageError, first_line
 from lyrics_gpt2.rnn.data import WindowPlan
 
 MODEL_TYPE = "music-lstm"  # config.json marker
@@ -182,9 +182,8 @@ def load_music(folder: str | Path, device: str | torch.device = "cpu") -> RollLS
         model = RollLSTM(MusicConfig(**raw))
         load_model(model, str(folder / "model.safetensors"), device=str(device))
     except Exception as exc:  # safetensors raises its own SafetensorError, not an OSError
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(
-            f"cannot load the music model in {folder} ({type(exc).__name__}: {reason}); "
+            f"cannot load the music model in {folder} ({type(exc).__name__}: {first_line(exc)}); "
             "retrain it with python -m lyrics_gpt2.music.train"
         ) from None
     return model.to(device).eval()

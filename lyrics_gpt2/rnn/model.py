@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from lyrics_gpt2.errors import UsageError
+from lyrics_gpt2.errors import UsageError, first_line
 from lyrics_gpt2.rnn.loop import detach, reset_lanes
 from lyrics_gpt2.rnn.vocab import Conditions, load_vocab
 
@@ -254,9 +254,8 @@ def load_rnn(folder: str | Path, device: str | torch.device = "cpu") -> RNNBundl
         load_model(model, str(folder / "model.safetensors"), device=str(device))
         vocab, conditions = load_vocab(meta["vocab"]), Conditions(**meta["conditions"])
     except Exception as exc:  # safetensors raises its own SafetensorError, not an OSError
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(
-            f"cannot load the RNN model in {folder} ({type(exc).__name__}: {reason}); "
+            f"cannot load the RNN model in {folder} ({type(exc).__name__}: {first_line(exc)}); "
             "retrain it with lyrics_gpt2.rnn.train"
         ) from None
     model.to(device).eval()
