@@ -22,10 +22,10 @@ from lyrics_gpt2.inference.params import Sampling
 from lyrics_gpt2.inference.sampler import generate_songs
 from lyrics_gpt2.modeling import load_trained, quiet_transformers
 from lyrics_gpt2.report.measures import repeated_line_share
-from lyrics_gpt2.report.structure import wilson
+from lyrics_gpt2.report.structure import chorus_copies, wilson
 from lyrics_gpt2.songcraft.control import Controls, model_sections
 from lyrics_gpt2.songcraft.rhyme import scheme_accuracy
-from lyrics_gpt2.songcraft.sections import REPEATING, parse_form
+from lyrics_gpt2.songcraft.sections import parse_form
 from lyrics_gpt2.songcraft.syllables import syllable_accuracy
 from lyrics_gpt2.tokenizer import load_tokenizer
 
@@ -38,17 +38,7 @@ def _share(hits: int, n: int) -> str:
 
 
 def _copies(songs) -> tuple[int, int]:
-    equal = n = 0
-    for s in songs:
-        first: dict[str, str] = {}
-        for part in s.sections or []:
-            if part["kind"] in REPEATING:
-                if part["kind"] in first:
-                    n += 1
-                    equal += part["text"] == first[part["kind"]]
-                else:
-                    first[part["kind"]] = part["text"]
-    return equal, n
+    return chorus_copies([s.sections for s in songs])
 
 
 def main() -> None:

@@ -33,6 +33,22 @@ def share(hits: int, n: int) -> dict:
             "enough": n >= MIN_CASES}  # fmt: skip
 
 
+def chorus_copies(sections: Sequence[list[dict] | None]) -> tuple[int, int]:
+    """(repeats equal to their first, repeats): each chorus, hook or refrain after the first of
+    its kind in a song, compared with that first one's lines."""
+    equal = repeats = 0
+    for song in sections:
+        first: dict[str, str] = {}
+        for part in song or []:
+            if part["kind"] in REPEATING:
+                if part["kind"] in first:
+                    repeats += 1
+                    equal += part["text"] == first[part["kind"]]
+                else:
+                    first[part["kind"]] = part["text"]
+    return equal, repeats
+
+
 def section_figures(sections: Sequence[list[dict] | None]) -> dict | None:
     """Sections per song, their kinds, and how often a repeated chorus/hook/refrain was the
     same lines as its first; None when no song has sections."""
@@ -40,16 +56,7 @@ def section_figures(sections: Sequence[list[dict] | None]) -> dict | None:
     if not have:
         return None
     kinds: Counter = Counter(part["kind"] for song in have for part in song)
-    equal = repeats = 0
-    for song in have:
-        first: dict[str, str] = {}
-        for part in song:
-            if part["kind"] in REPEATING:
-                if part["kind"] in first:
-                    repeats += 1
-                    equal += part["text"] == first[part["kind"]]
-                else:
-                    first[part["kind"]] = part["text"]
+    equal, repeats = chorus_copies(have)
     return {
         "songs": len(have),
         "sections_per_song": sum(len(s) for s in have) / len(have),
