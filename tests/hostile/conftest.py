@@ -40,3 +40,14 @@ def preprocess(inp: Path, out: Path, *extra: str) -> int:
 def tree(folder: Path) -> list[str]:
     """Every path under ``folder`` (hidden ones too), relative, sorted."""
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+# A 1-layer, 32-wide tiny preset: what the training cases run (seconds each).
+SMALL = ["--preset", "tiny", "--model-config", "n_layer=1,n_embd=32,n_head=2", "--lr", "3e-3"]
+
+
+def train_argv(data: Path, out: Path, *extra: str, steps: int = 4) -> list[str]:
+    """train.py's flags for a run of ``steps`` optimizer steps of the small preset."""
+    fast = ["--max-steps", str(steps), "--batch-size", "4", "--eval-every", "0"]
+    return [*SMALL, *fast, "--eval-max-songs", "8", "--data-dir", str(data),
+            "--output-dir", str(out), *extra]  # fmt: skip

@@ -22,11 +22,9 @@ from lyrics_gpt2.music.roll import Note, write_midi
 from lyrics_gpt2.rnn import train as rnn_train
 from lyrics_gpt2.testing import exit_code
 from tests.hostile.conftest import GENIUS_HEADER, genius_rows, one_line, preprocess
+from tests.hostile.conftest import train_argv as hostile_train_argv
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-SMALL = ["--preset", "tiny", "--model-config", "n_layer=1,n_embd=32,n_head=2", "--lr", "3e-3"]
-FAST = ["--max-steps", "2", "--batch-size", "4", "--eval-every", "0", "--eval-max-songs", "8"]
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -101,7 +99,7 @@ def test_preprocess_adopts_its_stage_folder_written_before_markers(tmp_path, csv
 
 # ------------------------------------------------------------------- 2. training
 def train_argv(data: Path, out: Path, *extra: str) -> list[str]:
-    return [*SMALL, *FAST, "--data-dir", str(data), "--output-dir", str(out), *extra]
+    return hostile_train_argv(data, out, *extra, steps=2)
 
 
 @pytest.fixture(scope="module")

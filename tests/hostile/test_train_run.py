@@ -18,9 +18,11 @@ import pytest
 
 from lyrics_gpt2 import train
 from lyrics_gpt2.testing import exit_code
+from tests.hostile.conftest import train_argv as hostile_train_argv
 
 # The tiny preset shrunk to 1 layer, 32 wide: a few steps take a second or two on one core.
-SMALL = ["--preset", "tiny", "--model-config", "n_layer=1,n_embd=32,n_head=2", "--lr", "3e-3"]
+
+
 FAST = ["--max-steps", "4", "--batch-size", "4", "--eval-every", "0", "--eval-max-songs", "8"]
 
 
@@ -31,7 +33,7 @@ def one_line(capsys) -> str:
 
 
 def train_argv(data: Path, out: Path, *extra: str) -> list[str]:
-    return [*SMALL, *FAST, "--data-dir", str(data), "--output-dir", str(out), *extra]
+    return hostile_train_argv(data, out, *extra, steps=4)
 
 
 @pytest.fixture(scope="module")
