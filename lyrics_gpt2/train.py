@@ -49,6 +49,7 @@ from lyrics_gpt2.fileio import (
     read_json,
     write_json,
 )
+from lyrics_gpt2.lm_loss import batch_loss, choose_chunk
 from lyrics_gpt2.modeling import build_model, pad_embeddings, unpad_embeddings
 from lyrics_gpt2.training import lora
 from lyrics_gpt2.training.checkpoints import (
@@ -145,8 +146,9 @@ def fit(
             f"perplexity {scores.perplexity:.2f}"
         )
 
-    if state.step == 0:
+    if state.step == 0 and args.eval_at_start:
         run_validation()
+    chunk = choose_chunk(args.loss_chunk, accelerator.device, args.compile)
     show = accelerator.is_local_main_process and not os.environ.get("TQDM_DISABLE")
     bar = tqdm(total=total_steps, initial=state.step, disable=not show, desc="train", unit="step")
     model.train()
@@ -201,7 +203,7 @@ def fit(
                 state.epoch, state.batch_in_epoch = state.epoch + 1, 0
                 break
             with accelerator.accumulate(model):
-                loss = model(**batch).loss
+                loss = batch_loss(model, batch, chunk, accelerator.autocast)
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
                     # Clipping at infinity (--max-grad-norm 0) only measures the norm.

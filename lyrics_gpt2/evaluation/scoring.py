@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from lyrics_gpt2.data import IGNORE_INDEX
+from lyrics_gpt2.lm_loss import DEFAULT_CHUNK, final_hidden, sliced_nll
 
 
 @dataclass
@@ -92,8 +93,16 @@ def song_nll(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, 
 
 
 @torch.no_grad()
-def score_songs(model, batches: Iterable[dict[str, torch.Tensor]], accelerator=None) -> SongScores:
+def score_songs(
+    model,
+    batches: Iterable[dict[str, torch.Tensor]],
+    accelerator=None,
+    chunk: int = DEFAULT_CHUNK,
+) -> SongScores:
     """Score every song the batches hold.
+
+    The output layer runs over ``chunk`` positions at a time (lyrics_gpt2.lm_loss), so a batch's
+    whole logits tensor (920 MB for 16 x 300 positions of GPT-2's vocabulary) never exists.
 
     With an ``accelerator`` the batches come from a prepared dataloader; per-song results are
     gathered with ``gather_for_metrics`` so the duplicates that pad an uneven last step are dropped.
@@ -108,8 +117,11 @@ def score_songs(model, batches: Iterable[dict[str, torch.Tensor]], accelerator=N
         index = batch.pop("index", None)
         if accelerator is None:
             batch = {k: v.to(device) for k, v in batch.items()}
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-        nll, count = song_nll(logits, batch["labels"])
+        hidden, head = final_hidden(model, batch["input_ids"], batch["attention_mask"])
+        labels = batch["labels"]
+        nll = sliced_nll(hidden, head, labels, chunk).sum(dim=1, dtype=torch.float64)
+        count = (labels[:, 1:] != IGNORE_INDEX).sum(dim=1)
+        del hidden
         if accelerator is not None:
             nll, count = accelerator.gather_for_metrics((nll, count))
             if index is not None:

@@ -68,6 +68,11 @@ class TrainArgs:
         False, "recompute block activations in backward: less memory, slower steps"
     )
     log_every: int = _f(10, "copy step metrics to the host every N steps (no per-step sync)")
+    loss_chunk: int | None = _f(
+        None,
+        "positions per slice of the output layer and loss, so a batch's full logits never exist "
+        "(0: the model's own loss; default 256 on CPU, 0 on GPU or with --compile)",
+    )
     # LoRA (lyrics_gpt2/training/lora.py)
     lora: int = _f(0, "LoRA rank: train adapters and genre-token rows only (0: full fine-tuning)")
     lora_alpha: float | None = _f(
@@ -82,6 +87,9 @@ class TrainArgs:
         1000, "validate every N optimizer steps, and at step 0 (0: start/end only)"
     )
     eval_max_songs: int | None = _f(None, "validate on the first N validation songs (default: all)")
+    eval_at_start: bool = _f(
+        True, "validate the untrained model at step 0 (--no-eval-at-start: the first step sooner)"
+    )
     eval_batch_size: int | None = _f(None, "songs per validation batch (default: --batch-size)")
     # Checkpoints
     checkpoint_every: int = _f(1000, "save a resumable checkpoint every N optimizer steps (0: off)")
@@ -109,6 +117,7 @@ class TrainArgs:
             "log_every",
         ):
             need(getattr(self, name) >= 1, f"--{_flag(name)} must be at least 1")
+        need(self.loss_chunk is None or self.loss_chunk >= 0, "--loss-chunk must not be negative")
         for name in ("max_steps", "eval_max_songs", "eval_batch_size"):
             value = getattr(self, name)
             need(value is None or value >= 1, f"--{_flag(name)} must be at least 1")
