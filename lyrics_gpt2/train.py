@@ -41,15 +41,9 @@ from pathlib import Path
 from lyrics_gpt2.cli import run
 from lyrics_gpt2.data import EpochShuffle
 from lyrics_gpt2.errors import UsageError
+from lyrics_gpt2.evaluation.lm_loss import batch_loss, choose_chunk
 from lyrics_gpt2.evaluation.scoring import SongScores, score_songs
-from lyrics_gpt2.fileio import (
-    RunFolder,
-    claim_folder,
-    output_errors,
-    read_json,
-    write_json,
-)
-from lyrics_gpt2.lm_loss import batch_loss, choose_chunk
+from lyrics_gpt2.fileio import RunFolder, claim_folder, output_errors, read_json, write_json
 from lyrics_gpt2.modeling import build_model, pad_embeddings, unpad_embeddings
 from lyrics_gpt2.training import lora
 from lyrics_gpt2.training.checkpoints import (

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from lyrics_gpt2.data import IGNORE_INDEX
-from lyrics_gpt2.lm_loss import DEFAULT_CHUNK, final_hidden, sliced_nll
+from lyrics_gpt2.evaluation.lm_loss import DEFAULT_CHUNK, final_hidden, sliced_nll
 
 
 @dataclass
@@ -101,7 +101,7 @@ def score_songs(
 ) -> SongScores:
     """Score every song the batches hold.
 
-    The output layer runs over ``chunk`` positions at a time (lyrics_gpt2.lm_loss), so a batch's
+    The output layer runs over ``chunk`` positions at a time (lyrics_gpt2.evaluation.lm_loss), so a batch's
     whole logits tensor (920 MB for 16 x 300 positions of GPT-2's vocabulary) never exists.
 
     With an ``accelerator`` the batches come from a prepared dataloader; per-song results are

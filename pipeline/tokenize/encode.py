@@ -1,5 +1,7 @@
 """One chunk of stage ``tokenize`` (``python -m pipeline.preprocess --stages tokenize``): read,
-drop control tokens, tokenize + pad, balance, count, write ``DIR/tokenized.parts/chunk-NN.arrow``.
+drop control tokens, tokenize + pad, balance, count, write ``DIR/tokenized.parts/chunk-NN.arrow``,
+in bounded batches of songs and rows (batches.py), so a worker's memory does not grow with the
+chunk.
 
 Runs in worker processes (see workers.py). ``encode_chunk(task)`` takes a frozen ``ChunkTask``;
 each step below is a plain function of arrays, so it can be tested on its own.
@@ -10,9 +12,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
-import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,14 +24,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lyrics_gpt2.errors import UsageError
-from lyrics_gpt2.fileio import atomic_path, params_digest
+from lyrics_gpt2.fileio import params_digest
+from pipeline.tokenize import batches
 from pipeline.tokenize.balance import balance
+from pipeline.tokenize.batches import PART_META, part_table, read_part_meta
 from pipeline.tokenize.pieces import cut_points, line_starts
-from pipeline.tokenize.sections import chunk_codes, encode_with_sections, not_after
+from pipeline.tokenize.sections import encode_with_sections, not_after
 
 BATCH_SIZE = 1000
 COLUMNS = ("id", "artist", "tag", "lyrics")
-PART_META = b"lyrics_gpt2"
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,11 @@ class ChunkTask:
     section_ids: Mapping[str, int] = field(default_factory=dict)
 
 
-def read_chunk(path: Path, columns: tuple[str, ...]) -> pa.Table:
-    """``columns`` of a stage-1 chunk; a UsageError naming the file when it is damaged or old."""
+def read_chunk(
+    path: Path, columns: tuple[str, ...], read: tuple[str, ...] | None = None
+) -> pa.Table:
+    """``read`` (default: all of ``columns``) of a stage-1 chunk that must hold ``columns``; a
+    UsageError naming the file when it is damaged or old."""
     try:
         schema = pq.read_schema(path)
     except (OSError, pa.ArrowException) as exc:
@@ -79,7 +84,7 @@ def read_chunk(path: Path, columns: tuple[str, ...]) -> pa.Table:
         raise UsageError(
             f"chunk {path} lacks column(s) {', '.join(missing)}; rerun stage chunks with --force"
         )
-    return pq.read_table(path, columns=list(columns))
+    return pq.read_table(path, columns=list(read or columns))
 
 
 def file_sha(path: Path) -> str | None:
@@ -96,15 +101,6 @@ def _load_backend(path: str, sha: str | None):
     from lyrics_gpt2.tokenizer import Encoder
 
     return Encoder(path)
-
-
-def read_part_meta(path: Path) -> dict[str, Any] | None:
-    try:
-        with pa.ipc.open_stream(path) as reader:
-            meta = reader.schema.metadata or {}
-        return json.loads(meta[PART_META])
-    except (OSError, KeyError, ValueError, pa.ArrowException):
-        return None
 
 
 # ------------------------------------------------------------------------------------ the steps
@@ -164,8 +160,8 @@ def tokenize_and_pad(
     one row each, cut at seq_len. ``"split"``: songs with min_tokens < n < max_song_tokens; one
     that does not fit in seq_len becomes several rows (``cut_points``), each starting with the
     genre token (and the artist token), only the last ending with eos. A song goes straight into
-    padded rows, so no per-token Python objects outlive their batch (memory stays ~ rows x
-    seq_len x 2 bytes per chunk).
+    padded rows, so no per-token Python objects outlive their batch (memory ~ rows x seq_len x
+    2 bytes of the texts given: encode_chunk gives batches.READ_ROWS songs at a time).
     """
     seq_len, lo = task.seq_len, task.min_tokens
     split = task.long_songs == "split"
@@ -291,41 +287,6 @@ def count(
     return counts
 
 
-def part_table(
-    table: pa.Table,
-    keep: np.ndarray,
-    matrix: np.ndarray,
-    lengths: np.ndarray,
-    pieces: np.ndarray,
-    task,
-) -> pa.Table:
-    """The kept rows in the columns and types of ``lyrics_gpt2.data.features`` (``task.schema``);
-    ``keep`` holds each row's chunk row (a song's pieces repeat it)."""
-    seq_len = task.seq_len
-    offsets = pa.array(np.arange(0, (len(keep) + 1) * seq_len, seq_len, dtype=np.int32))
-    idx = pa.array(keep, type=pa.int64())
-    columns = {
-        "input_ids": pa.ListArray.from_arrays(offsets, pa.array(matrix.reshape(-1))),
-        "length": pa.array(lengths, type=pa.int32()),
-        "piece": pa.array(pieces, type=pa.int32()),
-        "genre": table["tag"].take(idx),
-        "id": pc.cast(table["id"], pa.string()).take(idx),
-        "artist": pc.fill_null(table["artist"], "").take(idx),
-    }
-    return pa.table([columns[name] for name in task.schema.names], schema=task.schema)
-
-
-def write_part(path: Path, out: pa.Table, key: str, stats: dict[str, Any]) -> None:
-    """Write the part atomically, its key and stats in the schema metadata (for reuse)."""
-    out = out.replace_schema_metadata({PART_META: json.dumps({"key": key, "stats": stats})})
-    with (
-        atomic_path(path) as tmp,
-        pa.OSFile(str(tmp), "wb") as sink,
-        pa.ipc.new_stream(sink, out.schema) as writer,
-    ):
-        writer.write_table(out)
-
-
 # ------------------------------------------------------------------------------------- the chunk
 def part_key(task: ChunkTask) -> str:
     """The task's key, plus the validation artists found in this chunk (their songs are exempt
@@ -348,91 +309,122 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     tokenizer = _load_backend(str(task.tokenizer_json), file_sha(Path(task.tokenizer_json)))
-    table = read_chunk(Path(task.chunk), COLUMNS)
+    # The small columns whole; the lyrics READ_ROWS songs at a time (pipeline/tokenize/batches.py).
+    table = read_chunk(Path(task.chunk), COLUMNS, read=("id", "artist", "tag"))
     tags = np.asarray(table["tag"].to_pylist(), dtype=object)
-    empty, has_control = control_filter(table["lyrics"], task.control_tokens)
-    candidates = np.flatnonzero(~empty & ~has_control)
-
     artist_tok = artist_prefix(
         np.asarray(pc.fill_null(table["artist"], "").to_pylist(), dtype=object)
         if task.artist_ids
         else None,
         task.artist_ids,
     )
-    has_artist = (artist_tok >= 0) & ~empty & ~has_control if task.artist_ids else None
+    empty = np.zeros(len(table), dtype=bool)
+    has_control = np.zeros(len(table), dtype=bool)
+    n_tokens = np.zeros(len(table), dtype=np.int64)
+    songs, pieces, lengths, all_eos = [], [], [], []
+    sections = bool(task.section_ids) and "sections" in pq.read_schema(task.chunk).names
+    with batches.RowSpill(part.parent, task.seq_len, task.dtype) as spill:
+        for at, lyrics, codes in batches.lyrics_batches(Path(task.chunk), sections):
+            span = slice(at, at + len(lyrics))
+            empty[span], has_control[span] = control_filter(lyrics, task.control_tokens)
+            local = np.flatnonzero(~empty[span] & ~has_control[span])
+            take = pa.array(local, type=pa.int64())
+            codes = pc.fill_null(codes, "").take(take) if codes is not None else None
+            part_enc = tokenize_and_pad(
+                tokenizer, lyrics.take(take), local + at, tags, len(table), task, artist_tok, codes
+            )
+            n_tokens[span] = part_enc.n_tokens[span]
+            # eos may double as pad, so the last real position is what tells; a 1-token row
+            # has none.
+            last = part_enc.matrix[
+                np.arange(len(part_enc.song)), np.maximum(part_enc.lengths - 1, 0)
+            ]
+            all_eos.append((last == task.eos) & (part_enc.lengths > 1))
+            spill.append(part_enc.matrix)
+            songs.append(part_enc.song)
+            pieces.append(part_enc.piece)
+            lengths.append(part_enc.lengths)
+            del part_enc, lyrics
+        has_artist = (artist_tok >= 0) & ~empty & ~has_control if task.artist_ids else None
+        song = np.concatenate(songs) if songs else np.zeros(0, dtype=np.int64)
+        piece = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+        row_lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int32)
+        all_eos = np.concatenate(all_eos) if all_eos else np.zeros(0, dtype=bool)
+        tokens = int(np.maximum(n_tokens - 2 - (0 if has_artist is None else has_artist), 0).sum())
 
-    texts = table["lyrics"].take(pa.array(candidates, type=pa.int64()))
-    codes = chunk_codes(Path(task.chunk), task.section_ids, candidates)
-    encoded = tokenize_and_pad(
-        tokenizer, texts, candidates, tags, len(table), task, artist_tok, codes
-    )
-    del texts
-    n_tokens = encoded.n_tokens
-    tokens = int(np.maximum(n_tokens - 2 - (0 if has_artist is None else has_artist), 0).sum())
+        # Lyric tokens of every row written before balancing, summed per passed song.
+        row_artist = artist_tok[song] >= 0 if len(artist_tok) else 0
+        all_lyrics = row_lengths.astype(np.int64) - 1 - all_eos - row_artist
+        passed = np.unique(song)
+        song_tokens = np.zeros(len(passed), dtype=np.int64)
+        np.add.at(song_tokens, np.searchsorted(passed, song), all_lyrics)
+        passed_tags = tags[passed]
+        tokens_length_ok = {g: int(song_tokens[passed_tags == g].sum()) for g in task.genres}
 
-    # Lyric tokens of every row written before balancing (eos may double as pad, so the last
-    # real position is what tells; a 1-token row has none), summed per passed song.
-    all_eos = encoded.matrix[np.arange(len(encoded.song)), np.maximum(encoded.lengths - 1, 0)]
-    all_eos = (all_eos == task.eos) & (encoded.lengths > 1)
-    row_artist = artist_tok[encoded.song] >= 0 if len(artist_tok) else 0
-    all_lyrics = encoded.lengths.astype(np.int64) - 1 - all_eos - row_artist
-    passed = encoded.passed
-    song_tokens = np.zeros(len(passed), dtype=np.int64)
-    np.add.at(song_tokens, np.searchsorted(passed, encoded.song), all_lyrics)
-    passed_tags = tags[passed]
-    tokens_length_ok = {g: int(song_tokens[passed_tags == g].sum()) for g in task.genres}
-
-    # Balance training songs, not rows: a song's pieces stay together; validation songs stay
-    # (the split keeps the size it was given).
-    rng = np.random.default_rng([task.seed, task.index])
-    if task.val_artists:
-        artists = pc.fill_null(table["artist"], "").take(pa.array(passed, type=pa.int64()))
-        is_val = np.asarray(
-            pc.is_in(artists, value_set=pa.array(sorted(task.val_artists))), dtype=bool
+        # Balance training songs, not rows: a song's pieces stay together; validation songs
+        # stay (the split keeps the size it was given).
+        rng = np.random.default_rng([task.seed, task.index])
+        if task.val_artists:
+            artists = pc.fill_null(table["artist"], "").take(pa.array(passed, type=pa.int64()))
+            is_val = np.asarray(
+                pc.is_in(artists, value_set=pa.array(sorted(task.val_artists))), dtype=bool
+            )
+        else:
+            is_val = np.zeros(len(passed), dtype=bool)
+        train = np.flatnonzero(~is_val)
+        chosen, _, _ = balance(
+            passed_tags[train], task.genres, rng, task.balance, song_tokens[train]
         )
-    else:
-        is_val = np.zeros(len(passed), dtype=bool)
-    train = np.flatnonzero(~is_val)
-    chosen, _, _ = balance(passed_tags[train], task.genres, rng, task.balance, song_tokens[train])
-    selected = np.sort(np.concatenate([train[chosen], np.flatnonzero(is_val)]))
-    kept_length = {g: int((passed_tags == g).sum()) for g in task.genres}
-    train_tags, train_tokens = passed_tags[train], song_tokens[train]
-    balanced = {
-        g: {
-            "train_songs_before": int((train_tags == g).sum()),
-            "train_songs_after": int((train_tags[chosen] == g).sum()),
-            "train_tokens_before": int(train_tokens[train_tags == g].sum()),
-            "train_tokens_after": int(train_tokens[chosen][train_tags[chosen] == g].sum()),
+        selected = np.sort(np.concatenate([train[chosen], np.flatnonzero(is_val)]))
+        kept_length = {g: int((passed_tags == g).sum()) for g in task.genres}
+        train_tags, train_tokens = passed_tags[train], song_tokens[train]
+        balanced = {
+            g: {
+                "train_songs_before": int((train_tags == g).sum()),
+                "train_songs_after": int((train_tags[chosen] == g).sum()),
+                "train_tokens_before": int(train_tokens[train_tags == g].sum()),
+                "train_tokens_after": int(train_tokens[chosen][train_tags[chosen] == g].sum()),
+            }
+            for g in task.genres
         }
-        for g in task.genres
-    }
-    kept = {g: int((passed_tags[selected] == g).sum()) for g in task.genres}
-    rows = np.flatnonzero(np.isin(encoded.song, passed[selected]))
-    keep = encoded.song[rows]
-    matrix, lengths, pieces = encoded.matrix[rows], encoded.lengths[rows], encoded.piece[rows]
-    has_eos = all_eos[rows]
-    del encoded
+        kept = {g: int((passed_tags[selected] == g).sum()) for g in task.genres}
+        rows = np.flatnonzero(np.isin(song, passed[selected]))
+        keep = song[rows]
+        lengths, pieces, has_eos = row_lengths[rows], piece[rows], all_eos[rows]
+        stats = _chunk_stats(
+            task, tokenizer, table, tags, empty, has_control, n_tokens, passed[selected],
+            kept_length, kept, tokens_length_ok, keep, lengths, has_eos, has_artist, balanced,
+            tokens, len(rows), t0,
+        )  # fmt: skip
 
-    songs_kept = passed[selected]
+        def tables() -> Iterator[pa.Table]:
+            wrote = False
+            for at, matrix in spill.windows(rows):
+                wrote = True
+                yield part_table(table, keep[at], matrix, lengths[at], pieces[at], task)
+            if not wrote:  # a part with no rows still has its schema and one empty batch
+                empty_rows = np.zeros((0, task.seq_len), dtype=task.dtype)
+                yield part_table(table, keep, empty_rows, lengths, pieces, task)
+
+        batches.write_part_batches(
+            part, task.schema, tables(), PART_META, {"key": key, "stats": stats}
+        )
+    return {**stats, "part": str(part), "reused": False}
+
+
+def _chunk_stats(
+    task, tokenizer, table, tags, empty, has_control, n_tokens, songs_kept, kept_length, kept,
+    tokens_length_ok, keep, lengths, has_eos, has_artist, balanced, tokens, n_rows, t0,
+) -> dict[str, Any]:  # fmt: skip
+    """The part's stats (manifest.py merges them): counts through every filter per genre."""
     tokenized = n_tokens[n_tokens > 0]
     counts = count(
-        task,
-        tags,
-        empty,
-        has_control,
-        n_tokens,
-        kept_length,
-        kept,
-        tokens_length_ok,
-        tags[keep],
-        lengths,
-        has_eos,
-        has_artist,
-        None if has_artist is None else has_artist[keep],
-    )
+        task, tags, empty, has_control, n_tokens, kept_length, kept, tokens_length_ok, tags[keep],
+        lengths, has_eos, has_artist, None if has_artist is None else has_artist[keep],
+    )  # fmt: skip
     for g in task.genres:
         counts[g].update(balanced[g])
-    stats = {
+    return {
         "chunk": Path(task.chunk).name,
         "encoder": tokenizer.kind,
         "tokens": int(tokens),
@@ -440,11 +432,9 @@ def encode_chunk(task: ChunkTask) -> dict[str, Any]:
         "counts": counts,
         # Histogram of n over the kept songs: exact merged median and p95.
         "kept_length_hist": np.bincount(n_tokens[songs_kept]).tolist(),
-        "rows": len(rows),
+        "rows": n_rows,
         "row_tokens": int(lengths.sum()),
         "all_n_sum": int(tokenized.sum()),
         "all_n_count": len(tokenized),
         "seconds": time.perf_counter() - t0,
     }
-    write_part(part, part_table(table, keep, matrix, lengths, pieces, task), key, stats)
-    return {**stats, "part": str(part), "reused": False}

@@ -6,12 +6,8 @@ them)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from lyrics_gpt2.songcraft.sections import training_kinds
 
@@ -48,13 +44,3 @@ def not_after(positions: np.ndarray, ids: list[int], tokens: np.ndarray) -> np.n
         return positions
     before = np.asarray(ids, dtype=np.int64)[positions - 1]
     return positions[~np.isin(before, tokens)]
-
-
-def chunk_codes(chunk: Path, section_ids, candidates: np.ndarray):
-    """The ``sections`` codes of a chunk's candidate songs, in their order; None without
-    ``--sections``, and for chunks from before stage 1 recorded sections (their stanzas then get
-    kinds from repeats alone)."""
-    if not section_ids or "sections" not in pq.read_schema(chunk).names:
-        return None
-    column = pq.read_table(chunk, columns=["sections"])["sections"]
-    return pc.fill_null(column, "").take(pa.array(candidates, type=pa.int64()))

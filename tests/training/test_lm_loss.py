@@ -1,4 +1,4 @@
-"""The sliced output layer and loss (lyrics_gpt2.lm_loss) against the model's own loss: the same
+"""The sliced output layer and loss (lyrics_gpt2.evaluation.lm_loss) against the model's own loss: the same
 values and gradients, with padding, pad rows (--pad-vocab) and LoRA's wrapped output layer."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from lyrics_gpt2.data import IGNORE_INDEX
+from lyrics_gpt2.evaluation.lm_loss import final_hidden, sliced_loss, sliced_nll
 from lyrics_gpt2.evaluation.scoring import score_songs, song_nll
-from lyrics_gpt2.lm_loss import final_hidden, sliced_loss, sliced_nll
 from lyrics_gpt2.modeling import pad_embeddings
 
 VOCAB = 503
@@ -180,7 +180,7 @@ def test_no_eval_at_start_leaves_out_the_step_0_validation_only(tmp_path, data_d
 def test_the_default_slices_on_cpu_and_keeps_the_gpu_recipe_whole(
     requested, device, compiled, chunk
 ):
-    from lyrics_gpt2.lm_loss import choose_chunk
+    from lyrics_gpt2.evaluation.lm_loss import choose_chunk
 
     assert choose_chunk(requested, device, compiled) == chunk
 
