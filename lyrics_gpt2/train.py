@@ -70,7 +70,6 @@ from lyrics_gpt2.training.outputs import (
     RUN_OUTPUTS,
     MetricsLog,
     StepMeter,
-    count_songs,
     plain_state_dict,
     run_summary,
     save_hf_folder,
@@ -390,7 +389,7 @@ def main(argv=None) -> int:
         )
     accelerator.print(
         f"training {source.kind} model {args.model} ({n_params / 1e6:.1f}M parameters) on "
-        f"{len(data.train)} rows ({count_songs(data.train)} songs) for {total_steps} steps; "
+        f"{len(data.train)} rows ({data.songs['train']} songs) for {total_steps} steps; "
         f"{accelerator.num_processes} process(es), "
         f"{accelerator.device}, mixed precision {accelerator.mixed_precision}"
     )
