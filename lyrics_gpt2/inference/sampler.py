@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import torch
@@ -40,6 +40,7 @@ from lyrics_gpt2.songcraft.control import (
     steering_vocab,
     with_opening,
 )
+from lyrics_gpt2.songcraft.forms import draw_form
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Song:
     artist: str | None = None  # the artist token it was conditioned on, if any
     # [{"kind": "chorus", "text": ...}] for a song written with section tokens; None otherwise
     sections: list[dict] | None = None
+    # the form drawn for it from the model's forms.json (no --form given); None otherwise
+    drawn_form: tuple[str, ...] | None = None
 
 
 def control_tokens(tokenizer) -> list[str]:
@@ -102,6 +105,14 @@ def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
         ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
         mask[i, width - len(row) :] = 1
     return ids, mask
+
+
+def form_generator(seed: int, genre: str, index: int):
+    """The draw of song ``index``'s form under ``seed``: its own stream, apart from its tokens'."""
+    import numpy as np
+
+    digest = hashlib.blake2b(f"form/{seed}/{genre}/{index}".encode(), digest_size=8).digest()
+    return np.random.default_rng(int.from_bytes(digest, "little"))
 
 
 def row_generator(seed: int, index: int) -> torch.Generator:
@@ -367,11 +378,14 @@ def generate_songs(
     reflow_mode: str = "auto",
     artist: str | None = None,
     controls: Controls | None = None,
+    forms: Mapping[str, Mapping] | None = None,
 ) -> list[Song]:
     """``num_songs`` songs for each genre tag, sampled ``batch_size`` at a time; with ``artist``
     (a name :func:`lyrics_gpt2.genres.model_artists` lists) each is conditioned on that artist.
     ``controls`` (lyrics_gpt2.songcraft.control) steer form, repeats, rhyme and syllables; a
-    model trained with section tokens is steered even without them (its repeats are copied)."""
+    model trained with section tokens is steered even without them (its repeats are copied).
+    ``forms`` (lyrics_gpt2.songcraft.forms.load_forms): without a form in ``controls``, each song
+    of a genre in it gets a form drawn from that genre's table (by ``seed`` and its index)."""
     known = model_genres(tokenizer)
     artist_id = None
     if artist is not None:
@@ -392,24 +406,31 @@ def generate_songs(
             "this model was trained without section tokens, so it cannot follow a form; "
             "make its data with 'python -m pipeline.preprocess --sections' and train again"
         )
-    opening = [vocab.section_ids[controls.form[0]]] if controls.form else []
+    forms = {} if controls.form or not (vocab and vocab.section_ids) else dict(forms or {})
+
+    def song_controls(genre: str, index: int) -> Controls:
+        if genre not in forms:
+            return controls
+        return replace(controls, form=draw_form(forms[genre], form_generator(seed, genre, index)))
+
+    def new_row(genre: str, index: int) -> Row:
+        asked = song_controls(genre, index)
+        opening = [vocab.section_ids[asked.form[0]]] if asked.form else []
+        ids = prompt_ids(tokenizer, known[genre], prompt, artist_id)
+        return Row(
+            with_opening(ids, opening, artist_id),
+            cfg,
+            row_generator(seed, index),
+            prefix=1 if artist_id is None else 2,
+            control=None if vocab is None else Steer(asked, vocab),
+        )
+
     jobs = [(g, i) for g in genres for i in range(num_songs)]
     songs: list[Song] = []
     batch = Batch(model, eos_id, pad_id)
     for start in range(0, len(jobs), batch_size):
         chunk = jobs[start : start + batch_size]
-        rows = [
-            Row(
-                with_opening(
-                    prompt_ids(tokenizer, known[g], prompt, artist_id), opening, artist_id
-                ),
-                cfg,
-                row_generator(seed, i),
-                prefix=1 if artist_id is None else 2,
-                control=None if vocab is None else Steer(controls, vocab),
-            )
-            for g, i in chunk
-        ]
+        rows = [new_row(g, i) for g, i in chunk]
         batch.add(rows)
         while batch.rows:
             batch.step()
@@ -418,7 +439,8 @@ def generate_songs(
             parts = None
             if vocab is not None and vocab.section_ids:
                 parts = split_sections(tokenizer, row, eos_id, vocab.kind_of)
-            songs.append(Song(genre, text, n, ended, seed, i, artist, parts))
+            form = row.control.c.form if row.control is not None and genre in forms else None
+            songs.append(Song(genre, text, n, ended, seed, i, artist, parts, form))
     return songs
 
 

@@ -116,6 +116,7 @@ def save_hf_folder(
 # adopted as a run (lyrics_gpt2.fileio.claim_folder) only when it holds nothing else.
 RUN_OUTPUTS = (
     "summary.json",
+    "forms.json",
     "model.safetensors",
     "pytorch_model.bin",
     "config.json",
