@@ -39,7 +39,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from lyrics_gpt2.cli import run
-from lyrics_gpt2.data import EpochShuffle, load_tokenized
+from lyrics_gpt2.data import EpochShuffle
 from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.evaluation.scoring import SongScores, score_songs
 from lyrics_gpt2.fileio import (
@@ -50,7 +50,6 @@ from lyrics_gpt2.fileio import (
     write_json,
 )
 from lyrics_gpt2.modeling import build_model, pad_embeddings, unpad_embeddings
-from lyrics_gpt2.songcraft.forms import FORMS_FILE, write_forms
 from lyrics_gpt2.training import lora
 from lyrics_gpt2.training.checkpoints import (
     FIXED_ON_RESUME,
@@ -73,6 +72,7 @@ from lyrics_gpt2.training.outputs import (
     StepMeter,
     plain_state_dict,
     run_summary,
+    save_forms,
     save_hf_folder,
 )
 from lyrics_gpt2.training.tracking import PROJECT, hparams, init_kwargs, scalars
@@ -427,10 +427,7 @@ def main(argv=None) -> int:
                 record=folder.record,
             )
             plots = plot_losses(read_metrics(out / "metrics.jsonl"), out)
-            if data.manifest.section_token_ids:  # the forms generate draws from (no --form)
-                folder.record(FORMS_FILE)
-                write_forms(out, load_tokenized(args.data_dir)[0]["train"],
-                            data.manifest.section_token_ids)  # fmt: skip
+            save_forms(out, args.data_dir, data.manifest, folder.record)
         summary = run_summary(
             args, out, state, data, source, base_model, accelerator,
             parameters=n_params, trainable=trainable, genre_rows=genre_rows,

@@ -40,7 +40,7 @@ from lyrics_gpt2.songcraft.control import (
     steering_vocab,
     with_opening,
 )
-from lyrics_gpt2.songcraft.forms import draw_form
+from lyrics_gpt2.songcraft.forms import draw_form, form_rng
 
 
 @dataclass
@@ -105,14 +105,6 @@ def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
         ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
         mask[i, width - len(row) :] = 1
     return ids, mask
-
-
-def form_generator(seed: int, genre: str, index: int):
-    """The draw of song ``index``'s form under ``seed``: its own stream, apart from its tokens'."""
-    import numpy as np
-
-    digest = hashlib.blake2b(f"form/{seed}/{genre}/{index}".encode(), digest_size=8).digest()
-    return np.random.default_rng(int.from_bytes(digest, "little"))
 
 
 def row_generator(seed: int, index: int) -> torch.Generator:
@@ -411,7 +403,7 @@ def generate_songs(
     def song_controls(genre: str, index: int) -> Controls:
         if genre not in forms:
             return controls
-        return replace(controls, form=draw_form(forms[genre], form_generator(seed, genre, index)))
+        return replace(controls, form=draw_form(forms[genre], form_rng(seed, genre, index)))
 
     def new_row(genre: str, index: int) -> Row:
         asked = song_controls(genre, index)

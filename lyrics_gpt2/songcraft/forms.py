@@ -11,6 +11,7 @@ choruses of the songs the model learned from; ``--form free`` leaves the form to
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Mapping
@@ -88,6 +89,13 @@ def load_forms(model_dir: Path) -> dict[str, dict]:
     except (OSError, ValueError, AttributeError):
         return {}
     return {g: t for g, t in genres.items() if t.get("songs", 0) >= MIN_SONGS and t.get("forms")}
+
+
+def form_rng(seed: int, genre: str, index: int) -> np.random.Generator:
+    """The draw of song ``index``'s form under ``seed``: its own stream, apart from its tokens'
+    (lyrics_gpt2.inference.sampler.row_generator), so the form does not shift the song's draws."""
+    digest = hashlib.blake2b(f"form/{seed}/{genre}/{index}".encode(), digest_size=8).digest()
+    return np.random.default_rng(int.from_bytes(digest, "little"))
 
 
 def draw_form(table: Mapping, rng: np.random.Generator) -> tuple[str, ...]:

@@ -15,9 +15,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from lyrics_gpt2.data import load_tokenized
 from lyrics_gpt2.fileio import atomic_path, read_json
 from lyrics_gpt2.inference.params import generation_defaults
 from lyrics_gpt2.modeling import ModelSource, base_from_summary, model_fingerprint
+from lyrics_gpt2.songcraft.forms import FORMS_FILE, write_forms
 from lyrics_gpt2.tokenizer import make_portable
 
 
@@ -182,6 +184,14 @@ def parent_record(source: ModelSource) -> dict[str, Any] | None:
         "steps": summary.get("steps"),
         "final_val_loss": summary.get("final_val_loss"),
     }
+
+
+def save_forms(out: Path, data_dir, manifest, record) -> None:
+    """``out/forms.json`` (the forms generate draws from without --form) for a model whose data
+    has section tokens; nothing for one without."""
+    if manifest.section_token_ids:
+        record(FORMS_FILE)
+        write_forms(out, load_tokenized(data_dir)[0]["train"], manifest.section_token_ids)
 
 
 def peak_memory(device) -> dict:
