@@ -79,8 +79,8 @@ def main() -> None:
           f"{args.max_length}, {args.threads} threads, median of {args.repeats} interleaved "
           f"passes after a warm-up\n")  # fmt: skip
     print("| run | rhyme pairs (AABB) | lines within 1 syllable | chorus copies equal | "
-          "repeated lines | ended | s per song |")  # fmt: skip
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "repeated lines | ended | tokens per song | s per song | ms per token |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     # A warm-up first (the first forward passes allocate and pick kernels), then the runs
     # interleaved --repeats times: one slow moment of a shared machine then hits every run alike.
     warm = Sampling(max_new_tokens=32)
@@ -94,6 +94,8 @@ def main() -> None:
                                            controls=controls)  # fmt: skip
             times[name].append((time.perf_counter() - t0) / len(results[name]))
     base = statistics.median(times["unconstrained"])
+    base_tokens = sum(s.tokens for s in results["unconstrained"]) / len(results["unconstrained"])
+    base_per_token = base / base_tokens
     for name, songs in results.items():
         per_song = statistics.median(times[name])
         texts = [s.text for s in songs]
@@ -102,8 +104,11 @@ def main() -> None:
         copies = _share(*_copies(songs))
         rep = sum(repeated_line_share(t) for t in texts) / len(texts)
         ended = sum(s.ended for s in songs) / len(songs)
-        print(f"| {name} | {rhyme} | {syll} | {copies} | {rep:.3f} | {ended:.0%} | "
-              f"{per_song:.2f} ({per_song / base:.2f}x) |", flush=True)  # fmt: skip
+        tokens = sum(s.tokens for s in songs) / len(songs)
+        per_token = per_song / tokens
+        print(f"| {name} | {rhyme} | {syll} | {copies} | {rep:.3f} | {ended:.0%} | {tokens:.0f} | "
+              f"{per_song:.2f} ({per_song / base:.2f}x) | {per_token * 1e3:.2f} "
+              f"({per_token / base_per_token:.2f}x) |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
