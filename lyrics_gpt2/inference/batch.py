@@ -32,6 +32,9 @@ def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
     return ids, mask
 
 
+MAX_REWIND = 16  # tokens a rewrite may take back or add and still skip a full prefill
+
+
 class Batch:
     """Rows sampled together over one KV cache; rows join and leave between steps.
 
@@ -62,6 +65,7 @@ class Batch:
         # of the row's own tokens (already penalised), so it changes nothing.
         self.seen = torch.zeros((0, 0), dtype=torch.long, device=self.device)
         self.logits = None  # [B, V]: each row's next-token logits, drawn from by step()
+        self.held: list[list[int]] = []  # the tokens each row's cache holds, in order
         self.cache_arg = cache_argument(model)
 
     @torch.no_grad()
@@ -70,7 +74,8 @@ class Batch:
         ``contexts`` for rows that go on past the window) and join them."""
         if not rows:
             return
-        ids, mask = left_pad(list(contexts or [r.prompt for r in rows]), self.pad_id)
+        contexts = [list(c) for c in (contexts or [r.prompt for r in rows])]
+        ids, mask = left_pad(contexts, self.pad_id)
         ids, mask = ids.to(self.device), mask.to(self.device)
         result = self.model(
             input_ids=ids,
@@ -89,7 +94,7 @@ class Batch:
                 mask,
                 seen,
             )
-            self.logits = logits
+            self.logits, self.held = logits, contexts
             return
         width = max(self.mask.shape[1], mask.shape[1])
         self.mask = torch.cat([_pad_left(self.mask, width, 0), _pad_left(mask, width, 0)])
@@ -103,6 +108,7 @@ class Batch:
         self.seen = torch.cat([_pad_left(self.seen, width, None), _pad_left(seen, width, None)])
         self.logits = torch.cat([self.logits, logits])
         self.rows += rows
+        self.held += contexts
 
     def drop(self, rows: Sequence[Row]) -> None:
         """Remove rows now (abandoned by their caller); their tokens stay in ``row.new``."""
@@ -136,25 +142,66 @@ class Batch:
             cached = self.mask.sum(-1).tolist()
             full = [r for r, n in zip(self.rows, cached, strict=True) if n >= self.window]
         again = {id(r) for r in rewritten if not r.done}
-        full += [r for r in self.rows if id(r) in again and r not in full]
+        # A small rewrite (a line's last word swapped, a section token written in) feeds only
+        # the changed tail in this step's forward pass; a larger one (a copied chorus) or a row
+        # that slid past the window is prefilled again.
+        tails = {}
+        for i, r in enumerate(self.rows):
+            if id(r) in again and r not in full:
+                tail = self._tail(i)
+                if tail is None:
+                    full.append(r)
+                else:
+                    tails[id(r)] = tail
         self.drop(full)
         if self.rows:
-            step_ids = torch.tensor([r.new[-1] for r in self.rows], device=self.device)[:, None]
-            self.mask = torch.cat([self.mask, self.mask.new_ones(len(self.rows), 1)], dim=1)
-            positions = self.mask.sum(-1, keepdim=True) - 1
-            result = self.model(
-                input_ids=step_ids,
-                attention_mask=self.mask,
-                position_ids=positions,
-                **{self.cache_arg: self.cache},
-                use_cache=True,
-                logits_to_keep=1,
-            )
-            self.cache = _cache_of(result)
-            self.logits = result.logits[:, -1, :].float()
-            self.seen = torch.cat([self.seen, step_ids], dim=1)
+            self._forward([tails.get(id(r), [r.new[-1]]) for r in self.rows])
         self.add(full, [self._context(r) for r in full])
         return drawn
+
+    def _tail(self, i: int) -> list[int] | None:
+        """Row ``i``'s tokens that its cache lacks after a steered rewrite, its cache cut back
+        to the tokens that still stand (masked out); None when the rewrite is too large."""
+        row, held = self.rows[i], self.held[i]
+        tokens = row.prompt + row.new
+        same = 0
+        for a, b in zip(held, tokens, strict=False):
+            if a != b:
+                break
+            same += 1
+        gone, tail = len(held) - same, tokens[same:]
+        if same < len(row.prompt) or gone > MAX_REWIND or not 0 < len(tail) <= MAX_REWIND:
+            return None
+        if self.window and len(held) - gone + len(tail) > self.window:
+            return None  # past the window: it slides, prefilled from its context
+        if gone:
+            columns = self.mask[i].nonzero().flatten()[-gone:]
+            self.mask[i, columns] = 0
+            self.seen[i, columns] = held[0]  # a token the row has: penalised anyway
+            del held[same:]
+        return tail
+
+    def _forward(self, tails: list[list[int]]) -> None:
+        """One forward pass over each row's new tokens (one per row, more after a rewrite),
+        left-padded to the longest, appended to the cache; the last position's logits kept."""
+        ids, mask = left_pad(tails, self.pad_id)
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        self.mask = torch.cat([self.mask, mask], dim=1)
+        positions = (self.mask.cumsum(-1) - 1).clamp(min=0)[:, -ids.shape[1] :]
+        result = self.model(
+            input_ids=ids,
+            attention_mask=self.mask,
+            position_ids=positions,
+            **{self.cache_arg: self.cache},
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        self.cache = _cache_of(result)
+        self.logits = result.logits[:, -1, :].float()
+        # A pad slot repeats the row's last new token, which is penalised anyway.
+        self.seen = torch.cat([self.seen, torch.where(mask.bool(), ids, ids[:, -1:])], dim=1)
+        for held, tail in zip(self.held, tails, strict=True):
+            held.extend(tail)
 
     def _context(self, row: Row) -> list[int]:
         """What a row that left the cache is prefilled with: all its tokens while they fit the
@@ -168,6 +215,7 @@ class Batch:
         if len(index) == len(self.rows):
             return
         self.rows = [self.rows[i] for i in index]
+        self.held = [self.held[i] for i in index]
         if not self.rows:
             self.cache, self.logits = None, None
             self.mask = self.mask[:0, :0]
