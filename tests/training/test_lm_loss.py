@@ -195,3 +195,21 @@ def test_a_negative_loss_chunk_is_refused_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and "--loss-chunk must not be negative" in err and "Traceback" not in err
     assert not (tmp_path / "m").exists()
+
+
+def test_gradient_checkpointing_and_the_sliced_loss_give_the_models_own_gradients():
+    from lyrics_gpt2.training.model_setup import enable_gradient_checkpointing
+
+    b = batch()
+    plain, sliced = tiny_model(), tiny_model()
+    enable_gradient_checkpointing(sliced)
+    want = plain(**b).loss
+    want.backward()
+    hidden, head = final_hidden(sliced, b["input_ids"], b["attention_mask"])
+    got = sliced_loss(hidden, head, b["labels"], 17)
+    got.backward()
+    torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+    want_g, got_g = grads(plain), grads(sliced)
+    assert want_g.keys() == got_g.keys()
+    for name in want_g:
+        torch.testing.assert_close(got_g[name], want_g[name], rtol=1e-5, atol=1e-7, msg=name)
