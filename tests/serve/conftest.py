@@ -1,0 +1,16 @@
+"""Fixtures of tests/serve/: a tiny model trained on songs with section tokens, so the page's
+form, copied choruses and line filling run on a model that has them."""
+
+from __future__ import annotations
+
+import pytest
+
+from lyrics_gpt2.testing import train_tiny_model, write_tiny_dataset
+
+
+@pytest.fixture(scope="session")
+def sectioned_trained(tmp_path_factory):
+    """The model folder of a tiny model trained on verse-chorus-verse-chorus songs."""
+    root = tmp_path_factory.mktemp("sectioned-serve")
+    write_tiny_dataset(root / "data", sections=True)
+    return train_tiny_model(root / "data", root / "model", steps=60)
