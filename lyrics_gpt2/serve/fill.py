@@ -276,8 +276,9 @@ def router(svc) -> APIRouter:
 
 
 def analysis(sections: list[list[str]]) -> dict:
-    """Syllables and last word per line; lines whose last words rhyme (or are the same word)
-    share a group number, song-wide; a line whose word rhymes with no other has none."""
+    """Syllables and last word per line; lines whose last words rhyme share a group number,
+    song-wide; a line whose word rhymes with no other has none (a word never rhymes with itself,
+    so a chorus copy is no rhyme of the chorus)."""
     groups: list[list[str]] = []
     where: list[list[int | None]] = []
     for lines in sections:
@@ -287,14 +288,14 @@ def analysis(sections: list[list[str]]) -> dict:
             g = None
             if word:
                 g = next((k for k, members in enumerate(groups)
-                          if any(w == word or rhymes(w, word) for w in members)), None)  # fmt: skip
+                          if any(rhymes(w, word) for w in members)), None)  # fmt: skip
                 if g is None:
                     groups.append([])
                     g = len(groups) - 1
                 groups[g].append(word)
             row.append(g)
         where.append(row)
-    shared = {g for g, members in enumerate(groups) if len(members) > 1}
+    shared = {g for g, members in enumerate(groups) if len(set(members)) > 1}
     number = {g: k for k, g in enumerate(sorted(shared))}
     return {
         "sections": [

@@ -18,8 +18,8 @@ from lyrics_gpt2.songcraft.rhyme import parse_scheme
 from lyrics_gpt2.songcraft.sections import parse_form
 from lyrics_gpt2.songcraft.syllables import parse_syllables
 
-MAX_SECTIONS = 24
-MAX_LINES = 16  # per section
+MAX_SECTIONS = 32
+MAX_LINES = 40  # per section (a rap verse runs long)
 MAX_LINE_CHARS = 200
 MAX_FILL = 48  # lines one request may fill (each is sampled in turn, conditioned on the last)
 MAX_ENDINGS = 12
