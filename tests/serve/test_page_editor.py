@@ -105,6 +105,12 @@ def test_write_by_form_lock_rewrite_rhyme_copy_and_download(url, browser, tmp_pa
     assert after[0][0] == song[0][0] and after[2][1] == song[2][1]
     assert after != song and after[1] == after[3]
 
+    # One section written again: only its unlocked lines change.
+    page.get_by_label("Write the unlocked lines of Verse 2 again").click()
+    page.wait_for_function(WROTE, timeout=120_000)
+    again = texts(page)
+    assert again[:2] == after[:2] and again[2][1] == song[2][1] and again[2] != after[2]
+
     # A rhyme scheme; the first line set by hand (and locked); the second written again rhymes.
     page.select_option("#rhyme_scheme", "AABB")
     line(page, 0, 0).fill("dance in the night")

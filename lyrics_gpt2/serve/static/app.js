@@ -189,7 +189,8 @@ function fillBody(extra) {
 async function fillLines(positions, what, keepBusy = false) {
   if (positions.length === 0) { $("status").textContent = `Every line of ${what} is locked.`; return true; }
   const s = settings();
-  const seed = $("fix_seed").checked ? s.seed : Math.floor(Math.random() * 2 ** 31);
+  // A new take every press ("Keep this seed" is for Write); the status names the seed used.
+  const seed = Math.floor(Math.random() * 2 ** 31);
   const sampling = Object.fromEntries(SAMPLING.map((k) => [k, s[k]]));
   const own = !controller;
   if (own) { controller = new AbortController(); setBusy(true); }
@@ -288,7 +289,9 @@ async function copySong() {
     await navigator.clipboard.writeText(text);
     return "Copied.";
   }
+  if ($("copy_area")) $("copy_area").remove();
   const area = document.createElement("textarea");
+  area.id = "copy_area"; area.setAttribute("aria-label", "The song's text, to copy");
   area.value = text; area.setAttribute("readonly", ""); area.style.position = "fixed";
   area.style.opacity = "0"; document.body.appendChild(area); area.select();
   let ok = false;
