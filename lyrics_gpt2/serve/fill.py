@@ -18,6 +18,7 @@ syllable target, not as context.
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from fastapi import APIRouter, Request
@@ -239,40 +240,44 @@ def router(svc) -> APIRouter:
         row = Row(ids, Sampling(max_new_tokens=1), row_generator(0, 0), control=peek)
         if not await run_row(request, row):
             return problem(499, "client closed the request")
-        if target:
-            picks = vocab.rhyming_tokens(target)
-        else:
-            picks = [
-                i for i in vocab.word_start_ids.tolist() if _WORD_TOKEN.fullmatch(vocab.texts[i])
-            ]
-        want = None
-        if body.syllables:
-            want = body.syllables[j % len(body.syllables)]
-        stem_syl = line_syllables(stem)
-        scores = peek.logits[picks].tolist() if picks else []
-        ranked = sorted(zip(scores, picks, strict=True), reverse=True)
-        out: list[dict] = []
-        seen = {current, target}
-        fits, rest = [], []
-        for _, i in ranked:
-            word = vocab.texts[i][1:].lower().strip("'")
-            if word in seen:
-                continue
-            seen.add(word)
-            syl = stem_syl + word_syllables(word)
-            item = {"word": word, "text": f"{stem} {word}".strip(), "syllables": syl,
-                    "rhymes": bool(target) and rhymes(word, target)}  # fmt: skip
-            (fits if want is None or abs(syl - want) <= 1 else rest).append(item)
-            if len(fits) >= body.n:
-                break
-        out = (fits + rest)[: body.n]
+        want = body.syllables[j % len(body.syllables)] if body.syllables else None
+        # The rhyme index is built once per tokenizer (a second on GPT-2's): off the event loop.
+        out = await asyncio.to_thread(
+            rank_endings, vocab, peek.logits, stem, {current, target}, target, want, body.n
+        )
         return {"at": [s, j], "partner": target, "endings": out}
 
     @api.post("/v1/analyze")
-    async def analyze(body: AnalyzeRequest):
+    def analyze(body: AnalyzeRequest):  # plain def: FastAPI runs it off the event loop
         return analysis(body.sections)
 
     return api
+
+
+def rank_endings(vocab, logits, stem: str, skip: set, target: str | None, want: int | None,
+                 n: int) -> list[dict]:  # fmt: skip
+    """The ``n`` likeliest whole-word tokens by ``logits`` that rhyme with ``target`` (any word
+    when None), those keeping the line within a syllable of ``want`` first."""
+    if target:
+        picks = vocab.rhyming_tokens(target)
+    else:
+        picks = [i for i in vocab.word_start_ids.tolist() if _WORD_TOKEN.fullmatch(vocab.texts[i])]
+    scores = logits[picks].tolist() if picks else []
+    stem_syl = line_syllables(stem)
+    fits, rest = [], []
+    seen = set(skip)
+    for _, i in sorted(zip(scores, picks, strict=True), reverse=True):
+        word = vocab.texts[i][1:].lower().strip("'")
+        if word in seen:
+            continue
+        seen.add(word)
+        syl = stem_syl + word_syllables(word)
+        item = {"word": word, "text": f"{stem} {word}".strip(), "syllables": syl,
+                "rhymes": bool(target) and rhymes(word, target)}  # fmt: skip
+        (fits if want is None or abs(syl - want) <= 1 else rest).append(item)
+        if len(fits) >= n:
+            break
+    return (fits + rest)[:n]
 
 
 def analysis(sections: list[list[str]]) -> dict:
