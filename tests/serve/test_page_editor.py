@@ -118,6 +118,17 @@ def test_write_by_form_lock_rewrite_rhyme_copy_and_download(url, browser, tmp_pa
     page.wait_for_function(WROTE, timeout=120_000)
     second = line(page, 0, 1).input_value()
     assert rhymes(last_word(second), "night"), second
+    # The keyboard keeps its place through the rewrite; Enter goes to the next line; Space locks.
+    active = "document.activeElement.dataset.pos"
+    assert page.evaluate(active) == "regen-0-1"
+    line(page, 2, 0).focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate(active) == "2-1"
+    page.get_by_label("Lock Verse 2 line 1").focus()
+    page.keyboard.press("Space")
+    assert page.get_by_label("Lock Verse 2 line 1").is_checked()
+    assert page.evaluate(active) == "lock-2-0"
+    page.keyboard.press("Space")
     # The pair shares a rhyme colour.
     page.wait_for_function(
         "document.querySelector('[data-pos=\"0-1\"]').parentElement.dataset.rhyme !== undefined"

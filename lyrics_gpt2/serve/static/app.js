@@ -125,7 +125,7 @@ async function write(event) {
   if (event) event.preventDefault();
   if (event && !$("fix_seed").checked) $("seed").value = Math.floor(Math.random() * 2 ** 31);
   const body = settings();
-  song = {sections: []}; announced = 0; render();
+  song = {sections: []}; announced = 0; lastFocus = null; render();
   $("status").textContent = "Writing…";
   $("link").hidden = true;
   controller = new AbortController();

@@ -12,6 +12,8 @@ const REPEATING = new Set(["chorus", "hook", "refrain"]);
 let song = {sections: []};
 let selected = null;  // [section, line] of the line last clicked or focused
 let analyzeTimer = null;
+let lastFocus = null;  // data-pos of the editor's control focused last
+$("song").addEventListener("focusin", (e) => { lastFocus = e.target.dataset.pos || null; });
 
 function songText(withLabels = false) {
   const labels = sectionLabels();
@@ -59,7 +61,11 @@ function fromSections(parts) {
 function render() {
   const box = $("song");
   const labels = sectionLabels();
-  const focus = document.activeElement && document.activeElement.dataset.pos;
+  // Keep the keyboard's place: the control focused (or last focused, when a busy button lost
+  // focus) is focused again after the rebuild.
+  const active = document.activeElement;
+  const focus = box.contains(active) ? active.dataset.pos
+    : (active === document.body || active === null) ? lastFocus : null;
   box.replaceChildren();
   song.sections.forEach((sec, s) => {
     const part = document.createElement("section");
@@ -80,7 +86,7 @@ function render() {
     sec.lines.forEach((line, l) => part.append(lineRow(labels[s], s, l, line)));
     box.append(part);
   });
-  if (focus) { const el = box.querySelector(`[data-pos="${focus}"]`); if (el) el.focus(); }
+  if (focus) { const el = box.querySelector(`[data-pos="${focus}"]`); if (el && !el.disabled) el.focus(); }
   const empty = song.sections.length === 0;
   for (const id of ["regen_all", "download_txt", "download_json", "copy"]) $(id).disabled = empty || busy;
   scheduleAnalysis();
@@ -90,7 +96,7 @@ function lineRow(label, s, l, line) {
   const row = document.createElement("div");
   row.className = "line" + (line.locked ? " locked" : "");
   const lock = document.createElement("input");
-  lock.type = "checkbox"; lock.className = "lock"; lock.checked = line.locked;
+  lock.type = "checkbox"; lock.className = "lock"; lock.checked = line.locked; lock.dataset.pos = `lock-${s}-${l}`;
   lock.setAttribute("aria-label", `Lock ${label} line ${l + 1}`);
   lock.title = "Lock: keep this line when writing again";
   lock.addEventListener("change", () => setLine(s, l, {locked: lock.checked}));
@@ -109,7 +115,7 @@ function lineRow(label, s, l, line) {
   const syl = document.createElement("span");
   syl.className = "syl"; syl.dataset.pos = `syl-${s}-${l}`; syl.title = "syllables";
   const again = button("↻", `Write ${label} line ${l + 1} again`, () => fillLines([[s, l]], `${label} line ${l + 1}`));
-  again.className = "regen-line"; again.disabled = line.locked || busy;
+  again.className = "regen-line"; again.disabled = line.locked || busy; again.dataset.pos = `regen-${s}-${l}`;
   row.append(lock, input, syl, again);
   return row;
 }
