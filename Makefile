@@ -23,7 +23,7 @@ setup: $(VENV)/.installed
 # songs are held out so the perplexity table has enough of them.
 demo: setup
 	$(BIN)/python -m pipeline.preprocess --input data/sample.csv.gz --output-dir $(DATA) \
-		--tokenizer bpe:8000 --val-fraction 0.05
+		--tokenizer bpe:8000 --val-fraction 0.05 --sections
 	$(BIN)/accelerate launch --cpu --num_processes 1 --num_machines 1 --mixed_precision no \
 		--dynamo_backend no lyrics_gpt2/train.py --preset tiny --data-dir $(DATA) \
 		--output-dir $(MODEL) --overwrite

@@ -28,6 +28,8 @@ from lyrics_gpt2.inference.sampler import generate_songs
 from lyrics_gpt2.modeling import load_trained, quiet_transformers
 from lyrics_gpt2.report.build import Judged, best_of, load_reference, source_figures
 from lyrics_gpt2.report.measures import SHAPE_ROWS
+from lyrics_gpt2.songcraft.control import model_sections
+from lyrics_gpt2.songcraft.forms import load_forms
 from lyrics_gpt2.tokenizer import load_tokenizer
 
 ALL = ()  # penalty on every seen token: transformers', the notebooks' and generate's default
@@ -52,6 +54,7 @@ GRID = [
     ),
 ]
 DISTANCE_KEYS = SHAPE_ROWS
+TARGET_KEYS = ("repeated_line_share", "words_per_song")
 SHOWN = ("fidelity", "repeated_line_share", "words_per_song", "lines_per_song")
 SHOWN += ("rhyme_density", "distinct_2", "ended_share")
 
@@ -79,6 +82,9 @@ def main() -> None:
     p.add_argument("--max-length", type=int, default=1024, help="new tokens per song at most")
     p.add_argument("--only", nargs="*", default=None, help="run only the grid rows whose names "
                    "start with these (a shorter sweep)")  # fmt: skip
+    p.add_argument("--forms", choices=("both", "drawn", "free"), default="both",
+                   help="songs with forms drawn from the model's forms.json (generate's --form "
+                   "auto), the model's own form (--form free), or each setting both ways")  # fmt: skip
     args = p.parse_args()
     quiet_transformers()
     ref = load_reference(args.data_dir, args.report_dir)
@@ -88,9 +94,14 @@ def main() -> None:
     max_new = args.max_length
     rows = []
 
-    def run(name: str, cfg: Sampling, n_best: int = 1) -> None:
+    forms = load_forms(args.model) if model_sections(tok) else {}
+    ways = {"both": (False, True), "drawn": (True,), "free": (False,)}[args.forms]
+    ways = ways if forms else (False,)
+
+    def run(name: str, cfg: Sampling, n_best: int = 1, drawn: bool = False) -> None:
         cfg = Sampling(**{**cfg.__dict__, "max_new_tokens": max_new})
-        songs = generate_songs(model, tok, genres, args.songs * n_best, cfg, seed=args.seed)
+        songs = generate_songs(model, tok, genres, args.songs * n_best, cfg, seed=args.seed,
+                               forms=forms if drawn else None)  # fmt: skip
         if n_best > 1:
             picked = []
             for g in genres:
@@ -107,10 +118,13 @@ def main() -> None:
 
     for name, cfg in GRID:
         if args.only is None or any(name.startswith(o) for o in args.only):
-            run(name, cfg)
+            for drawn in ways:
+                run(name + (", drawn forms" if drawn else ""), cfg, drawn=drawn)
     pick = min(rows, key=lambda r: r[1])
     if args.best_of > 1:
-        run(f"{pick[0]} best-of {args.best_of}", dict(GRID)[pick[0]], args.best_of)
+        base = pick[0].removesuffix(", drawn forms")
+        drawn = pick[0] != base
+        run(f"{pick[0]} best-of {args.best_of}", dict(GRID)[base], args.best_of, drawn)
     print("| setting | distance | " + " | ".join(SHOWN) + " |")
     print("| --- | ---: |" + " ---: |" * len(SHOWN))
     print(
@@ -123,6 +137,18 @@ def main() -> None:
         cells = " | ".join(f"{mean_over_genres(fig, k):.3f}" for k in SHOWN)
         print(f"| {name}{mark} | {dist:.3f} | {cells} |")
     print(f"\nchosen: {pick[0]} ({args.songs} songs per genre, max {max_new} new tokens)")
+    # The per-genre target: repeated-line share and words per song within 30% of held-out songs.
+    print("\n| setting | " + " | ".join(f"{g} {k}" for g in genres for k in TARGET_KEYS) + " |")
+    print("| --- |" + " ---: |" * (len(genres) * len(TARGET_KEYS)))
+    for name, _, fig in rows:
+        cells = [f"{fig[g][k]:.3f} ({fig[g][k] / held[g][k] - 1:+.0%})"
+                 for g in genres for k in TARGET_KEYS]  # fmt: skip
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print(
+        "| held-out songs | "
+        + " | ".join(f"{held[g][k]:.3f}" for g in genres for k in TARGET_KEYS)
+        + " |"
+    )
 
 
 if __name__ == "__main__":

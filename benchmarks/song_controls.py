@@ -13,6 +13,7 @@ repeated-line share, seconds per song. Each share carries its 95% Wilson interva
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import torch
@@ -52,6 +53,8 @@ def main() -> None:
     p.add_argument("--form", default="verse chorus verse chorus", help="used when the model has "
                    "section tokens")  # fmt: skip
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=2, help="timed passes over the runs, "
+                   "interleaved; the median time per song is shown")  # fmt: skip
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     quiet_transformers()
@@ -73,25 +76,39 @@ def main() -> None:
             form=form, rhyme_scheme=args.scheme
         )
     print(f"model {args.model}, {len(genres)} x {args.num_songs} songs, --max-length "
-          f"{args.max_length}, {args.threads} threads\n")  # fmt: skip
+          f"{args.max_length}, {args.threads} threads, median of {args.repeats} interleaved "
+          f"passes after a warm-up\n")  # fmt: skip
     print("| run | rhyme pairs (AABB) | lines within 1 syllable | chorus copies equal | "
-          "repeated lines | ended | s per song |")  # fmt: skip
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    base = None
-    for name, controls in runs.items():
-        t0 = time.perf_counter()
-        songs = generate_songs(model, tok, genres, args.num_songs, cfg, seed=1,
-                               controls=controls)  # fmt: skip
-        per_song = (time.perf_counter() - t0) / len(songs)
-        base = base or per_song
+          "repeated lines | ended | tokens per song | s per song | ms per token |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    # A warm-up first (the first forward passes allocate and pick kernels), then the runs
+    # interleaved --repeats times: one slow moment of a shared machine then hits every run alike.
+    warm = Sampling(max_new_tokens=32)
+    generate_songs(model, tok, genres, 1, warm, seed=0, controls=Controls(rhyme_scheme="AA"))
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    results = {}
+    for _ in range(args.repeats):
+        for name, controls in runs.items():
+            t0 = time.perf_counter()
+            results[name] = generate_songs(model, tok, genres, args.num_songs, cfg, seed=1,
+                                           controls=controls)  # fmt: skip
+            times[name].append((time.perf_counter() - t0) / len(results[name]))
+    base = statistics.median(times["unconstrained"])
+    base_tokens = sum(s.tokens for s in results["unconstrained"]) / len(results["unconstrained"])
+    base_per_token = base / base_tokens
+    for name, songs in results.items():
+        per_song = statistics.median(times[name])
         texts = [s.text for s in songs]
         rhyme = _share(*scheme_accuracy(texts, args.scheme))
         syll = _share(*syllable_accuracy(texts, [args.syllables]))
         copies = _share(*_copies(songs))
         rep = sum(repeated_line_share(t) for t in texts) / len(texts)
         ended = sum(s.ended for s in songs) / len(songs)
-        print(f"| {name} | {rhyme} | {syll} | {copies} | {rep:.3f} | {ended:.0%} | "
-              f"{per_song:.2f} ({per_song / base:.2f}x) |", flush=True)  # fmt: skip
+        tokens = sum(s.tokens for s in songs) / len(songs)
+        per_token = per_song / tokens
+        print(f"| {name} | {rhyme} | {syll} | {copies} | {rep:.3f} | {ended:.0%} | {tokens:.0f} | "
+              f"{per_song:.2f} ({per_song / base:.2f}x) | {per_token * 1e3:.2f} "
+              f"({per_token / base_per_token:.2f}x) |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

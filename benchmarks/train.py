@@ -239,13 +239,17 @@ def trainer_worker(cfg: dict) -> dict:
             tokens.append(inputs["attention_mask"].sum())
             return super().training_step(model, inputs, *a, **kw)
 
+    # Matched: the same precision, optimizer and compilation as ours. Defaults: what a Trainer
+    # run gets when none of them is asked for (fp32, its default optimizer, no compile).
+    matched = {} if cfg.get("defaults") else dict(
+        bf16=cuda, optim="adamw_torch_fused" if cuda else "adamw_torch",
+        torch_compile=cfg["compile"])  # fmt: skip
     targs = TrainingArguments(
         output_dir=cfg["out"], per_device_train_batch_size=cfg["batch"], max_steps=cfg["steps"],
         learning_rate=6e-4, weight_decay=0.1, warmup_steps=2, lr_scheduler_type="cosine",
-        max_grad_norm=1.0, bf16=cuda, use_cpu=not cuda, report_to=[], save_strategy="no",
+        max_grad_norm=1.0, use_cpu=not cuda, report_to=[], save_strategy="no",
         logging_strategy="no", remove_unused_columns=False, seed=42,
-        optim="adamw_torch_fused" if cuda else "adamw_torch", torch_compile=cfg["compile"],
-        dataloader_num_workers=cfg["workers"], dataloader_pin_memory=cuda,
+        dataloader_num_workers=cfg["workers"], dataloader_pin_memory=cuda, **matched,
     )  # fmt: skip
     collator = Collator(data.pad_token_id, data.seq_len, 8, data.manifest.conditioning_ids)
     trainer = Counting(model=model, args=targs, train_dataset=data.train, data_collator=collator,
@@ -253,7 +257,9 @@ def trainer_worker(cfg: dict) -> dict:
     trainer.train()
     half = cfg["steps"] // 2
     late = sum(int(t) for t in tokens[half:])
+    peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
     return {"tokens_per_s": late / (times[-1] - times[half - 1]),
+            "peak_device_memory_mib": peak,
             "flops_per_token": flops_per_token(model, data.seq_len),
             "torch_threads": torch.get_num_threads()}  # fmt: skip
 
@@ -295,6 +301,9 @@ def loop(args: argparse.Namespace, work: Path) -> None:
         ours.append(run_training(data_dir, out, flags, [sys.executable], threads))
         theirs.append(worker_process("trainer", cfg, threads))
         loads.append(os.getloadavg()[0])
+    defaults = []
+    if args.trainer_defaults:
+        defaults.append(worker_process("trainer", {**cfg, "defaults": True}, threads))
     peak, peak_text = peak_flops(device, args.peak_tflops)
     fpt = theirs[0]["flops_per_token"]
     name = torch.cuda.get_device_name() if cuda else f"CPU ({os.cpu_count()} cores)"
@@ -307,13 +316,25 @@ def loop(args: argparse.Namespace, work: Path) -> None:
     print(f"real tokens/s of steps {steps // 2 + 1}-{steps} (end of step {steps // 2} to end of "
           f"step {steps}), {theirs[0]['torch_threads']} torch threads in each process, "
           f"{args.repeats} interleaved runs each")  # fmt: skip
-    print(f"{'':24}{'median tokens/s':>16}{'MFU':>7}   runs")
-    rows = (("lyrics_gpt2/train.py", [r["last_window_tokens_per_s"] for r in ours]),
-            ("transformers.Trainer", [r["tokens_per_s"] for r in theirs]))  # fmt: skip
-    for label, rates in rows:
-        rate = statistics.median(rates)
+    print(f"{'':24}{'median tokens/s':>16}{'MFU':>7}{'peak GPU MiB':>14}   runs")
+    rows = [("lyrics_gpt2/train.py", ours, "last_window_tokens_per_s"),
+            ("transformers.Trainer", theirs, "tokens_per_s")]  # fmt: skip
+    if defaults:
+        rows.append(("Trainer, its defaults", defaults, "tokens_per_s"))
+    medians = {}
+    for label, results, key in rows:
+        rates = [r[key] for r in results]
+        rate = medians[label] = statistics.median(rates)
+        memory = max((r.get("peak_device_memory_mib") or 0) for r in results)
+        shown = f"{memory:>14,.0f}" if memory else f"{'-':>14}"
         runs = ", ".join(f"{r:,.0f}" for r in rates)
-        print(f"{label:24}{rate:>16,.0f}{rate * fpt / peak:>7.1%}   {runs}")
+        print(f"{label:24}{rate:>16,.0f}{rate * fpt / peak:>7.1%}{shown}   {runs}")
+    ratio = medians["lyrics_gpt2/train.py"] / medians["transformers.Trainer"]
+    print(f"ours / Trainer: {ratio:.2f}x (median tokens/s)")
+    if defaults:
+        ratio = medians["lyrics_gpt2/train.py"] / medians["Trainer, its defaults"]
+        print(f"ours / Trainer with its defaults (fp32, its default optimizer, no compile): "
+              f"{ratio:.2f}x")  # fmt: skip
     print(
         f"load average (1 min) before and after each pair: {', '.join(f'{x:.1f}' for x in loads)}"
     )
@@ -436,6 +457,8 @@ def main() -> None:
     parser.add_argument("--peak-tflops", type=float, help="peak FLOP/s for MFU (default: table)")
     parser.add_argument("--threads", type=int, help="loop mode: torch threads (default: cores)")
     parser.add_argument("--repeats", type=int, default=3, help="loop mode: interleaved runs")
+    parser.add_argument("--trainer-defaults", action="store_true",
+                        help="loop mode: also time Trainer with its default settings")  # fmt: skip
     parser.add_argument("--lora-rank", type=int, default=16, help="lora mode: the rank")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-config", help=argparse.SUPPRESS)

@@ -46,6 +46,7 @@ from lyrics_gpt2.fileio import atomic_path, check_inputs, check_output, output_e
 from lyrics_gpt2.genres import model_artists, model_genres, resolve_artist, resolve_genres
 from lyrics_gpt2.inference.params import (
     DEFAULT_MAX_LENGTH,
+    FORM_MAX_LENGTH,
     add_sampling_flags,
     sampling_from,
 )
@@ -63,7 +64,8 @@ from lyrics_gpt2.modeling import (
     pick_device,
     quiet_transformers,
 )
-from lyrics_gpt2.songcraft.control import REPEAT_MODES, Controls
+from lyrics_gpt2.songcraft.control import REPEAT_MODES, Controls, model_sections
+from lyrics_gpt2.songcraft.forms import FORMS_FILE, load_forms
 from lyrics_gpt2.songcraft.rhyme import parse_scheme
 from lyrics_gpt2.songcraft.sections import TOKENS, parse_form
 from lyrics_gpt2.songcraft.syllables import parse_syllables
@@ -78,7 +80,18 @@ def song_dict(song: Song) -> dict:
         del out["artist"]
     if out["sections"] is None:
         del out["sections"]
+    if out["drawn_form"] is None:
+        del out["drawn_form"]
+    else:
+        out["drawn_form"] = list(out["drawn_form"])
     return out
+
+
+def song_controls(asked: dict, song: Song) -> dict:
+    """``{"controls": ...}`` of one song: what the flags asked, with the form drawn for it."""
+    if song.drawn_form:
+        asked = {**asked, "form": list(song.drawn_form)}
+    return {"controls": asked} if asked else {}
 
 
 def with_labels(song: Song) -> str:
@@ -93,8 +106,7 @@ def render(songs: list[Song], fmt: str, settings: dict, show_sections: bool = Fa
     asked = {k: settings[k] for k in ("form", "rhyme_scheme", "syllables") if settings.get(k)}
     if fmt == "jsonl":
         return "".join(
-            json.dumps({**song_dict(s), **({"controls": asked} if asked else {})},
-                       ensure_ascii=False) + "\n"
+            json.dumps({**song_dict(s), **song_controls(asked, s)}, ensure_ascii=False) + "\n"
             for s in songs
         )  # fmt: skip
     if fmt == "json":
@@ -133,7 +145,7 @@ def build_parser() -> ArgumentParser:
         type=int,
         default=None,
         help=f"most new tokens per song (default: {DEFAULT_MAX_LENGTH}, or less when the "
-        "model's context is shorter)",
+        f"model's context is shorter; {FORM_MAX_LENGTH} for songs that follow a form)",
     )
     add_sampling_flags(p)
     p.add_argument("--seed", type=int, default=42, help="same seed, same flags -> same songs")
@@ -176,9 +188,11 @@ def add_song_flags(p: ArgumentParser) -> None:
     g = p.add_argument_group("song shape")
     g.add_argument(
         "--form",
-        default=None,
+        default="auto",
         help='sections in order, e.g. "verse chorus verse chorus bridge chorus" (a model '
-        "trained on data made with --sections)",
+        "trained on data made with --sections); auto (default): each song's form drawn from the "
+        "forms of the model's training songs of its genre (its forms.json), else the model's "
+        "own; free: the model's own",
     )
     g.add_argument(
         "--repeat-sections",
@@ -200,11 +214,14 @@ def add_song_flags(p: ArgumentParser) -> None:
     )
 
 
+FORM_MODES = ("auto", "free")  # --form words that are not a form
+
+
 def controls_from(args, problems: Problems) -> Controls:
     """The Controls the song flags name; each bad one added to ``problems``."""
     form: list[str] = []
     scheme, syllables = "", []
-    if args.form is not None:
+    if args.form not in FORM_MODES:
         try:
             form = parse_form(args.form)
         except ValueError as exc:
@@ -272,8 +289,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     room = context - prompt_len
     if room < 1:
         raise UsageError(f"--prompt is {prompt_len} tokens; the model sees at most {context}")
+    forms = load_forms(args.model) if args.form == "auto" and model_sections(tokenizer) else {}
     # --max-length may exceed the window: the sampler slides it (sampling.window_context).
-    cfg = sampling_from(args, args.max_length or min(DEFAULT_MAX_LENGTH, room))
+    shaped = bool(controls.form or forms)
+    default_length = FORM_MAX_LENGTH if shaped else min(DEFAULT_MAX_LENGTH, room)
+    cfg = sampling_from(args, args.max_length or default_length, shaped)
     if cfg.repetition_penalty < 1:
         print(
             f"warning: --repetition-penalty {cfg.repetition_penalty} < 1 rewards repeated "
@@ -293,6 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         reflow_mode=args.reflow,
         artist=artist,
         controls=controls,
+        forms=forms,
     )
     if args.best_of > 1:
         songs = pick_best(songs, args.best_of, args.num_songs, args.data_dir, args.report_dir)
@@ -321,6 +342,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "syllables": list(controls.syllables),
             }
             if controls.constrains
+            else {}
+        ),
+        **(
+            {"forms": f"drawn per song from {args.model / FORMS_FILE}"}
+            if forms and not controls.form
             else {}
         ),
     }

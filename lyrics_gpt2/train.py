@@ -70,9 +70,9 @@ from lyrics_gpt2.training.outputs import (
     RUN_OUTPUTS,
     MetricsLog,
     StepMeter,
-    count_songs,
     plain_state_dict,
     run_summary,
+    save_forms,
     save_hf_folder,
 )
 from lyrics_gpt2.training.tracking import PROJECT, hparams, init_kwargs, scalars
@@ -390,7 +390,7 @@ def main(argv=None) -> int:
         )
     accelerator.print(
         f"training {source.kind} model {args.model} ({n_params / 1e6:.1f}M parameters) on "
-        f"{len(data.train)} rows ({count_songs(data.train)} songs) for {total_steps} steps; "
+        f"{len(data.train)} rows ({data.songs['train']} songs) for {total_steps} steps; "
         f"{accelerator.num_processes} process(es), "
         f"{accelerator.device}, mixed precision {accelerator.mixed_precision}"
     )
@@ -427,6 +427,7 @@ def main(argv=None) -> int:
                 record=folder.record,
             )
             plots = plot_losses(read_metrics(out / "metrics.jsonl"), out)
+            save_forms(out, args.data_dir, data.manifest, folder.record)
         summary = run_summary(
             args, out, state, data, source, base_model, accelerator,
             parameters=n_params, trainable=trainable, genre_rows=genre_rows,

@@ -20,6 +20,13 @@ from lyrics_gpt2.cli import ArgumentParser
 from lyrics_gpt2.errors import Problems
 
 DEFAULT_MAX_LENGTH = 256
+# For a song that follows a form, whose end the form decides: room for a real song (pop ~450, rap
+# ~950 GPT-2 tokens); the sampler slides the model's window past its context.
+FORM_MAX_LENGTH = 1024
+# For such a song, no repetition penalty: the form ends it (the penalty's work in a free song),
+# and a penalty on every seen token forbids the lines a song repeats (benchmarks/sampling_sweep.py:
+# closest to held-out songs; docs/generation.md).
+FORM_REPETITION_PENALTY = 1.0
 # The smallest temperature accepted. Logits divided by less overflow float range (1e-300 gave
 # inf - inf = nan: empty songs with top-k off, the 50th-best token with it on); 0.001 already
 # samples the greedy token for any logit gap above ~0.02, so nothing is lost by refusing below.
@@ -93,8 +100,9 @@ def add_sampling_flags(p: ArgumentParser) -> None:
     p.add_argument(
         "--repetition-penalty",
         type=float,
-        default=d.repetition_penalty,
-        help="1.0 = off; below 1 rewards repetition (%(default)s)",
+        default=None,
+        help=f"1.0 = off; below 1 rewards repetition (default {d.repetition_penalty}; "
+        f"{FORM_REPETITION_PENALTY} for songs that follow a form)",
     )
     p.add_argument(
         "--penalty-window",
@@ -111,17 +119,21 @@ def add_sampling_flags(p: ArgumentParser) -> None:
     )
 
 
-def sampling_from(values, max_new_tokens: int) -> Sampling:
+def sampling_from(values, max_new_tokens: int, shaped: bool = False) -> Sampling:
     """The Sampling that add_sampling_flags' flags name, from parsed flags or any object with
-    attributes of the same names (a request body); absent ones keep Sampling's defaults."""
+    attributes of the same names (a request body); absent ones keep Sampling's defaults, except
+    that songs which follow a form (``shaped``) get FORM_REPETITION_PENALTY."""
     d = Sampling()
     exempt = getattr(values, "penalty_exempt", "none")
+    penalty = getattr(values, "repetition_penalty", None)
+    if penalty is None:
+        penalty = FORM_REPETITION_PENALTY if shaped else d.repetition_penalty
     return Sampling(
         max_new_tokens=max_new_tokens,
         temperature=getattr(values, "temperature", d.temperature),
         top_k=getattr(values, "top_k", d.top_k),
         top_p=getattr(values, "top_p", d.top_p),
-        repetition_penalty=getattr(values, "repetition_penalty", d.repetition_penalty),
+        repetition_penalty=penalty,
         penalty_window=getattr(values, "penalty_window", d.penalty_window),
         penalty_exempt=None if exempt == "structure" else (),
     )

@@ -24,7 +24,12 @@ from pathlib import Path
 from lyrics_gpt2.cli import ArgumentParser, run
 from lyrics_gpt2.errors import Problems, UsageError, require_extra
 from lyrics_gpt2.fileio import atomic_path, claim_folder, read_json, write_json
-from lyrics_gpt2.inference.params import DEFAULT_MAX_LENGTH, add_sampling_flags, sampling_from
+from lyrics_gpt2.inference.params import (
+    DEFAULT_MAX_LENGTH,
+    FORM_MAX_LENGTH,
+    add_sampling_flags,
+    sampling_from,
+)
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
     add_device_flag,
@@ -75,7 +80,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--no-perplexity", action="store_true", help="skip the perplexity comparison")
     p.add_argument("--bootstrap", type=int, default=200, help="perplexity CI resamples")
     add_sampling_flags(p)
-    p.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH, help="(%(default)s)")
+    p.add_argument("--max-length", type=int, default=None,
+                   help=f"(default {DEFAULT_MAX_LENGTH} or the model's context; {FORM_MAX_LENGTH} "
+                   "for songs that follow a form drawn from the model's forms.json)")  # fmt: skip
     add_device_flag(p)
     return p
 
@@ -120,18 +127,25 @@ def generate(args) -> tuple[list[build.Judged], dict]:
     from lyrics_gpt2.genres import model_genres, resolve_genres
     from lyrics_gpt2.inference.sampler import generate_songs
     from lyrics_gpt2.modeling import load_trained, pick_device
+    from lyrics_gpt2.songcraft.control import model_sections
+    from lyrics_gpt2.songcraft.forms import load_forms
     from lyrics_gpt2.tokenizer import load_tokenizer
 
     tok = load_tokenizer(args.model)
     genres = resolve_genres(args.genre, model_genres(tok))
     model = load_trained(args.model, pick_device(args.device))
-    cfg = sampling_from(args, args.max_length)
-    # Songs stop where the model's context does (the genre token takes one position).
-    context = getattr(model.config, "n_positions", None) or cfg.max_new_tokens + 1
-    cfg = replace(cfg, max_new_tokens=min(cfg.max_new_tokens, context - 1))
+    # Songs as generate writes them by default: with a model's forms.json, each follows a form
+    # drawn from its genre's table (the sampler slides the window past the model's context).
+    forms = load_forms(args.model) if model_sections(tok) else {}
+    cfg = sampling_from(args, args.max_length or FORM_MAX_LENGTH, bool(forms))
+    if not forms:  # free songs stop where the model's context does (the genre token is one)
+        context = getattr(model.config, "n_positions", None) or cfg.max_new_tokens + 1
+        longest = args.max_length or DEFAULT_MAX_LENGTH
+        cfg = replace(cfg, max_new_tokens=min(longest, context - 1))
     songs = generate_songs(
-        model, tok, genres, args.num_songs, cfg, seed=args.seed, batch_size=args.batch_size
-    )
+        model, tok, genres, args.num_songs, cfg, seed=args.seed, batch_size=args.batch_size,
+        forms=forms,
+    )  # fmt: skip
     settings = {k: getattr(cfg, k) for k in ("temperature", "top_k", "top_p", "max_new_tokens")}
     settings.update(
         repetition_penalty=cfg.repetition_penalty,
@@ -139,8 +153,14 @@ def generate(args) -> tuple[list[build.Judged], dict]:
         penalty_exempt=args.penalty_exempt,
         seed=args.seed,
         num_songs=args.num_songs,
+        **({"forms": "drawn per song from the model's forms.json"} if forms else {}),
     )
-    return [build.Judged(s.genre, s.text, s.ended, s.sections) for s in songs], settings
+    judged = [
+        build.Judged(s.genre, s.text, s.ended, s.sections,
+                     {"form": list(s.drawn_form)} if s.drawn_form else None)
+        for s in songs
+    ]  # fmt: skip
+    return judged, settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -160,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             not scored_model or (args.model / "config.json").is_file(),
             f"no trained model in {args.model}; pass --model DIR or --songs FILE.jsonl",
         )
-        sampling_from(args, args.max_length).check(problems)
+        sampling_from(args, args.max_length or DEFAULT_MAX_LENGTH).check(problems)
     t0 = time.perf_counter()
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     folder = claim_folder(

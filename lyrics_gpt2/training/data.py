@@ -27,6 +27,9 @@ class TrainData:
     validation: object
     manifest: Manifest
     tokenizer: object
+    # Songs per split: rows of piece 0 (a long song's later pieces are rows too), counted before
+    # the loader's columns (ids and lengths) are picked.
+    songs: dict[str, int]
 
     @property
     def seq_len(self) -> int:
@@ -62,15 +65,28 @@ def load_data(data_dir: str | Path, eval_max_songs: int | None = None) -> TrainD
     check_data_vocab(
         tokenizer, manifest.vocab_size, manifest.genre_token_ids, manifest.genre_tokens, tok_dir
     )
-    splits = {}
+    splits, songs = {}, {}
     for name in ("train", "validation"):
         if name not in dataset or len(dataset[name]) == 0:
             raise UsageError(f"the {name} split in {data_dir}/tokenized is empty or missing")
+        split = dataset[name]
+        if name == "validation" and eval_max_songs is not None and eval_max_songs < len(split):
+            split = split.select(range(eval_max_songs))
+        songs[name] = count_songs(split)
         # Only ids and lengths travel to the loader; numpy rows avoid per-token Python objects.
-        splits[name] = dataset[name].select_columns(["input_ids", "length"]).with_format("numpy")
-    if eval_max_songs is not None and eval_max_songs < len(splits["validation"]):
-        splits["validation"] = splits["validation"].select(range(eval_max_songs))
-    return TrainData(splits["train"], splits["validation"], manifest, tokenizer)
+        splits[name] = split.select_columns(["input_ids", "length"]).with_format("numpy")
+    return TrainData(splits["train"], splits["validation"], manifest, tokenizer, songs)
+
+
+def count_songs(split) -> int:
+    """Songs in a tokenized split: rows of piece 0 (a long song's later pieces are rows too)."""
+    import pyarrow.compute as pc
+
+    if "piece" not in split.column_names:
+        return len(split)
+    # Arrow's table may hold rows a select() left out: count through the dataset's indices.
+    pieces = split.with_format("arrow")["piece"]
+    return int(pc.sum(pc.equal(pieces, 0)).as_py() or 0)
 
 
 def get_dataloaders(

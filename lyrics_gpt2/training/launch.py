@@ -43,8 +43,11 @@ def make_accelerator(args: TrainArgs):
         # finish the previous step, a host sync every step.
         kwargs["dataloader_config"] = DataLoaderConfiguration(non_blocking=True)
     if args.compile:
-        # Trimmed batches vary in width; dynamic shapes avoid one recompile per width.
-        kwargs["dynamo_plugin"] = TorchDynamoPlugin(backend="inductor", dynamic=True)
+        # dynamic left unset: torch compiles the first width static (the fastest kernels, and at
+        # a fixed width, as in the GPU benchmark, the only graph) and recompiles once with a
+        # dynamic width when trimmed batches change it. dynamic=True from the start cost 3% speed
+        # and 7.4 GB more peak memory at a fixed width (docs/training.md, H200).
+        kwargs["dynamo_plugin"] = TorchDynamoPlugin(backend="inductor")
     # `accelerate launch --multi_gpu` (torchrun) on a machine without CUDA: accelerate only picks
     # DDP over gloo when told it runs on CPU, otherwise each process would train alone.
     if not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1:

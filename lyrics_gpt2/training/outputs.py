@@ -15,9 +15,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from lyrics_gpt2.data import load_tokenized
 from lyrics_gpt2.fileio import atomic_path, read_json
 from lyrics_gpt2.inference.params import generation_defaults
 from lyrics_gpt2.modeling import ModelSource, base_from_summary, model_fingerprint
+from lyrics_gpt2.songcraft.forms import FORMS_FILE, write_forms
 from lyrics_gpt2.tokenizer import make_portable
 
 
@@ -116,6 +118,7 @@ def save_hf_folder(
 # adopted as a run (lyrics_gpt2.fileio.claim_folder) only when it holds nothing else.
 RUN_OUTPUTS = (
     "summary.json",
+    "forms.json",
     "model.safetensors",
     "pytorch_model.bin",
     "config.json",
@@ -142,15 +145,6 @@ def plain_state_dict(state_dict: dict) -> dict:
     """Weights keyed as the bare model names them: torch.compile's wrapper adds ``_orig_mod.``,
     which ``from_pretrained`` would not recognise (it would silently start from random weights)."""
     return {k.replace("_orig_mod.", ""): v for k, v in state_dict.items()}
-
-
-def count_songs(split) -> int:
-    """Songs in a tokenized split: rows of piece 0 (a long song's later pieces are rows too)."""
-    import pyarrow.compute as pc
-
-    if "piece" not in split.column_names:
-        return len(split)
-    return int(pc.sum(pc.equal(split.data.column("piece"), 0)).as_py() or 0)
 
 
 def summary_base(model_dir: str | Path, base: str, kind: str) -> dict[str, Any]:
@@ -192,6 +186,27 @@ def parent_record(source: ModelSource) -> dict[str, Any] | None:
     }
 
 
+def save_forms(out: Path, data_dir, manifest, record) -> None:
+    """``out/forms.json`` (the forms generate draws from without --form) for a model whose data
+    has section tokens; nothing for one without."""
+    if manifest.section_token_ids:
+        record(FORMS_FILE)
+        write_forms(out, load_tokenized(data_dir)[0]["train"], manifest.section_token_ids)
+
+
+def peak_memory(device) -> dict:
+    """This process's peak memory in MiB: resident set (weights, data, everything it touched) and,
+    on CUDA, the allocator's peak on the device (what the training step itself needed there)."""
+    import resource
+
+    import torch
+
+    out = {"peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    if device.type == "cuda":
+        out["peak_device_memory_mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+    return out
+
+
 def run_summary(
     args, out: Path, state, data, source, base_model: str, accelerator, *, parameters: int,
     trainable: dict, genre_rows, batches_per_epoch: int, resume_from, plots, wall_time_s: float,
@@ -221,9 +236,9 @@ def run_summary(
         "epochs": state.epoch + state.batch_in_epoch / max(1, batches_per_epoch),
         # rows: what a step draws from; songs: a long song is several rows
         "train_rows": len(data.train),
-        "train_songs": count_songs(data.train),
+        "train_songs": data.songs["train"],
         "val_rows": len(data.validation),
-        "val_songs": count_songs(data.validation),
+        "val_songs": data.songs["validation"],
         "tokens_seen": state.tokens_seen,
         "final_val_loss": state.last_val.get("val_loss"),
         "final_val_perplexity": state.last_val.get("val_ppl"),
@@ -232,6 +247,7 @@ def run_summary(
         "tokens_per_s": state.tokens_seen / train_s if train_s else None,
         "padding_share": 1 - state.tokens_seen / seq_positions if seq_positions else None,
         "data_wait_share": state.data_wait_s / train_s if train_s else None,
+        **peak_memory(accelerator.device),
         "num_processes": accelerator.num_processes,
         "mixed_precision": accelerator.mixed_precision,
         "resumed_from": str(resume_from) if resume_from else None,

@@ -54,7 +54,9 @@ def test_rewrite_mode_writes_the_chorus_afresh(sectioned_model, capsys):
 
 
 def test_a_second_chorus_the_model_writes_itself_is_a_copy(sectioned_model, capsys):
-    songs = _songs(capsys, sectioned_model, "--num-songs", "12", "--max-length", "300")
+    songs = _songs(
+        capsys, sectioned_model, "--num-songs", "12", "--max-length", "300", "--form", "free"
+    )
     repeated = 0
     for song in songs:
         choruses = [s["text"] for s in song["sections"] if s["kind"] == "chorus"]

@@ -14,7 +14,8 @@ def test_rows_and_songs_are_named_and_epochs_ending_first_are_said(tmp_path, cap
 
     from lyrics_gpt2.train import main
 
-    data = write_tiny_dataset(tmp_path / "data")
+    # Songs cut into pieces: rows outnumber songs, so counting rows as songs would show.
+    data = write_tiny_dataset(tmp_path / "data", piece_tokens=6)
     out = tmp_path / "model"
     argv = ["--preset", "tiny", "--model-config", "n_layer=1,n_embd=16,n_head=2"]
     argv += ["--data-dir", str(data), "--output-dir", str(out), "--batch-size", "64"]
@@ -25,6 +26,7 @@ def test_rows_and_songs_are_named_and_epochs_ending_first_are_said(tmp_path, cap
     summary = json.loads((out / "summary.json").read_text())
     dd = load_from_disk(str(data / "tokenized"))
     rows, songs = len(dd["train"]), sum(p == 0 for p in dd["train"]["piece"])
+    assert songs < rows
     assert summary["train_rows"] == rows and summary["train_songs"] == songs
     assert summary["val_rows"] == len(dd["validation"])
     assert f"on {rows} rows ({songs} songs) for {summary['steps']} steps" in text
