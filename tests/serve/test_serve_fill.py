@@ -175,3 +175,23 @@ def test_bad_bodies_are_4xx_naming_the_field_and_the_server_keeps_serving(app):
         assert error["param"] == param and error["message"], (body, error)
     (ok,) = post(app, "/v1/analyze", {"sections": [["still here"]]})
     assert ok.status_code == 200
+
+
+def test_fill_works_on_a_model_without_section_tokens(tiny_trained):
+    """Stanzas apart by a blank line are the context there; the rhyme holds the same way."""
+    model_dir = tiny_trained[1]
+    engine = Engine(load_trained(model_dir, torch.device("cpu")), load_tokenizer(model_dir),
+                    max_batch=4, max_queue=4)  # fmt: skip
+    engine.start()
+    try:
+        plain = create_app(engine, queue_timeout=30.0)
+        body = {"genre": "rap", "rhyme_scheme": "AABB", "seed": 2,
+                "sections": [section("other", "walking down the street", "", locked={0}),
+                             section("other", "", "")]}  # fmt: skip
+        (resp,) = post(plain, "/v1/fill", body)
+        assert resp.status_code == 200, resp.text
+        lines = [x["text"] for s in resp.json()["sections"] for x in s["lines"]]
+        assert lines[0] == "walking down the street" and all(lines)
+        assert rhymes(last_word(lines[1]), "street"), lines
+    finally:
+        engine.stop()
