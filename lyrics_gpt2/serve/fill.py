@@ -25,7 +25,13 @@ from fastapi import APIRouter, Request
 
 from lyrics_gpt2.inference.params import Row, Sampling
 from lyrics_gpt2.inference.sampler import control_tokens, row_generator
-from lyrics_gpt2.serve.fill_schemas import AnalyzeRequest, EndingsRequest, FillRequest, Song
+from lyrics_gpt2.serve.fill_schemas import (
+    MAX_FILL,
+    AnalyzeRequest,
+    EndingsRequest,
+    FillRequest,
+    Song,
+)
 from lyrics_gpt2.serve.responses import Invalid, problem
 from lyrics_gpt2.songcraft.control import Controls, Steer, vocab_of
 from lyrics_gpt2.songcraft.rhyme import last_word, rhymes, scheme_groups
@@ -184,8 +190,10 @@ def router(svc) -> APIRouter:
         if body.fill is None:
             wanted = [(i, j) for i, sec in enumerate(body.sections) if owner[i] == i
                       for j, line in enumerate(sec.lines) if not line.locked]  # fmt: skip
-            if len(wanted) > 48:
-                raise Invalid("fill", f"fill: {len(wanted)} unlocked lines; list at most 48")
+            if len(wanted) > MAX_FILL:
+                raise Invalid(
+                    "fill", f"fill: {len(wanted)} unlocked lines; list at most {MAX_FILL} in fill"
+                )
         else:
             wanted = []
             for k, at in enumerate(body.fill):

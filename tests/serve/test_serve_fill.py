@@ -156,6 +156,7 @@ BAD = [
     ("/v1/fill", {"genre": "pop", "sections": [section("verse", "x")], "top_p": 2}, 422, "top_p"),
     ("/v1/fill", {"genre": "pop", "sections": [section("verse", "x")], "colour": 1}, 422,
      "colour"),
+    ("/v1/fill", {"genre": "pop", "sections": [section("verse", *[""] * 25)] * 2}, 422, "fill"),
     ("/v1/endings", {"genre": "pop", "sections": [section("verse", "x")], "at": [0, 3]}, 422,
      "at"),
     ("/v1/endings", {"genre": "pop", "sections": [section("verse", "...")], "at": [0, 0]}, 422,
