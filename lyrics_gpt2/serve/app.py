@@ -55,9 +55,10 @@ from lyrics_gpt2.serve.settings import (
     build_engine,
     build_parser,
 )
-from lyrics_gpt2.songcraft.control import Steer
+from lyrics_gpt2.songcraft.control import Steer, model_sections
 
 STATIC = Path(__file__).resolve().parent / "static"
+EDITING = ("/v1/fill", "/v1/endings", "/v1/analyze")  # routes of lyrics_gpt2/serve/fill.py
 
 
 class Service:
@@ -200,6 +201,10 @@ def create_app(
             found = [
                 error_message(e, OPENAI_RANGES, fields_of(request.url.path)) for e in errors[:5]
             ]
+        elif request.url.path.endswith(EDITING):
+            from lyrics_gpt2.serve.fill_schemas import fill_error
+
+            found = [fill_error(e) for e in errors[:5]]
         else:
             found = [error_message(e) for e in errors[:5]]
         status = 400 if openai or (found and found[0][0] == "body") else 422
@@ -267,6 +272,7 @@ def create_app(
                 "seed": 42,
             },
             "limits": {"max_length": svc.context - 1, "n": min(MAX_SONGS, engine.max_batch)},
+            "sections": list(model_sections(svc.tokenizer)),  # kinds a form may use ([] = none)
         }
 
     def song_rows(body: SongRequest):
@@ -349,9 +355,11 @@ def create_app(
 
         return StreamingResponse(events(), media_type="text/event-stream", headers=NO_BUFFER)
 
+    from lyrics_gpt2.serve import fill
     from lyrics_gpt2.serve.openai import router
 
     app.include_router(router(svc))
+    app.include_router(fill.router(svc))  # the page's editing routes
     # Outermost last: metrics see every answer (401, 413, CORS preflights included).
     app.add_middleware(Guard, api_key=api_key, max_body=max_body_bytes, read_timeout=read_timeout)
     if allowed_origins:

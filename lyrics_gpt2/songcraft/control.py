@@ -331,6 +331,11 @@ def steering_vocab(tokenizer, controls: Controls | None) -> Vocab | None:
     section tokens), built once per tokenizer; None leaves sampling exactly as it was."""
     if not (controls and controls.constrains) and not model_sections(tokenizer):
         return None
+    return vocab_of(tokenizer)
+
+
+def vocab_of(tokenizer) -> Vocab:
+    """The tokenizer's :class:`Vocab`, built once (the server's editing routes use it too)."""
     key = id(tokenizer)
     if key not in _VOCABS:
         _VOCABS[key] = Vocab(tokenizer)

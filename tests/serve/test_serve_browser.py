@@ -86,7 +86,7 @@ def test_page_streams_a_song_and_takes_a_screenshot(server):
         assert page.text_content("#status").startswith(("Done", "Cut")), page.text_content(
             "#status"
         )
-        song = page.text_content("#song")
+        song = page.evaluate("songText()")
         assert song.startswith("money on my mind") and len(song.split()) > 6
         assert page.evaluate("window.pieces") > 3
         assert "seed=7" in page.get_attribute("#link", "href")
@@ -97,7 +97,7 @@ def test_page_streams_a_song_and_takes_a_screenshot(server):
         # The link reproduces the song: opening it writes the same text.
         page.goto(page.url)
         page.wait_for_function(FINISHED, timeout=120_000)
-        assert page.text_content("#song") == song
+        assert page.evaluate("songText()") == song
         # The link ticked "Keep this seed"; untick it and every Write draws a new seed.
         assert page.is_checked("#fix_seed")
         page.uncheck("#fix_seed")
@@ -107,7 +107,9 @@ def test_page_streams_a_song_and_takes_a_screenshot(server):
             page.wait_for_function(FINISHED, timeout=120_000)
             seeds.append(page.input_value("#seed"))
         assert len({"7", *seeds}) == 3, seeds
-        # Sliders have accessible names; the page has an icon.
+        # Sliders have accessible names (the exact ones one click away); the page has an icon.
+        assert page.get_by_role("slider", name="Safer or wilder").count() == 1
+        page.click("#exact > summary")
         for name in ("Temperature", "Top-k", "Top-p", "Repetition penalty", "Length in tokens"):
             assert page.get_by_role("slider", name=name).count() == 1, name
         assert page.get_attribute("link[rel=icon]", "href") == "static/favicon.svg"
