@@ -9,14 +9,13 @@ Skips only where /usr/bin/chromium is absent and CI is unset; .ci/run installs c
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
 from lyrics_gpt2.songcraft.rhyme import last_word, rhymes
 from tests.serve.served import REPO, server
-from tests.serve.test_serve_browser import ARGS, CHROMIUM, FINISHED
+from tests.serve.test_serve_browser import FINISHED
 
 pytestmark = pytest.mark.slow
 FORM = "verse chorus verse chorus"
@@ -27,20 +26,6 @@ WROTE = "document.getElementById('status').textContent.match(/^(Wrote|Error|Stop
 def url(sectioned_trained):
     with server(sectioned_trained, "--max-batch", "8") as (base, _):
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI is set but /usr/bin/chromium is missing: .ci/run installs it")
-        pytest.skip("no /usr/bin/chromium (apt-get install -y chromium); CI installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 def line(page, s: int, j: int):
