@@ -152,6 +152,23 @@ def router(svc) -> APIRouter:
         c = sum(ch.tokens for ch in choices)
         return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
+    def events(request, body, job, head: dict, rows, choices, opening: list[dict], pieces):
+        """The SSE answer of a streamed completion or chat: the ``opening`` choices, then the
+        choices ``pieces(i, piece, ended)`` makes of each reply, the usage when asked, [DONE]."""
+
+        async def chunks():
+            extra = {"usage": None} if stream_usage(body) else {}
+            for c in opening:
+                yield sse(None, {**head, "choices": [c], **extra})
+            async for i, piece, ended in replies(request, job, choices):
+                for c in pieces(i, piece, ended):
+                    yield sse(None, {**head, "choices": [c], **extra})
+            if stream_usage(body):
+                yield sse(None, {**head, "choices": [], "usage": usage(rows, choices)})
+            yield sse(None, "[DONE]")
+
+        return streamed(chunks())
+
     def stream_usage(body) -> bool:
         return bool(body.stream_options and body.stream_options.include_usage)
 
@@ -177,25 +194,18 @@ def router(svc) -> APIRouter:
         lp = body.logprobs is not None
 
         if body.stream:
+            opening = [{"text": echo, "index": i, "logprobs": None, "finish_reason": None}
+                       for i in range(len(rows)) if echo]  # fmt: skip
 
-            async def chunks():
-                extra = {"usage": None} if stream_usage(body) else {}
-                if echo:
-                    for i in range(len(rows)):
-                        c = {"text": echo, "index": i, "logprobs": None, "finish_reason": None}
-                        yield sse(None, {**head, "choices": [c], **extra})
-                async for i, piece, ended in replies(request, job, choices):
-                    if piece or ended:
-                        ch = choices[i]
-                        logprobs = completion_logprobs(ch.logprobs[-1:]) if lp else None
-                        c = {"text": piece, "index": i, "logprobs": logprobs,
-                             "finish_reason": ch.reason if ended else None}  # fmt: skip
-                        yield sse(None, {**head, "choices": [c], **extra})
-                if stream_usage(body):
-                    yield sse(None, {**head, "choices": [], "usage": usage(rows, choices)})
-                yield sse(None, "[DONE]")
+            def pieces(i: int, piece: str, ended: bool) -> list[dict]:
+                if not (piece or ended):
+                    return []
+                ch = choices[i]
+                return [{"text": piece, "index": i,
+                         "logprobs": completion_logprobs(ch.logprobs[-1:]) if lp else None,
+                         "finish_reason": ch.reason if ended else None}]  # fmt: skip
 
-            return streamed(chunks())
+            return events(request, body, job, head, rows, choices, opening, pieces)
         async for _ in replies(request, job, choices):
             pass
         out = [
@@ -224,28 +234,21 @@ def router(svc) -> APIRouter:
 
         if body.stream:
             head = {**head, "object": "chat.completion.chunk"}
+            opening = [{"index": i, "delta": {"role": "assistant", "content": echo},
+                        "logprobs": None, "finish_reason": None} for i in range(len(rows))]  # fmt: skip
 
-            async def chunks():
-                extra = {"usage": None} if stream_usage(body) else {}
-                for i in range(len(rows)):
-                    delta = {"role": "assistant", "content": echo}
-                    c = {"index": i, "delta": delta, "logprobs": None, "finish_reason": None}
-                    yield sse(None, {**head, "choices": [c], **extra})
-                async for i, piece, ended in replies(request, job, choices):
-                    ch = choices[i]
-                    if piece:
-                        lps = chat_logprobs(ch.logprobs[-1:]) if top is not None else None
-                        c = {"index": i, "delta": {"content": piece}, "logprobs": lps,
-                             "finish_reason": None}  # fmt: skip
-                        yield sse(None, {**head, "choices": [c], **extra})
-                    if ended:
-                        c = {"index": i, "delta": {}, "logprobs": None, "finish_reason": ch.reason}
-                        yield sse(None, {**head, "choices": [c], **extra})
-                if stream_usage(body):
-                    yield sse(None, {**head, "choices": [], "usage": usage(rows, choices)})
-                yield sse(None, "[DONE]")
+            def pieces(i: int, piece: str, ended: bool) -> list[dict]:
+                ch, out = choices[i], []
+                if piece:
+                    lps = chat_logprobs(ch.logprobs[-1:]) if top is not None else None
+                    out.append({"index": i, "delta": {"content": piece}, "logprobs": lps,
+                                "finish_reason": None})  # fmt: skip
+                if ended:
+                    out.append({"index": i, "delta": {}, "logprobs": None,
+                                "finish_reason": ch.reason})  # fmt: skip
+                return out
 
-            return streamed(chunks())
+            return events(request, body, job, head, rows, choices, opening, pieces)
         async for _ in replies(request, job, choices):
             pass
         out = [
