@@ -234,19 +234,15 @@ def test_local_model_with_another_vocabulary_is_refused(data_dir, tmp_path, caps
     cfg = GPT2Config(vocab_size=len(other), n_positions=64, n_embd=8, n_layer=1, n_head=2)
     GPT2LMHeadModel(cfg).save_pretrained(local)
     other.save_pretrained(local)
-    code, err = main_exit(
-        capsys,
-        "--model",
-        str(local),
-        "--data-dir",
-        str(data_dir),
-        "--output-dir",
-        str(tmp_path / "o"),
-    )
+    code, err = main_exit(capsys, *model_on_data(local, data_dir, tmp_path))
     assert code == 2 and "another vocabulary" in err
 
 
 # ------------------------------------------------------------------------------- bad input
+def model_on_data(model, data_dir, tmp_path) -> list[str]:
+    return ["--model", str(model), "--data-dir", str(data_dir), "--output-dir", str(tmp_path / "o")]
+
+
 def main_exit(capsys, *argv: str) -> tuple[int, str]:
     from lyrics_gpt2.train import main
 
@@ -296,15 +292,7 @@ def test_model_with_more_tokens_than_the_data_tokenizer(data_dir, tmp_path, caps
     GPT2LMHeadModel(
         GPT2Config(vocab_size=5000, n_positions=64, n_embd=8, n_layer=1, n_head=2)
     ).save_pretrained(local)
-    code, err = main_exit(
-        capsys,
-        "--model",
-        str(local),
-        "--data-dir",
-        str(data_dir),
-        "--output-dir",
-        str(tmp_path / "o"),
-    )
+    code, err = main_exit(capsys, *model_on_data(local, data_dir, tmp_path))
     assert code == 2 and "5000 token embeddings" in err
 
 
