@@ -9,10 +9,11 @@ tokens the model lacks (the ``[Genre: X]`` control tokens) start as the mean of 
 so a new token begins as an "average" token rather than random noise far from the rest.
 
 Generation and perplexity call ``load_trained(DIR)``: the causal LM a training run saved, on the
-best device, in eval mode. A trained folder (``artifacts/model`` by default) is a Hugging Face
-folder: ``config.json``, ``model.safetensors``, ``generation_config.json``, the tokenizer with its
-``[Genre: X]`` tokens, and ``summary.json``, whose ``base_model`` names the untuned model it
-started from (:func:`base_from_summary`).
+best device, in eval mode (on a CPU, with GPT-2's linear layers on oneDNN's packed kernels). A
+trained folder (``artifacts/model`` by default) is a Hugging Face folder: ``config.json``,
+``model.safetensors``, ``generation_config.json``, the tokenizer with its ``[Genre: X]`` tokens,
+and ``summary.json``, whose ``base_model`` names the untuned model it started from
+(:func:`base_from_summary`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch
 
 from lyrics_gpt2.errors import UsageError, first_line
 from lyrics_gpt2.fileio import read_json
+from lyrics_gpt2.inference.onednn import pack_linears
 from lyrics_gpt2.tokenizer import check_vocab_prefix, mismatched_tokens
 
 DEFAULT_MODEL = Path("artifacts/model")
@@ -283,7 +285,9 @@ def quiet_transformers() -> None:
 
 
 def load_trained(path: str | Path, device: torch.device | str | None = None):
-    """The causal LM in ``path`` (a folder or, with the hub reachable, a hub id), in eval mode."""
+    """The causal LM in ``path`` (a folder or, with the hub reachable, a hub id), in eval mode,
+    for inference: on a CPU its linear layers run on oneDNN's packed kernels
+    (:func:`lyrics_gpt2.inference.onednn.pack_linears`)."""
     from transformers import AutoModelForCausalLM
 
     local = Path(path)
@@ -301,7 +305,9 @@ def load_trained(path: str | Path, device: torch.device | str | None = None):
             else "a hub id needs the network (or a local copy: pass its folder)"
         )
         raise UsageError(f"cannot load a model from {path} ({first_line(exc)}); {hint}") from None
-    return model.to(dev).eval()
+    model = model.to(dev).eval()
+    pack_linears(model)
+    return model
 
 
 def check_weights(folder: str | Path) -> None:
