@@ -76,7 +76,7 @@ from pipeline.tokenize import source, stats, workers
 from pipeline.tokenize.encode import file_sha
 from pipeline.tokenize.manifest import build_manifest
 from pipeline.tokenize.source import Settings, say
-from pipeline.tokenize.splits import split_parts
+from pipeline.tokenize.splits import split_parts, write_splits
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -337,8 +337,8 @@ def publish(
     tokens = manifest["throughput"]["tokens_tokenized"]
     tokenized_dir = out_dir / "tokenized"
     with atomic_path(tokenized_dir, is_dir=True, owner="preprocess") as tmp:
-        with _datasets_progress(not quiet):
-            dataset.save_to_disk(str(tmp))
+        with _writing_bar(dataset, quiet) as bar:
+            write_splits(dataset, tmp, bar.update)
         timings = clock.timings()
         final = {
             **manifest,
@@ -359,18 +359,11 @@ def publish(
     return final
 
 
-@contextlib.contextmanager
-def _datasets_progress(enabled: bool) -> Iterator[None]:
-    from datasets.utils import logging as ds_logging
+def _writing_bar(plan, quiet: bool):
+    from tqdm import tqdm
 
-    was = ds_logging.is_progress_bar_enabled()
-    if not enabled:
-        ds_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was and not enabled:
-            ds_logging.enable_progress_bar()
+    rows = sum(n for _, n in plan.items())
+    return tqdm(total=rows, unit=" rows", desc="write tokenized", file=sys.stderr, disable=quiet)
 
 
 def _summary(quiet: bool, manifest: dict[str, Any]) -> None:

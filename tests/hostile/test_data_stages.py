@@ -74,7 +74,7 @@ def test_a_live_runs_temporary_folder_is_not_taken(built):
 @pytest.mark.parametrize(
     ("stage", "target"),
     [
-        ("tokenize", "datasets.DatasetDict.save_to_disk"),
+        ("tokenize", "pipeline.tokenize.stage.write_splits"),
         ("chunks", "pipeline.chunks.stage.write_json"),
     ],
 )
