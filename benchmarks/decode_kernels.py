@@ -81,7 +81,7 @@ def main() -> None:
         torch.set_num_threads(threads)
         for batch in args.batch:
             best = {name: float("inf") for name in models}
-            for name, model in models.items():  # warm-up
+            for model in models.values():  # warm-up
                 step_ms(model, genre, eos, batch, 4)
             for _ in range(args.rounds):
                 for name, model in models.items():
