@@ -112,3 +112,30 @@ def test_spill_reads_back_the_rows_asked_for_window_by_window(tmp_path):
     assert at_all == list(range(31))
     assert np.array_equal(np.concatenate(got), block[wanted])
     assert list(tmp_path.iterdir()) == []  # the spill has no name and is gone
+
+
+def test_splits_written_in_many_shards_hold_the_same_rows_in_order(
+    tmp_path, gpt2_tokenizer_dir, chunks, monkeypatch
+):
+    """DIR/tokenized is written part by part (pipeline/tokenize/splits.py write_splits): cut
+    into shards by size as save_to_disk cuts them, it loads with the same rows in the same
+    order as one shard per split."""
+    from datasets import config, load_from_disk
+
+    write_chunks(tmp_path, chunks)
+    run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL)
+    one = load_from_disk(str(tmp_path / "tokenized"))
+    assert [p.name for p in (tmp_path / "tokenized" / "train").glob("data-*")] == [
+        "data-00000-of-00001.arrow"
+    ]
+    monkeypatch.setattr(config, "MAX_SHARD_SIZE", "20KB")
+    run_stage(tmp_path, gpt2_tokenizer_dir, *SMALL, "--force")
+    shards = sorted(p.name for p in (tmp_path / "tokenized" / "train").glob("data-*"))
+    assert (
+        len(shards) > 2 and shards[-1] == f"data-{len(shards) - 1:05d}-of-{len(shards):05d}.arrow"
+    )
+    many = load_from_disk(str(tmp_path / "tokenized"))
+    assert list(many) == list(one)
+    for split in one:
+        assert many[split].features == one[split].features
+        assert many[split].to_dict() == one[split].to_dict(), split

@@ -46,3 +46,29 @@ def test_a_folder_without_tokenized_data_is_one_usage_error(tmp_path, data_dir):
     shutil.rmtree(broken / "tokenizer")
     with pytest.raises(UsageError, match="no tokenizer"):
         load_data(broken)
+
+
+def test_whole_splits_take_their_song_count_from_the_manifest(data_dir, tmp_path):
+    """Stage tokenize's manifest counts each split's songs; a whole split takes that number
+    (counting the full dump's training split through datasets cost ~260 MB), a capped one is
+    counted."""
+    import json
+
+    from datasets import load_from_disk
+
+    from lyrics_gpt2.training.data import count_songs
+
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy)
+    ds = load_from_disk(str(copy / "tokenized"))
+    path = copy / "tokenized" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["splits"] = {name: len(ds[name]) for name in ds}
+    manifest["split"] = {"songs": {"train": 12345, "validation": 999}}  # not what is there
+    path.write_text(json.dumps(manifest))
+    data = load_data(copy, eval_max_songs=3)
+    assert data.songs["train"] == 12345  # read from the manifest, not counted
+    assert data.songs["validation"] == count_songs(ds["validation"].select(range(3))) <= 3
+    manifest["splits"]["train"] += 1  # the manifest describes another split: counted
+    path.write_text(json.dumps(manifest))
+    assert load_data(copy).songs["train"] == count_songs(ds["train"]) != 12345
