@@ -19,7 +19,8 @@ its own process tree (its progress shown as it runs):
    start to its first finished training step.
 
 Per stage it prints wall time, throughput, the peak RSS of the whole process tree (psutil,
-sampled every 0.1 s; pages of memory-mapped files count), the disk its output takes, the mean
+sampled every 0.1 s; pages of memory-mapped files count) and its peak without file-backed and
+shared pages ("anon": what the processes hold themselves), the disk its output takes, the mean
 1-minute load average while it ran (the machine may be shared) and the stage's target. Targets
 are for the full size; a smaller ``--rows`` is judged by throughput and by memory, which must
 not grow with rows (compare two sizes).
@@ -47,15 +48,20 @@ TARGET_FIRST_STEP_S = 30
 STAGES = ("synth", "chunks", "tokenize", "index", "train")
 
 
-def tree_rss(proc) -> int:
+def tree_rss(proc) -> tuple[int, int]:
+    """(RSS, RSS less its file-backed and shared pages) summed over ``proc`` and its children.
+    The second is the memory the processes hold themselves; the difference is mostly pages of
+    memory-mapped files (the Arrow data), page cache the kernel can drop, which RSS counts."""
     import psutil
 
-    total = 0
+    total = anon = 0
     with contextlib.suppress(psutil.Error):  # the stage may end while it is sampled
         for p in (proc, *proc.children(recursive=True)):
             with contextlib.suppress(psutil.Error):
-                total += p.memory_info().rss
-    return total
+                info = p.memory_info()
+                total += info.rss
+                anon += info.rss - info.shared
+    return total, anon
 
 
 def run_stage(name: str, cmd: list[str], watch=None) -> dict:
@@ -69,9 +75,10 @@ def run_stage(name: str, cmd: list[str], watch=None) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO)
     ps = psutil.Process(proc.pid)
-    peak, loads = 0, []
+    peak, peak_anon, loads = 0, 0, []
     while proc.poll() is None:
-        peak = max(peak, tree_rss(ps))
+        rss, anon = tree_rss(ps)
+        peak, peak_anon = max(peak, rss), max(peak_anon, anon)
         loads.append(os.getloadavg()[0])
         if watch:
             watch(time.perf_counter() - t0)
@@ -88,6 +95,7 @@ def run_stage(name: str, cmd: list[str], watch=None) -> dict:
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu, 1),
         "peak_rss_mb": round(peak / 2**20),
+        "peak_anon_mb": round(peak_anon / 2**20),
         "load": round(sum(loads) / max(1, len(loads)), 2),
     }
 
@@ -231,24 +239,27 @@ class Run:
         r["step0_validation_done_s"] = round(first.get("val", float("nan")), 1)
         r["target"] = f"first step <= {TARGET_FIRST_STEP_S} s"
         r["met"] = first.get("s", 1e9) <= TARGET_FIRST_STEP_S
-        r["train_rows"] = summary["train_songs"]
+        r["train_rows"], r["train_songs"] = summary["train_rows"], summary["train_songs"]
         r["note"] = (
             f"first step {r['first_step_s']} s after start (no step-0 validation); "
-            f"{r['train_rows']:,} training rows"
+            f"{r['train_rows']:,} training rows ({r['train_songs']:,} songs)"
         )
         self.done(r)
 
 
 def print_table(results: list[dict], rows: int, size: int) -> None:
     print(f"\n{rows:,} rows, {size / 1e9:.2f} GB; {os.cpu_count()} CPUs", flush=True)
-    head = f"{'stage':28} {'wall s':>8} {'CPU s':>8} {'rate':>20} {'peak RSS MB':>12} {'disk MB':>9} {'load':>5}  target"
+    head = (
+        f"{'stage':28} {'wall s':>8} {'CPU s':>8} {'rate':>20} {'peak RSS MB':>12} "
+        f"{'anon MB':>8} {'disk MB':>9} {'load':>5}  target"
+    )
     print(head)
     for r in results:
         rss_ok = "ok" if r["peak_rss_mb"] <= TARGET_RSS_MB else f"over {TARGET_RSS_MB}"
         met = {True: "met", False: "MISSED"}.get(r.get("met"), "")
         print(
             f"{r['stage']:28} {r['wall_s']:8.1f} {r['cpu_s']:8.1f} {r['rate']:>20} {r['peak_rss_mb']:>8} {rss_ok:>3}"
-            f" {r.get('disk_mb', 0):9.1f} {r['load']:5.2f}  {r['target']} {met}"
+            f" {r.get('peak_anon_mb', 0):>8} {r.get('disk_mb', 0):9.1f} {r['load']:5.2f}  {r['target']} {met}"
         )
     for r in results:
         if r.get("note"):

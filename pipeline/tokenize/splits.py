@@ -12,7 +12,10 @@ size. :func:`write_splits` reads each part with plain reads, one record batch at
 writes the same folder ``save_to_disk`` writes (shards of at most ``datasets``' default
 ``MAX_SHARD_SIZE``, named ``data-NNNNN-of-NNNNN.arrow``, ``state.json``, ``dataset_info.json``,
 ``dataset_dict.json``) with ``datasets``' own ArrowWriter, so ``load_from_disk`` reads it as
-before, row for row, in larger record batches (RECORD_BATCH_BYTES).
+before, row for row. Record batches are ``save_to_disk``'s (1,000 rows): with ~16 MB batches
+opening the full dump's training split mapped fewer pages (73 against 398 MB of batch headers),
+but datasets' random row reads then mapped ~1 MB per row, and a 100-step training run peaked at
+3,073 MB against 2,087 (benchmarks/full_scale.py).
 """
 
 from __future__ import annotations
@@ -132,14 +135,6 @@ def split_parts(
     return plan, info
 
 
-# Record batches of the published splits: ~16 MB, not save_to_disk's 1,000 rows (~1.3 MB of
-# GPT-2 rows). Opening an Arrow stream file through a memory map reads every batch's header, and
-# each such read maps the pages around it (the kernel's fault-around, 64 KB): with 1,000-row
-# batches, opening the full dump's training split left 398 MB of the file resident in the
-# reader's RSS before a row was read; with 16 MB batches, ~30 MB.
-RECORD_BATCH_BYTES = 16 << 20
-
-
 def write_splits(plan: SplitPlan, dest: Path, progress=None) -> None:
     """Write ``plan`` as a ``DatasetDict`` folder at ``dest`` (which exists), one split after the
     other, streaming: one record batch of one part in memory at a time. ``progress(rows)`` is
@@ -179,11 +174,14 @@ def write_splits(plan: SplitPlan, dest: Path, progress=None) -> None:
 def _write_shards(plan, pieces, paths: list[Path], total: int, nbytes: int, progress) -> None:
     """The rows of ``pieces`` in order into ``paths``: contiguous runs as ``Dataset.shard``
     (contiguous=True) cuts them (the first ``total % n`` shards take one row more), in record
-    batches of about RECORD_BATCH_BYTES, so the bytes do not depend on how the parts were
+    batches of ``save_to_disk``'s size, so the bytes do not depend on how the parts were
     batched."""
-    from datasets.arrow_writer import ArrowWriter
+    from datasets import config
+    from datasets.arrow_writer import ArrowWriter, get_writer_batch_size_from_data_size
 
-    batch = max(1, RECORD_BATCH_BYTES * total // nbytes) if nbytes > 0 else 1000
+    batch = config.DEFAULT_MAX_BATCH_SIZE
+    if nbytes > 0:
+        batch = min(batch, get_writer_batch_size_from_data_size(total, nbytes))
     per, extra = divmod(total, len(paths))
     rows = _Rows(_selected_batches(pieces))
     for i, path in enumerate(paths):
