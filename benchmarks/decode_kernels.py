@@ -6,7 +6,7 @@ packed linear (lyrics_gpt2.inference.onednn), per batch size and torch thread co
 
 Both models are the same config-built GPT-2 124M (random weights, the real GPT-2 vocabulary
 plus genre tokens, as ``benchmarks/serve.py --shape gpt2`` serves), loaded twice by
-``load_trained``, once with ``LYRICS_GPT2_ONEDNN=0``. Each figure is the best of ``--rounds``
+``load_for_inference``, once with ``LYRICS_GPT2_ONEDNN=0``. Each figure is the best of ``--rounds``
 timed runs of ``--steps`` decode steps through the KV cache (the generate command's ``Batch``
 loop: draw, then one forward pass over the new tokens), the two kernels interleaved round by
 round so machine load drifts over both alike; the load average is printed beside each line.
@@ -29,7 +29,7 @@ from serve import build_gpt2_shape
 from lyrics_gpt2.inference import onednn
 from lyrics_gpt2.inference.params import Row, Sampling
 from lyrics_gpt2.inference.sampler import Batch, row_generator
-from lyrics_gpt2.modeling import load_trained, quiet_transformers
+from lyrics_gpt2.modeling import quiet_transformers
 from lyrics_gpt2.tokenizer import load_tokenizer
 
 
@@ -37,7 +37,7 @@ def load(folder: Path, packed: bool):
     previous = os.environ.get(onednn.ENV)
     os.environ[onednn.ENV] = "1" if packed else "0"
     try:
-        return load_trained(folder, "cpu")
+        return onednn.load_for_inference(folder, "cpu")
     finally:
         if previous is None:
             del os.environ[onednn.ENV]

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from lyrics_gpt2.inference.onednn import load_for_inference
 from lyrics_gpt2.inference.params import Sampling
 from lyrics_gpt2.inference.sampler import generate_songs
-from lyrics_gpt2.modeling import load_trained, quiet_transformers
+from lyrics_gpt2.modeling import quiet_transformers
 from lyrics_gpt2.report.build import Judged, best_of, load_reference, source_figures
 from lyrics_gpt2.report.measures import SHAPE_ROWS
 from lyrics_gpt2.songcraft.control import model_sections
@@ -88,7 +89,7 @@ def main() -> None:
     args = p.parse_args()
     quiet_transformers()
     ref = load_reference(args.data_dir, args.report_dir)
-    tok, model = load_tokenizer(args.model), load_trained(args.model)
+    tok, model = load_tokenizer(args.model), load_for_inference(args.model)
     genres = sorted({s.genre for s in ref.held_out})
     held = source_figures(ref, [Judged(s.genre, s.text) for s in ref.held_out], args.seed)
     max_new = args.max_length

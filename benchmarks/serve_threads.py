@@ -25,9 +25,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serve import load, start
 
+from lyrics_gpt2.inference.onednn import load_for_inference
 from lyrics_gpt2.inference.params import Row, Sampling
 from lyrics_gpt2.inference.sampler import Batch, row_generator
-from lyrics_gpt2.modeling import load_trained
 from lyrics_gpt2.tokenizer import load_tokenizer
 
 
@@ -74,7 +74,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     torch.set_grad_enabled(False)
-    model, tok = load_trained(args.model, torch.device("cpu")), load_tokenizer(args.model)
+    model, tok = load_for_inference(args.model, torch.device("cpu")), load_tokenizer(args.model)
     print(f"decode per token (event loop side): {decode_cost(tok, 200) * 1e3:.2f} ms")
     servers = {n: start(args.model, "--threads", str(n), "--max-batch", "32") for n in args.threads}
     got: dict[tuple, list[float]] = {}

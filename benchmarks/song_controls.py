@@ -19,9 +19,10 @@ import time
 import torch
 
 from lyrics_gpt2.genres import model_genres, resolve_genres
+from lyrics_gpt2.inference.onednn import load_for_inference
 from lyrics_gpt2.inference.params import Sampling
 from lyrics_gpt2.inference.sampler import generate_songs
-from lyrics_gpt2.modeling import load_trained, quiet_transformers
+from lyrics_gpt2.modeling import quiet_transformers
 from lyrics_gpt2.report.measures import repeated_line_share
 from lyrics_gpt2.report.structure import chorus_copies, wilson
 from lyrics_gpt2.songcraft.control import Controls, model_sections
@@ -59,7 +60,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     quiet_transformers()
     tok = load_tokenizer(args.model)
-    model = load_trained(args.model, torch.device("cpu"))
+    model = load_for_inference(args.model, torch.device("cpu"))
     genres = resolve_genres(args.genre, model_genres(tok))
     cfg = Sampling(max_new_tokens=args.max_length)
     form = tuple(parse_form(args.form)) if model_sections(tok) else ()

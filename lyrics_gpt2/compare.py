@@ -40,10 +40,10 @@ from lyrics_gpt2.errors import UsageError
 from lyrics_gpt2.evaluation.summary import bootstrap_ratio
 from lyrics_gpt2.fileio import check_inputs, check_output, read_json, write_json
 from lyrics_gpt2.genres import GENRE_TOKENS
+from lyrics_gpt2.inference.onednn import load_for_inference
 from lyrics_gpt2.modeling import (
     add_device_flag,
     base_from_summary,
-    load_trained,
     pick_device,
     quiet_transformers,
 )
@@ -62,7 +62,7 @@ def load_gpt2(path: str | Path, device, tokenizer_path: str | Path | None = None
     loader (damaged weights named, one-line errors). The tokenizer comes from ``tokenizer_path``
     when given (an untuned copy saved without one)."""
     quiet_transformers()
-    return load_trained(path, device), load_tokenizer(tokenizer_path or path)
+    return load_for_inference(path, device), load_tokenizer(tokenizer_path or path)
 
 
 @torch.no_grad()

@@ -44,6 +44,7 @@ from lyrics_gpt2.cli import ArgumentParser, run
 from lyrics_gpt2.errors import Problems, UsageError, require_extra
 from lyrics_gpt2.fileio import atomic_path, check_inputs, check_output, output_errors
 from lyrics_gpt2.genres import model_artists, model_genres, resolve_artist, resolve_genres
+from lyrics_gpt2.inference.onednn import load_for_inference
 from lyrics_gpt2.inference.params import (
     DEFAULT_MAX_LENGTH,
     FORM_MAX_LENGTH,
@@ -60,7 +61,6 @@ from lyrics_gpt2.inference.sampler import (
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
     add_device_flag,
-    load_trained,
     pick_device,
     quiet_transformers,
 )
@@ -283,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     genres = resolve_genres(args.genre, model_genres(tokenizer))
     artist = None if args.artist is None else resolve_artist(args.artist, model_artists(tokenizer))
     check_prompt(tokenizer, args.prompt)
-    model = load_trained(args.model, device)
+    model = load_for_inference(args.model, device)
     prompt_len = len(prompt_ids(tokenizer, 0, args.prompt, None if artist is None else 0))
     context = model_window(model) or 1 << 30
     room = context - prompt_len

@@ -9,11 +9,10 @@ tokens the model lacks (the ``[Genre: X]`` control tokens) start as the mean of 
 so a new token begins as an "average" token rather than random noise far from the rest.
 
 Generation and perplexity call ``load_trained(DIR)``: the causal LM a training run saved, on the
-best device, in eval mode (on a CPU, with GPT-2's linear layers on oneDNN's packed kernels). A
-trained folder (``artifacts/model`` by default) is a Hugging Face folder: ``config.json``,
-``model.safetensors``, ``generation_config.json``, the tokenizer with its ``[Genre: X]`` tokens,
-and ``summary.json``, whose ``base_model`` names the untuned model it started from
-(:func:`base_from_summary`).
+best device, in eval mode. A trained folder (``artifacts/model`` by default) is a Hugging Face
+folder: ``config.json``, ``model.safetensors``, ``generation_config.json``, the tokenizer with its
+``[Genre: X]`` tokens, and ``summary.json``, whose ``base_model`` names the untuned model it
+started from (:func:`base_from_summary`).
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ import torch
 
 from lyrics_gpt2.errors import UsageError, first_line
 from lyrics_gpt2.fileio import read_json
-from lyrics_gpt2.inference.onednn import pack_linears
 from lyrics_gpt2.tokenizer import check_vocab_prefix, mismatched_tokens
 
 DEFAULT_MODEL = Path("artifacts/model")
@@ -285,9 +283,7 @@ def quiet_transformers() -> None:
 
 
 def load_trained(path: str | Path, device: torch.device | str | None = None):
-    """The causal LM in ``path`` (a folder or, with the hub reachable, a hub id), in eval mode,
-    for inference: on a CPU its linear layers run on oneDNN's packed kernels
-    (:func:`lyrics_gpt2.inference.onednn.pack_linears`)."""
+    """The causal LM in ``path`` (a folder or, with the hub reachable, a hub id), in eval mode."""
     from transformers import AutoModelForCausalLM
 
     local = Path(path)
@@ -305,9 +301,7 @@ def load_trained(path: str | Path, device: torch.device | str | None = None):
             else "a hub id needs the network (or a local copy: pass its folder)"
         )
         raise UsageError(f"cannot load a model from {path} ({first_line(exc)}); {hint}") from None
-    model = model.to(dev).eval()
-    pack_linears(model)
-    return model
+    return model.to(dev).eval()
 
 
 def check_weights(folder: str | Path) -> None:

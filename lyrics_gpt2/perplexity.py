@@ -52,12 +52,12 @@ from lyrics_gpt2.evaluation.summary import breakdown, render
 from lyrics_gpt2.evaluation.swap import artist_swap, genre_swap, model_artist_ids
 from lyrics_gpt2.fileio import check_inputs, check_output, output_errors, write_json
 from lyrics_gpt2.genres import model_genres
+from lyrics_gpt2.inference.onednn import load_for_inference
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
     add_device_flag,
     base_from_summary,
     data_dir_from_summary,
-    load_trained,
     pick_device,
     quiet_transformers,
 )
@@ -116,7 +116,7 @@ def evaluate_models(
             f"the model's genre tokens differ from the data's ({', '.join(sorted(clash))}); "
             "score the data the model was trained on"
         )
-    model = load_trained(model_dir, dev)
+    model = load_for_inference(model_dir, dev)
     if int(songs.ids.max()) >= model.get_input_embeddings().num_embeddings:
         raise UsageError(f"{data_dir} holds token ids the model in {model_dir} does not know")
     nbytes = lyric_bytes(tokenizer, songs)
@@ -142,7 +142,7 @@ def evaluate_models(
             model, held, model_artist_ids(tokenizer, manifest), batch_size
         )
     if base:
-        base_model = load_trained(base, dev)
+        base_model = load_for_inference(base, dev)
         # Saved initial weights of a from-scratch preset carry no tokenizer: same vocabulary.
         base_tok = load_tokenizer(base) if has_tokenizer(base) else None
         vocab = base_model.get_input_embeddings().num_embeddings

@@ -1,6 +1,7 @@
 """GPT-2's linear layers on oneDNN's prepacked kernels, for sampling and scoring on a CPU.
 
-    model = load_trained("artifacts/model")   # on a CPU: pack_linears(model) already ran
+    from lyrics_gpt2.inference.onednn import load_for_inference
+    model = load_for_inference("artifacts/model")   # load_trained, then pack_linears on a CPU
 
 A decode step reads every weight once for a handful of rows, so it is bound by memory and by
 how well the matrix kernel streams the weights. The default CPU path (MKL's sgemm through
@@ -24,7 +25,17 @@ import os
 
 import torch
 
+from lyrics_gpt2.modeling import load_trained
+
 ENV = "LYRICS_GPT2_ONEDNN"
+
+
+def load_for_inference(path, device=None):
+    """:func:`lyrics_gpt2.modeling.load_trained`, with the linear layers packed on a CPU: what
+    every command that samples or scores with a trained model loads it with."""
+    model = load_trained(path, device)
+    pack_linears(model)
+    return model
 
 
 class PackedLinear(torch.nn.Module):

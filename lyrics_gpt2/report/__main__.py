@@ -125,15 +125,16 @@ def read_songs(path: Path, genres: Sequence[str] = ()) -> list[build.Judged]:
 
 def generate(args) -> tuple[list[build.Judged], dict]:
     from lyrics_gpt2.genres import model_genres, resolve_genres
+    from lyrics_gpt2.inference.onednn import load_for_inference
     from lyrics_gpt2.inference.sampler import generate_songs
-    from lyrics_gpt2.modeling import load_trained, pick_device
+    from lyrics_gpt2.modeling import pick_device
     from lyrics_gpt2.songcraft.control import model_sections
     from lyrics_gpt2.songcraft.forms import load_forms
     from lyrics_gpt2.tokenizer import load_tokenizer
 
     tok = load_tokenizer(args.model)
     genres = resolve_genres(args.genre, model_genres(tok))
-    model = load_trained(args.model, pick_device(args.device))
+    model = load_for_inference(args.model, pick_device(args.device))
     # Songs as generate writes them by default: with a model's forms.json, each follows a form
     # drawn from its genre's table (the sampler slides the window past the model's context).
     forms = load_forms(args.model) if model_sections(tok) else {}

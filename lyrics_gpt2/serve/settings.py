@@ -10,10 +10,10 @@ from pathlib import Path
 
 from lyrics_gpt2.cli import ArgumentParser
 from lyrics_gpt2.errors import Problems, UsageError
+from lyrics_gpt2.inference.onednn import load_for_inference
 from lyrics_gpt2.modeling import (
     DEFAULT_MODEL,
     add_device_flag,
-    load_trained,
     pick_device,
     quiet_transformers,
 )
@@ -147,5 +147,5 @@ def build_engine(args):
 
     torch.set_num_threads(args.threads or default_threads())
     tokenizer = load_tokenizer(args.model)
-    model = load_trained(args.model, pick_device(args.device))
+    model = load_for_inference(args.model, pick_device(args.device))
     return Engine(model, tokenizer, max_batch=args.max_batch, max_queue=args.max_queue)

@@ -116,7 +116,7 @@ def test_impossible_output_is_one_line_before_any_work(
         raise AssertionError("work started before the output was checked")
 
     if command == "generate":
-        monkeypatch.setattr(generate, "load_trained", no_work)
+        monkeypatch.setattr(generate, "load_for_inference", no_work)
         code = exit_code(generate.main, ["--model", str(model_dir), flag, dest])
     elif command == "perplexity":
         monkeypatch.setattr(perplexity, "evaluate_models", no_work)

@@ -1,5 +1,5 @@
 """GPT-2's linear layers on oneDNN's packed kernels (lyrics_gpt2.inference.onednn): the same
-logits as PyTorch's default kernels, what load_trained packs, what it leaves alone."""
+logits as PyTorch's default kernels, what load_for_inference packs, what it leaves alone."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from lyrics_gpt2.inference import onednn
 from lyrics_gpt2.inference.batch import Batch
 from lyrics_gpt2.inference.params import Row, Sampling
 from lyrics_gpt2.inference.sampler import row_generator
-from lyrics_gpt2.modeling import load_trained
 
 pytestmark = pytest.mark.skipif(not onednn.available(), reason="this PyTorch has no oneDNN")
 
@@ -58,13 +57,13 @@ def test_the_batch_loop_draws_the_same_songs_packed():
     assert songs[0] == songs[1]
 
 
-def test_load_trained_packs_on_a_cpu_and_the_switch_turns_it_off(tiny_trained, monkeypatch):
+def test_load_for_inference_packs_on_a_cpu_and_the_switch_turns_it_off(tiny_trained, monkeypatch):
     _, model_dir = tiny_trained
-    model = load_trained(model_dir, "cpu")
+    model = onednn.load_for_inference(model_dir, "cpu")
     kinds = {type(m).__name__ for m in model.modules()}
     assert "PackedLinear" in kinds and "Conv1D" not in kinds
     monkeypatch.setenv(onednn.ENV, "0")
-    model = load_trained(model_dir, "cpu")
+    model = onednn.load_for_inference(model_dir, "cpu")
     kinds = {type(m).__name__ for m in model.modules()}
     assert "PackedLinear" not in kinds and "Conv1D" in kinds
 
@@ -74,3 +73,17 @@ def test_models_it_cannot_serve_are_left_alone():
     assert onednn.pack_linears(plain.train()) == 0  # training: gradients needed
     assert onednn.pack_linears(plain.eval().to(torch.bfloat16)) == 0
     assert not any(type(m).__name__ == "PackedLinear" for m in plain.modules())
+
+
+def test_the_server_samples_with_the_packed_model(tiny_trained):
+    import torch
+
+    from lyrics_gpt2.serve.settings import build_engine, build_parser
+
+    _, model_dir = tiny_trained
+    threads = torch.get_num_threads()
+    try:
+        engine = build_engine(build_parser().parse_args(["--model", str(model_dir)]))
+    finally:
+        torch.set_num_threads(threads)
+    assert any(type(m).__name__ == "PackedLinear" for m in engine.model.modules())

@@ -17,7 +17,8 @@ import datasets
 import evaluate
 
 from lyrics_gpt2.evaluation.songs import score_texts
-from lyrics_gpt2.modeling import load_trained, pick_device
+from lyrics_gpt2.inference.onednn import load_for_inference
+from lyrics_gpt2.modeling import pick_device
 from lyrics_gpt2.tokenizer import load_tokenizer
 
 _DESCRIPTION = __doc__
@@ -44,7 +45,7 @@ class Perplexity(evaluate.Metric):
 
     def _compute(self, predictions, model_id, genres=None, batch_size=16, device=None):
         tokenizer = load_tokenizer(model_id)
-        model = load_trained(model_id, pick_device(device))
+        model = load_for_inference(model_id, pick_device(device))
         scores = score_texts(model, tokenizer, predictions, genres, batch_size)
         per_text = [math.exp(n / t) for n, t in zip(scores.nll, scores.tokens, strict=True)]
         return {
