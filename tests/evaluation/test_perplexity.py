@@ -19,7 +19,7 @@ from lyrics_gpt2.cli import run
 from lyrics_gpt2.evaluation import songs as scored
 from lyrics_gpt2.fileio import read_json, write_json
 from lyrics_gpt2.genres import model_genres
-from lyrics_gpt2.modeling import load_trained
+from lyrics_gpt2.inference.onednn import load_for_inference
 from lyrics_gpt2.testing import REPO, exit_code, tiny_songs, train_tiny_tokenizer
 from lyrics_gpt2.tokenizer import load_tokenizer
 
@@ -52,7 +52,7 @@ def ppl_json(tiny, tmp_path, *flags: str, data: Path | None = None) -> dict:
 
 def reference(model_path, data_dir: Path, first: int | None = None):
     """Per-genre (summed NLL, tokens, bytes), one song at a time, no batching, no padding."""
-    model = load_trained(model_path, torch.device("cpu"))
+    model = load_for_inference(model_path, torch.device("cpu"))
     tok = load_tokenizer(data_dir / "tokenizer")
     val = load_from_disk(str(data_dir / "tokenized"))["validation"]
     sums: dict[str, list[float]] = {}
@@ -234,7 +234,7 @@ def test_evaluate_local_module_matches_independent_scores(tiny):
     texts = tiny_songs("rap", 3, random.Random(5))
     metric = evaluate.load(str(REPO / "lyrics_gpt2" / "evaluation" / "lyrics_perplexity"))
     got = metric.compute(predictions=texts, model_id=str(model_dir), genres=["rap"] * 3)
-    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
+    tok, model = load_tokenizer(model_dir), load_for_inference(model_dir, torch.device("cpu"))
     total_nll, total_tokens = 0.0, 0
     for text in texts:
         ids = [tok.convert_tokens_to_ids("[Genre: Rap]"), *tok(text)["input_ids"], tok.eos_token_id]
@@ -333,7 +333,7 @@ def test_bootstrap_resamples_songs_not_rows(tiny, pieces_data):
         return [np.exp(low), np.exp(high)]
 
     _, model_dir = tiny
-    model = load_trained(model_dir, torch.device("cpu"))
+    model = load_for_inference(model_dir, torch.device("cpu"))
     songs, _ = scored.load_songs(pieces_data)
     rows = scored.score(model, songs)
     per_song = rows.by_song(songs.groups)

@@ -186,14 +186,14 @@ def test_twenty_thousand_unknown_fields_get_a_short_answer_naming_them(tiny_trai
     ],
 )  # fmt: skip
 def test_a_prompt_holding_an_artist_tokens_text_is_a_4xx_naming_prompt(tiny_trained, path, body):
-    from lyrics_gpt2.modeling import load_trained
+    from lyrics_gpt2.inference.onednn import load_for_inference
     from lyrics_gpt2.serve.app import create_app
     from lyrics_gpt2.serve.engine import Engine
     from lyrics_gpt2.tokenizer import add_artist_tokens, load_tokenizer
 
     tok = load_tokenizer(tiny_trained[1])
     add_artist_tokens(tok, ["Pop Singer 0"])
-    engine = Engine(load_trained(tiny_trained[1], torch.device("cpu")), tok)
+    engine = Engine(load_for_inference(tiny_trained[1], torch.device("cpu")), tok)
     app = create_app(engine)
 
     async def go():

@@ -7,7 +7,7 @@ import torch
 
 from lyrics_gpt2.genres import model_genres
 from lyrics_gpt2.inference import sampler as sampling
-from lyrics_gpt2.modeling import load_trained
+from lyrics_gpt2.inference.onednn import load_for_inference
 from lyrics_gpt2.tokenizer import load_tokenizer
 
 
@@ -17,7 +17,7 @@ def model_dir(tiny_trained):
 
 
 def test_sample_stops_each_row_at_eos_and_finish_cuts_there(model_dir):
-    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
+    tok, model = load_tokenizer(model_dir), load_for_inference(model_dir, torch.device("cpu"))
     eos = tok.eos_token_id
     ids, mask = sampling.left_pad([[model_genres(tok)["pop"]]] * 8, eos)
     torch.manual_seed(0)
@@ -32,7 +32,7 @@ def test_sample_stops_each_row_at_eos_and_finish_cuts_there(model_dir):
 
 def test_left_padded_batch_matches_rows_alone(model_dir):
     """Greedy (top-k 1) songs from a batch of different prompt lengths equal each row alone."""
-    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
+    tok, model = load_tokenizer(model_dir), load_for_inference(model_dir, torch.device("cpu"))
     g = model_genres(tok)
     eos = tok.eos_token_id
     cfg = sampling.Sampling(max_new_tokens=10, top_k=1, repetition_penalty=1.0)
@@ -53,7 +53,7 @@ def test_reflow_breaks_after_commas_and_periods():
 
 def test_cached_loop_matches_transformers_greedy_generate(model_dir):
     """top-k 1 through our KV-cache loop = transformers' greedy generate, token for token."""
-    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
+    tok, model = load_tokenizer(model_dir), load_for_inference(model_dir, torch.device("cpu"))
     eos = tok.eos_token_id
     ids, mask = sampling.left_pad([[model_genres(tok)["rap"], *tok("cash flow")["input_ids"]]], eos)
     cfg = sampling.Sampling(max_new_tokens=30, top_k=1, top_p=1.0, repetition_penalty=1.0)
@@ -95,7 +95,7 @@ def _run_alone(model, eos, row):
 def test_rows_that_join_later_with_their_own_settings_match_rows_alone(model_dir):
     """Continuous batching: a row that joins a running batch, with other settings and a longer
     prompt, gets the same tokens as when sampled alone; so do the rows already running."""
-    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
+    tok, model = load_tokenizer(model_dir), load_for_inference(model_dir, torch.device("cpu"))
     g, eos = model_genres(tok), tok.eos_token_id
     specs = [
         ([g["rap"]], sampling.Sampling(max_new_tokens=30), 1),
@@ -121,7 +121,7 @@ def test_rows_that_join_later_with_their_own_settings_match_rows_alone(model_dir
 
 
 def test_a_dropped_row_leaves_and_the_others_are_unchanged(model_dir):
-    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
+    tok, model = load_tokenizer(model_dir), load_for_inference(model_dir, torch.device("cpu"))
     g, eos = model_genres(tok), tok.eos_token_id
     cfg = sampling.Sampling(max_new_tokens=30, min_new_tokens=30)
 
@@ -142,7 +142,7 @@ def test_a_dropped_row_leaves_and_the_others_are_unchanged(model_dir):
 
 
 def test_songs_do_not_depend_on_the_batch_size(model_dir):
-    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
+    tok, model = load_tokenizer(model_dir), load_for_inference(model_dir, torch.device("cpu"))
     cfg = sampling.Sampling(max_new_tokens=40)
     one = sampling.generate_songs(model, tok, ["rap", "pop"], 3, cfg, seed=5, batch_size=1)
     many = sampling.generate_songs(model, tok, ["rap", "pop"], 3, cfg, seed=5, batch_size=4)
@@ -162,7 +162,7 @@ def test_window_context_keeps_genre_token_and_recent_tokens():
 def test_a_row_at_the_window_slides_while_the_others_keep_their_cache(model_dir):
     """Rows with their own generators: a song that slides gives the same tokens in a batch as
     alone, and a shorter row beside it is not disturbed."""
-    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
+    tok, model = load_tokenizer(model_dir), load_for_inference(model_dir, torch.device("cpu"))
     g, eos = model_genres(tok), tok.eos_token_id
     cfg = sampling.Sampling(max_new_tokens=90, min_new_tokens=90)
 
@@ -188,7 +188,7 @@ def test_a_row_at_the_window_slides_while_the_others_keep_their_cache(model_dir)
 def test_songs_run_past_the_model_window(model_dir):
     """A model with n_positions 64 writes 150-token songs: without the slide, position 64
     would index past its position embeddings."""
-    tok, model = load_tokenizer(model_dir), load_trained(model_dir, torch.device("cpu"))
+    tok, model = load_tokenizer(model_dir), load_for_inference(model_dir, torch.device("cpu"))
     assert sampling.model_window(model) == 64
     eos = tok.eos_token_id
     g = model_genres(tok)

@@ -12,9 +12,9 @@ import httpx
 import pytest
 import torch
 
+from lyrics_gpt2.inference.onednn import load_for_inference
 from lyrics_gpt2.inference.params import Sampling
 from lyrics_gpt2.inference.sampler import generate_songs
-from lyrics_gpt2.modeling import load_trained
 from lyrics_gpt2.serve.app import create_app
 from lyrics_gpt2.serve.engine import Engine
 from lyrics_gpt2.tokenizer import load_tokenizer
@@ -27,7 +27,7 @@ def model_dir(tiny_trained):
 
 @pytest.fixture(scope="module")
 def loaded(model_dir):
-    return load_trained(model_dir, torch.device("cpu")), load_tokenizer(model_dir)
+    return load_for_inference(model_dir, torch.device("cpu")), load_tokenizer(model_dir)
 
 
 def make_app(loaded, *, start=True, queue_timeout=30.0, **engine_args):

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import torch
 
-from lyrics_gpt2.modeling import load_trained
+from lyrics_gpt2.inference.onednn import load_for_inference
 from lyrics_gpt2.serve.app import create_app
 from lyrics_gpt2.serve.engine import Engine
 from lyrics_gpt2.songcraft.rhyme import last_word, rhymes
@@ -21,7 +21,7 @@ from lyrics_gpt2.tokenizer import load_tokenizer
 
 @pytest.fixture(scope="module")
 def app(sectioned_trained):
-    model = load_trained(sectioned_trained, torch.device("cpu"))
+    model = load_for_inference(sectioned_trained, torch.device("cpu"))
     engine = Engine(model, load_tokenizer(sectioned_trained), max_batch=8, max_queue=8)
     engine.start()
     yield create_app(engine, queue_timeout=30.0)
@@ -181,7 +181,7 @@ def test_bad_bodies_are_4xx_naming_the_field_and_the_server_keeps_serving(app):
 def test_fill_works_on_a_model_without_section_tokens(tiny_trained):
     """Stanzas apart by a blank line are the context there; the rhyme holds the same way."""
     model_dir = tiny_trained[1]
-    engine = Engine(load_trained(model_dir, torch.device("cpu")), load_tokenizer(model_dir),
+    engine = Engine(load_for_inference(model_dir, torch.device("cpu")), load_tokenizer(model_dir),
                     max_batch=4, max_queue=4)  # fmt: skip
     engine.start()
     try:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import torch
 
-from lyrics_gpt2.modeling import load_trained
+from lyrics_gpt2.inference.onednn import load_for_inference
 from lyrics_gpt2.serve.app import create_app
 from lyrics_gpt2.serve.engine import Engine
 from lyrics_gpt2.songcraft.syllables import syllable_accuracy
@@ -20,7 +20,7 @@ from lyrics_gpt2.tokenizer import load_tokenizer
 @pytest.fixture(scope="module")
 def app(tiny_trained):
     model_dir = tiny_trained[1]
-    engine = Engine(load_trained(model_dir, torch.device("cpu")), load_tokenizer(model_dir),
+    engine = Engine(load_for_inference(model_dir, torch.device("cpu")), load_tokenizer(model_dir),
                     max_batch=8, max_queue=8)  # fmt: skip
     engine.start()
     yield create_app(engine, queue_timeout=30.0)
