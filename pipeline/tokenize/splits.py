@@ -71,9 +71,8 @@ def split_parts(
 
     parts = [Dataset.from_file(p, in_memory=False) for p in part_paths]
     plan = SplitPlan(info=parts[0].info if parts else None)
-    plan.part_bytes = {
-        path: (p.data.nbytes, len(p)) for path, p in zip(part_paths, parts, strict=True)
-    }
+    # Keyed as the rows are: by the file each part was opened from (datasets makes it absolute).
+    plan.part_bytes = {p.cache_files[0]["filename"]: (p.data.nbytes, len(p)) for p in parts}
     parts = [p for p in parts if len(p)]
     kept_counts: Counter[tuple[str, str]] = Counter()
     for p in parts:
