@@ -42,9 +42,6 @@ class SplitPlan:
     rows: dict[str, list[tuple[str, np.ndarray]]] = field(default_factory=dict)
     part_bytes: dict[str, tuple[int, int]] = field(default_factory=dict)  # path: (bytes, rows)
 
-    def __len__(self) -> int:
-        return len(self.rows)
-
     def num_rows(self, split: str) -> int:
         return sum(len(index) for _, index in self.rows[split])
 
