@@ -6,10 +6,11 @@
 A decode step reads every weight once for a handful of rows, so it is bound by memory and by
 how well the matrix kernel streams the weights. The default CPU path (MKL's sgemm through
 ``torch.addmm`` in GPT-2's ``Conv1D``, ``F.linear`` for the head) streams them at about half the
-machine's memory speed, and much worse at 8-32 rows: on the 2-core benchmark machine a GPT-2 124M
-decode step took 26.9 ms at one row and 61.8 ms at eight. oneDNN's linear with its weight packed
-once for the kernel (the op PyTorch's own compiler uses on CPUs, ``mkldnn::_linear_pointwise``)
-took 18.3 ms and 18.5 ms. The logits agree to about 1e-5 (float32 summed in another order).
+machine's memory speed, and much worse at 8-32 rows. oneDNN's linear with its weight packed once
+for the kernel (the op PyTorch's own compiler uses on CPUs, ``mkldnn::_linear_pointwise``) is
+faster: on the 2-core benchmark machine, with one torch thread, a GPT-2 124M decode step went
+from 23.9 to 16.4 ms at one row and from 59.6 to 24.7 ms at eight (``benchmarks/decode_kernels.py``,
+figures in docs/serving.md). The logits agree to about 1e-5 (float32 summed in another order).
 
 :func:`pack_linears` swaps each GPT-2 ``Conv1D`` and the output head for :class:`PackedLinear`
 in a float32 model in eval mode on the CPU, in place; the packed head is a copy (the input

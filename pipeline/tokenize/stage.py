@@ -268,7 +268,7 @@ def run(args: argparse.Namespace) -> dict:
         problem = stats.nothing_left(counts, genres, settings.balance)
         if problem:
             raise UsageError(problem)
-        dataset, split_info = split_parts(
+        plan, split_info = split_parts(
             [r["part"] for r in results],
             val_artists,
             settings.seed,
@@ -293,7 +293,7 @@ def run(args: argparse.Namespace) -> dict:
         counts=counts,
         split_info=split_info,
     )
-    manifest = publish(dataset, manifest, staged_tok, out_dir, settings.quiet, clock)
+    manifest = publish(plan, manifest, staged_tok, out_dir, settings.quiet, clock)
     _summary(settings.quiet, manifest)
     if manifest["split"].get("warning"):
         print(f"warning: {manifest['split']['warning']}", file=sys.stderr)
@@ -330,15 +330,15 @@ class Stopwatch:
 
 
 def publish(
-    dataset, manifest: dict[str, Any], staged_tok: Path, out_dir: Path, quiet: bool, clock
+    plan, manifest: dict[str, Any], staged_tok: Path, out_dir: Path, quiet: bool, clock
 ) -> dict[str, Any]:
-    """Write DIR/tokenized (``dataset`` + the manifest, completed with timings and throughput)
+    """Write DIR/tokenized (the splits of ``plan`` + the manifest, completed with timings and throughput)
     and DIR/tokenizer (from ``staged_tok``); return the manifest as written."""
     tokens = manifest["throughput"]["tokens_tokenized"]
     tokenized_dir = out_dir / "tokenized"
     with atomic_path(tokenized_dir, is_dir=True, owner="preprocess") as tmp:
-        with _writing_bar(dataset, quiet) as bar:
-            write_splits(dataset, tmp, bar.update)
+        with _writing_bar(plan, quiet) as bar:
+            write_splits(plan, tmp, bar.update)
         timings = clock.timings()
         final = {
             **manifest,
