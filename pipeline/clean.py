@@ -64,6 +64,7 @@ _SECTION_WORDS = (
 # "Verse 1-": scrapes that lost the brackets sometimes end the label with a hyphen instead.
 _BARE_LABEL = re.compile(rf"{_SECTION_WORDS}(?: ?\d+)? ?[:-]?{_REPEAT}", re.I)
 _BARE_FIRST = frozenset("vcphbiorsVCPHBIORS")
+_BARE_MAX = 24  # characters: "Pre-Chorus 2: x2" fits, a lyric line rarely does
 
 
 def _inner(kind: str) -> str:
@@ -166,7 +167,7 @@ def bracket_rules(kinds: tuple[str, ...]) -> BracketRules:
         first = line[0]
         if first in openers and header(line):  # type: ignore[misc]
             return True
-        return first in bare_first and len(line) <= 24 and bare(line) is not None
+        return first in bare_first and len(line) <= _BARE_MAX and bare(line) is not None
 
     def remove(line: str, inline: tuple = inline) -> str:
         for opener, sub in inline:
@@ -366,25 +367,30 @@ def clean_lyrics(
     kinds = tuple(k for k in _kinds(brackets) if not (keep_parens and k == "round"))
     rules = bracket_rules(kinds)
     remove = rules.remove
-    if removed is not None:
-        removed["words"] += len(text.split())
-        remove = functools.partial(_remove_counted, kinds=kinds, removed=removed)
+    given = text
     text = normalize_chars(normalize_newlines(text))
     raw_lines = text.split("\n")
+    tidy = _is_tidy(text)
+    if removed is not None:
+        if tidy and text == given:  # one word per space, plus one per non-blank line
+            removed["words"] += text.count(" ") + len(raw_lines) - raw_lines.count("")
+        else:
+            removed["words"] += len(given.split())
+        remove = functools.partial(_remove_counted, kinds=kinds, removed=removed)
     if has_scrape_junk(text):
         raw_lines = remove_scrape_junk(raw_lines, touched)
         tidy = _is_tidy("\n".join(raw_lines))
-    else:
-        tidy = _is_tidy(text)
     lines: list = []
     marked = False  # a header or instruction became a marker: structure.assemble joins
     for raw in raw_lines:
         line = raw if tidy else normalize_spaces(raw)
-        # Most lines are plain lyrics no rule can touch (needs_rules): they cost two checks.
+        # Most lines are plain lyrics no rule can touch: a rule needs a bracket or "??" in the
+        # line, or a short line that may be an instruction or a bare label.
         if line and (
-            line[0] in _RULES_FIRST
-            or "[" in line or "(" in line or "{" in line or "??" in line
-            or (line[0] in _BARE_FIRST and len(line) <= 24)
+            "[" in line or "(" in line or "{" in line or "??" in line
+            or (len(line) <= _INSTRUCTION_MAX and (
+                line[0] in _INSTRUCTION_FIRST or (line[0] in _BARE_FIRST and len(line) <= _BARE_MAX)
+            ))
         ):  # fmt: skip
             line = _apply_rules(line, rules, remove, keep_parens, touched, removed)
             if line is None:
@@ -440,12 +446,8 @@ def _apply_rules(
 
 # --- section headers and instruction lines (pipeline/structure.py assembles them) -----------
 # First characters of an instruction line ("Repeat chorus", "(x2)", "— 2x", "x3"): a cheap gate.
+_INSTRUCTION_MAX = sections.INSTRUCTION_MAX_CHARS
 _INSTRUCTION_FIRST = frozenset("rR([*-\u2014\u2013xX\u00d70123456789")
-# A line some rule may change starts with one of these, or holds an opener or "??" (the bracket,
-# leftover and gap rules; substring scans, ~2x faster than one regex), or is short and may be a
-# bare label ("Chorus:", _BARE_FIRST): clean_lyrics sends only such lines through _apply_rules;
-# the others, most lyric lines, stay as they are.
-_RULES_FIRST = _INSTRUCTION_FIRST | frozenset(_ANY_OPEN)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -41,6 +41,7 @@ _LEADING = re.compile(r"[\[({\s*\-—–]*" + _WORD + r"(?![a-z])", re.I)
 _COUNT = re.compile(r"(?<![a-z])(?:[x×] ?(\d{1,2})|(\d{1,2}) ?(?:[x×]|times))(?![a-z])", re.I)
 _ALIASES = {"pre-hook": "pre-chorus", "post-chorus": "other"}
 MAX_REPEAT = 4  # "[Hook] 16x" is a transcription choice, not sixteen stanzas of training data
+INSTRUCTION_MAX_CHARS = 48  # a longer line is never an instruction (pipeline/clean.py skips it)
 
 
 def _norm_word(word: str) -> str:
@@ -86,7 +87,7 @@ _COUNT_LINE = re.compile(r"[\[(*\-—–\s]*(?:[x×] ?\d{1,2}|\d{1,2} ?[x×])[\]
 def instruction(line: str) -> tuple[str | None, int] | None:
     """``(kind or None, count)`` for an instruction line ("Repeat chorus", "(x2)", "— 2x"),
     None for any other line. ``kind`` is None when the line does not say what to repeat."""
-    if len(line) > 48:
+    if len(line) > INSTRUCTION_MAX_CHARS:
         return None
     m = _REPEAT_LINE.fullmatch(line)
     if m:
