@@ -91,6 +91,9 @@ def _kinds(kinds: Iterable[str]) -> tuple[str, ...]:
 # C0 control characters but tab and newline (CR is a newline by then), and DEL: a NUL byte
 # anywhere in a CSV field (seen in damaged dumps) must not reach the tokenizer.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+# The same characters as a bytes.translate table: each control byte -> 0xFF, any other -> 0.
+_CONTROL_BYTES = bytes(255 if _CONTROL.match(chr(c)) else 0 for c in range(256))
+_CONTROL_BYTE = b"\xff"
 
 
 def normalize_newlines(text: str) -> str:
@@ -103,7 +106,10 @@ def normalize_newlines(text: str) -> str:
 def normalize_chars(text: str) -> str:
     """Drop invisible characters (NUL and other control characters too); curly/typographic
     quotes -> ' and "."""
-    if _CONTROL.search(text):
+    if text.isascii():  # a bytewise check, ~4x faster than the regex search
+        if _CONTROL_BYTE in text.encode().translate(_CONTROL_BYTES):
+            text = _CONTROL.sub("", text)
+    elif _CONTROL.search(text):
         text = _CONTROL.sub("", text)
     if not text.isascii():
         for char, replacement in _CHAR_MAP:
@@ -228,9 +234,12 @@ SCRAPE_RULES = (
 )
 # A song without any of these substrings has no scrape junk: the hot path pays a few substring
 # scans (memchr speed) and no regex. "Lyrics" also covers the contributors line.
+# "Embed" only counts at the very end and "Translations" at the very start (without "Lyrics",
+# which the contributors line holds, nothing else can come before it): has_scrape_junk looks
+# there only.
 _JUNK_MARKERS = (
-    "might also like", "Get tickets", "Lyrics", "Embed", "Translations", "Letra de", "Songtext",
-    "Paroles de", "Testo di", "가사",
+    "might also like", "Get tickets", "Lyrics", "Letra de", "Songtext", "Paroles de", "Testo di",
+    "가사",
 )  # fmt: skip
 # Glued means no space between the junk and the lyric: a real line "You might also like me"
 # or "...and you might also like it" has spaces (and a lowercase "you" mid-line) and stays.
@@ -255,12 +264,13 @@ _UNBALANCED = re.compile(r"[\[({][^\[\](){}]{1,80}[\]})]")
 
 
 def has_scrape_junk(text: str) -> bool:
-    """Cheap pre-check: could :func:`remove_scrape_junk` change anything in ``text``?"""
+    """Cheap pre-check: could :func:`remove_scrape_junk` change anything in ``text`` (as
+    :func:`normalize_chars` leaves it: a zero-width space is no longer in the way)?"""
     # A plain loop: any() over a generator costs ~0.5 us more per song on the hot path.
-    for marker in _JUNK_MARKERS:  # noqa: SIM110
+    for marker in _JUNK_MARKERS:
         if marker in text:
             return True
-    return False
+    return text.rstrip().endswith("Embed") or text.lstrip().startswith("Translations")
 
 
 def _is_translations_line(line: str) -> bool:

@@ -79,23 +79,39 @@ def blocks(
     characters, except perhaps the last, which joins the one before it when shorter than half a
     block (a short tail line alone is judged poorly).
     """
+    return group_lines(sample_lines(text, sample_chars), block_chars)
+
+
+def sample_lines(text: str, sample_chars: int = SAMPLE_CHARS) -> list[str]:
+    """The song's distinct non-blank lines in order, lowercased, up to and including the one
+    where their characters (each line's break counted) reach ``sample_chars``."""
+    # Lowercased: fastText's lid.176 mistakes ALL-CAPS English for other languages.
+    low = text[: sample_chars * 4].lower()
+    lines = dict.fromkeys(low.split("\n"))  # distinct, in order (in C)
+    lines.pop("", None)
+    if len(low) + 1 < sample_chars:  # all the lines' characters together fall short
+        return list(lines)
+    out: list[str] = []
+    total = 0
+    for line in lines:
+        out.append(line)
+        total += len(line) + 1
+        if total >= sample_chars:
+            break
+    return out
+
+
+def group_lines(lines: list[str], block_chars: int = BLOCK_CHARS) -> list[str]:
+    """Consecutive lines joined into blocks of at least ``block_chars`` (see :func:`blocks`)."""
     out: list[str] = []
     current: list[str] = []
-    size = total = 0
-    seen: set[str] = set()
-    # Lowercased: fastText's lid.176 mistakes ALL-CAPS English for other languages.
-    for line in text[: sample_chars * 4].lower().split("\n"):
-        if not line or line in seen:
-            continue
-        seen.add(line)
+    size = 0
+    for line in lines:
         current.append(line)
         size += len(line) + 1
-        total += len(line) + 1
         if size >= block_chars:
             out.append(" ".join(current))
             current, size = [], 0
-        if total >= sample_chars:
-            break
     if current:
         if out and size < block_chars // 2:
             out[-1] = out[-1] + " " + " ".join(current)
@@ -226,7 +242,8 @@ QUICK_MIN_WORDS = 20  # fewer words than this: always ask the detector
 
 
 def english_word_share(parts: list[str]) -> float | None:
-    """Share of the words of ``parts`` (lowercased blocks) in ENGLISH_WORDS; None when short."""
+    """Share of the words of ``parts`` (lowercased blocks or lines) in ENGLISH_WORDS; None when
+    short."""
     words = " ".join(parts).split()
     if len(words) < QUICK_MIN_WORDS:
         return None
@@ -242,11 +259,12 @@ def judge(detector: FastText | LangDetect, text: str, target: str) -> bool:
     once (~30 us rather than fastText's ~0.25 us per character read: stage 1 must stay at 20
     MB/s); every other song goes to the detector and :func:`is_language`.
     """
-    parts = blocks(text)
+    lines = sample_lines(text)
     if target == "en":
-        share = english_word_share(parts)
+        share = english_word_share(lines)  # the blocks' words: they join these lines
         if share is not None and share >= QUICK_SHARE:
             return True
+    parts = group_lines(lines)
     # is_language(detector.block_languages(parts), target), block by block: it stops as soon as
     # the blocks read reach MAJORITY, or the blocks left could not (a foreign song is dropped
     # after about half of it is read). The sums are the same, in the same order.

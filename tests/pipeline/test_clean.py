@@ -288,6 +288,22 @@ def test_has_scrape_junk_precheck():
         assert clean.has_scrape_junk(sample), sample
 
 
+@pytest.mark.parametrize(
+    ("text", "junk"),
+    [
+        ("Hold me close\nEmbed the memory in my mind", False),  # "Embed" mid-song is a word
+        ("Hold me close\nTill the morning light12Embed \n\n", True),  # at the very end: junk
+        ("First line\nTranslations of my heart", False),  # only a top line lists languages
+        ("\n  Translations\nEspañol\nHold me close", True),
+    ],
+)
+def test_has_scrape_junk_looks_for_embed_and_translations_where_they_can_be(text, junk):
+    assert clean.has_scrape_junk(text) is junk
+    lines = text.split("\n")
+    # The pre-check says no only where the rules would change nothing.
+    assert (clean.remove_scrape_junk(list(lines), []) != lines) is junk
+
+
 # --- drop rules ----------------------------------------------------------------------------------
 
 
