@@ -375,8 +375,6 @@ def clean_lyrics(
     """
     keep_parens = parentheses == "keep"
     kinds = tuple(k for k in _kinds(brackets) if not (keep_parens and k == "round"))
-    rules = bracket_rules(kinds)
-    remove = rules.remove
     given = text
     text = normalize_chars(normalize_newlines(text))
     raw_lines = text.split("\n")
@@ -386,7 +384,6 @@ def clean_lyrics(
             removed["words"] += text.count(" ") + len(raw_lines) - raw_lines.count("")
         else:
             removed["words"] += len(given.split())
-        remove = functools.partial(_remove_counted, kinds=kinds, removed=removed)
     if has_scrape_junk(text):
         raw_lines = remove_scrape_junk(raw_lines, touched)
         tidy = _is_tidy("\n".join(raw_lines))
@@ -402,7 +399,12 @@ def clean_lyrics(
                 line[0] in _INSTRUCTION_FIRST or (line[0] in _BARE_FIRST and len(line) <= _BARE_MAX)
             ))
         ):  # fmt: skip
-            line = _apply_rules(line, rules, remove, keep_parens, touched, removed)
+            line, rules_fired, words_removed = _line_rules(line, kinds, keep_parens)
+            if rules_fired and touched is not None:
+                touched.extend(rules_fired)
+            if words_removed and removed is not None:
+                for key, n in words_removed:
+                    removed[key] += n
             if line is None:
                 continue
             if line.__class__ is tuple:
@@ -414,6 +416,20 @@ def clean_lyrics(
     if structure is not None:
         structure.kinds = [None] * (song.count("\n\n") + 1 if song else 0)
     return song
+
+
+@functools.lru_cache(maxsize=16384)
+def _line_rules(
+    line: str, kinds: tuple[str, ...], keep_parens: bool
+) -> tuple[str | tuple | None, tuple[str, ...], tuple[tuple[str, int], ...]]:
+    """:func:`_apply_rules` of one line, with the rules it noted and the words it counted as
+    removed (in the order noted), to be replayed. Cached: "[Chorus]", "[Verse 1]", a chorus line
+    sung three times, an artist's credit header reach the rules over and over."""
+    touched: list[str] = []
+    removed: Counter = Counter()
+    remove = functools.partial(_remove_counted, kinds=kinds, removed=removed)
+    out = _apply_rules(line, bracket_rules(kinds), remove, keep_parens, touched, removed)
+    return out, tuple(touched), tuple(removed.items())
 
 
 def _apply_rules(
