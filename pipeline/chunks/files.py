@@ -45,16 +45,17 @@ def normalize_text(text: str) -> str:
 
 
 # normalize_text of an ASCII text, bytewise: letters lowercased, digits kept, every other byte a
-# space (then split and joined). ~6x faster than the regex, and the same bytes. (A translate
-# table has 256 entries; bytes over 127 never occur in ASCII text.)
+# space, then runs of spaces made one. ~4x faster than the str regex, and the same bytes. (A
+# translate table has 256 entries; bytes over 127 never occur in ASCII text.)
 _ASCII_WORDS = bytes(c if chr(c).isalnum() else 32 for c in range(128)).lower() + bytes(128)
+_SPACE_RUN = re.compile(rb"  +")
 
 
 def text_hash(text: str) -> int:
     """64-bit key of a cleaned text, insensitive to case, whitespace and punctuation (duplicates
     and verbatim repeats): blake2b of :func:`normalize_text`'s UTF-8."""
     if text.isascii():
-        flat = b" ".join(text.encode().translate(_ASCII_WORDS).split())
+        flat = _SPACE_RUN.sub(b" ", text.encode().translate(_ASCII_WORDS)).strip()
     else:
         flat = normalize_text(text).encode()
     return int.from_bytes(hashlib.blake2b(flat, digest_size=8).digest(), "little")

@@ -21,6 +21,38 @@ def test_text_hash_ignores_case_whitespace_and_punctuation_but_not_words():
     assert shards.text_hash("hello world") != shards.text_hash("helloworld")
 
 
+def test_text_hash_of_ascii_text_is_the_hash_of_normalize_text():
+    """ASCII texts take a bytewise path: it must give normalize_text's bytes exactly, or a
+    song and its accented copy would stop being duplicates."""
+    import hashlib
+    import random
+
+    rng = random.Random(0)
+    pieces = [
+        "Hello",
+        "world",
+        "_",
+        "__",
+        " ",
+        "  ",
+        "\n",
+        "\n\n",
+        "\t",
+        ",",
+        "...",
+        "'",
+        "9x",
+        "A",
+    ]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        flat = shards.normalize_text(text).encode()
+        expected = int.from_bytes(hashlib.blake2b(flat, digest_size=8).digest(), "little")
+        assert shards.text_hash(text) == expected, repr(text)
+    assert shards.text_hash("Cafe, au lait") == shards.text_hash("CAFE au-lait")
+    assert shards.text_hash("Café au lait") == shards.text_hash("CAFÉ au-lait")  # the regex path
+
+
 def test_duplicate_texts_keep_the_copy_with_the_lowest_id_key(tmp_path):
     rows = [("a", "Same song!"), ("b", "same song"), ("c", "another"), ("d", "SAME, song")]
     staging = shards.Staging(tmp_path / "staging", 2)
