@@ -122,6 +122,13 @@ def load_tokenized(data_dir: str | Path):
     """Open ``data_dir/tokenized`` and its ``Manifest``; a clear UsageError when missing."""
     from datasets import load_from_disk
 
+    manifest = tokenized_manifest(data_dir)
+    return load_from_disk(str(Path(data_dir) / "tokenized")), manifest
+
+
+def tokenized_manifest(data_dir: str | Path) -> Manifest:
+    """The ``Manifest`` of ``data_dir/tokenized``, without opening the splits (training reads
+    them itself: lyrics_gpt2.training.rows); a clear UsageError when there is no tokenized data."""
     path = Path(data_dir) / "tokenized"
     manifest = Manifest.read(path / "manifest.json")
     if manifest is None or not (path / "dataset_dict.json").is_file():
@@ -129,7 +136,7 @@ def load_tokenized(data_dir: str | Path):
             f"no tokenized data in {path}; run 'python -m pipeline.preprocess "
             f"--output-dir {data_dir}' first"
         )
-    return load_from_disk(str(path)), manifest
+    return manifest
 
 
 def split_is_empty(data_dir: str | Path, split: str) -> bool:
