@@ -24,7 +24,6 @@ descriptors behind.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from pathlib import Path
@@ -117,8 +116,10 @@ class SplitRows:
         self._fds, self._pid = {}, None
 
     def __del__(self):
-        with contextlib.suppress(OSError, TypeError):  # at exit os may be half torn down
+        try:
             self.close()
+        except Exception:  # at interpreter exit the modules close() uses may be gone
+            return
 
     def __getstate__(self):
         return {**self.__dict__, "_fds": {}, "_pid": None}
