@@ -215,7 +215,18 @@ class EpochShuffle:
 
         g = torch.Generator()
         g.manual_seed(self.seed * 100_003 + self.epoch)
-        return iter(torch.randperm(self.n, generator=g).tolist())
+        order = torch.randperm(self.n, generator=g).numpy()
+        if self.n <= np.iinfo(np.int32).max:
+            order = order.astype(np.int32)
+        return _ints(order)
 
     def __len__(self) -> int:
         return self.n
+
+
+def _ints(order: np.ndarray, step: int = 1 << 16):
+    """The entries of ``order`` as Python ints, a slice at a time: the whole epoch as one list
+    of ints held ~40 bytes a row for the whole epoch (a list slot and an int object), the array
+    holds 4."""
+    for start in range(0, len(order), step):
+        yield from order[start : start + step].tolist()
