@@ -10,8 +10,8 @@ an Arrow IPC stream of record batches), whether stage tokenize wrote it
 shard, and the file pages it touches stay in the process's RSS until it ends: each record
 batch's header when the split is opened (~64 KB of pages around it: ~400 MB for the full dump's
 5.6M training rows in batches of 1,000) and, for every random row read, the pages around the
-row and its batch. At the full size a 100-step tiny-preset run peaked at 2,151 MB of RSS, 855 MB
-of it such pages (docs/performance.md).
+row and its batch. Training's RSS grew with the data, over its 1.5 GB target at the full dump's
+size (docs/performance.md, "Measured at the full size").
 
 Here each shard is mapped once, only to walk its record batches: per batch the row count and
 where in the file ``input_ids``' offsets and values, ``length`` and ``piece`` lie (a buffer's
