@@ -122,6 +122,13 @@ def load_tokenized(data_dir: str | Path):
     """Open ``data_dir/tokenized`` and its ``Manifest``; a clear UsageError when missing."""
     from datasets import load_from_disk
 
+    manifest = tokenized_manifest(data_dir)
+    return load_from_disk(str(Path(data_dir) / "tokenized")), manifest
+
+
+def tokenized_manifest(data_dir: str | Path) -> Manifest:
+    """The ``Manifest`` of ``data_dir/tokenized``, without opening the splits (training reads
+    them itself: lyrics_gpt2.training.rows); a clear UsageError when there is no tokenized data."""
     path = Path(data_dir) / "tokenized"
     manifest = Manifest.read(path / "manifest.json")
     if manifest is None or not (path / "dataset_dict.json").is_file():
@@ -129,7 +136,7 @@ def load_tokenized(data_dir: str | Path):
             f"no tokenized data in {path}; run 'python -m pipeline.preprocess "
             f"--output-dir {data_dir}' first"
         )
-    return load_from_disk(str(path)), manifest
+    return manifest
 
 
 def split_is_empty(data_dir: str | Path, split: str) -> bool:
@@ -208,7 +215,18 @@ class EpochShuffle:
 
         g = torch.Generator()
         g.manual_seed(self.seed * 100_003 + self.epoch)
-        return iter(torch.randperm(self.n, generator=g).tolist())
+        order = torch.randperm(self.n, generator=g).numpy()
+        if self.n <= np.iinfo(np.int32).max:
+            order = order.astype(np.int32)
+        return _ints(order)
 
     def __len__(self) -> int:
         return self.n
+
+
+def _ints(order: np.ndarray, step: int = 1 << 16):
+    """The entries of ``order`` as Python ints, a slice at a time: the whole epoch as one list
+    of ints held ~40 bytes a row for the whole epoch (a list slot and an int object), the array
+    holds 4."""
+    for start in range(0, len(order), step):
+        yield from order[start : start + step].tolist()

@@ -4,7 +4,7 @@
     train_loader, val_loader, sampler = get_dataloaders(data, args)   # args: config.TrainArgs
 
 The format itself (features, manifest, collate, sampler) is lyrics_gpt2.data's; this module is
-lyrics_gpt2/train.py's use of it.
+lyrics_gpt2/train.py's use of it, its rows read by lyrics_gpt2.training.rows.
 """
 
 from __future__ import annotations
@@ -15,20 +15,22 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from lyrics_gpt2.data import Collator, EpochShuffle, Manifest, load_tokenized, split_is_empty
+from lyrics_gpt2.data import Collator, EpochShuffle, Manifest, split_is_empty, tokenized_manifest
 from lyrics_gpt2.errors import UsageError
+from lyrics_gpt2.fileio import read_json
 from lyrics_gpt2.tokenizer import check_data_vocab, load_tokenizer
 from lyrics_gpt2.training.config import TrainArgs
+from lyrics_gpt2.training.rows import SplitRows
 
 
 @dataclass
 class TrainData:
-    train: object  # datasets.Dataset: input_ids, length
-    validation: object
+    train: SplitRows  # rows of input_ids, length
+    validation: SplitRows
     manifest: Manifest
     tokenizer: object
-    # Songs per split: rows of piece 0 (a long song's later pieces are rows too), counted before
-    # the loader's columns (ids and lengths) are picked.
+    # Songs per split: rows of piece 0 (a long song's later pieces are rows too), from stage
+    # tokenize's manifest for a whole split, else counted.
     songs: dict[str, int]
 
     @property
@@ -41,7 +43,10 @@ class TrainData:
 
 
 def load_data(data_dir: str | Path, eval_max_songs: int | None = None) -> TrainData:
-    """The tokenized splits, manifest and tokenizer, checked against each other."""
+    """The tokenized splits, manifest and tokenizer, checked against each other.
+
+    The splits are read with plain reads (training.rows.SplitRows), not through datasets'
+    memory maps, whose file pages stayed in the process's RSS and grew with the data."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise UsageError(f"data folder {data_dir} does not exist; run preprocessing first")
@@ -50,14 +55,19 @@ def load_data(data_dir: str | Path, eval_max_songs: int | None = None) -> TrainD
             raise UsageError(
                 f"the {name} split in {data_dir}/tokenized is empty; re-run preprocessing"
             )
-    try:
-        dataset, manifest = load_tokenized(data_dir)
-    except UsageError:
-        raise
-    except Exception as exc:  # a damaged folder: say which, not a datasets traceback
-        raise UsageError(
-            f"cannot read {data_dir}/tokenized ({type(exc).__name__}: {exc}); re-run preprocessing"
-        ) from None
+    manifest = tokenized_manifest(data_dir)
+    listed = (read_json(data_dir / "tokenized" / "dataset_dict.json") or {}).get("splits") or []
+    opened = {}
+    for name in ("train", "validation"):
+        if name not in listed:
+            raise UsageError(f"the {name} split in {data_dir}/tokenized is empty or missing")
+        try:
+            opened[name] = SplitRows.open(data_dir / "tokenized" / name)
+        except Exception as exc:  # a damaged folder: say which, not a traceback
+            raise UsageError(
+                f"cannot read {data_dir}/tokenized ({type(exc).__name__}: {exc}); "
+                "re-run preprocessing"
+            ) from None
     tok_dir = data_dir / "tokenizer"
     if not tok_dir.is_dir():
         raise UsageError(f"no tokenizer in {tok_dir}; re-run preprocessing (stage tokenize)")
@@ -66,17 +76,15 @@ def load_data(data_dir: str | Path, eval_max_songs: int | None = None) -> TrainD
         tokenizer, manifest.vocab_size, manifest.genre_token_ids, manifest.genre_tokens, tok_dir
     )
     splits, songs = {}, {}
-    for name in ("train", "validation"):
-        if name not in dataset or len(dataset[name]) == 0:
+    for name, split in opened.items():
+        if len(split) == 0:
             raise UsageError(f"the {name} split in {data_dir}/tokenized is empty or missing")
-        split = dataset[name]
         if name == "validation" and eval_max_songs is not None and eval_max_songs < len(split):
-            split = split.select(range(eval_max_songs))
+            split = split.head(eval_max_songs)
         songs[name] = _known_songs(manifest, name, len(split))
         if songs[name] is None:
             songs[name] = count_songs(split)
-        # Only ids and lengths travel to the loader; numpy rows avoid per-token Python objects.
-        splits[name] = split.select_columns(["input_ids", "length"]).with_format("numpy")
+        splits[name] = split
     return TrainData(splits["train"], splits["validation"], manifest, tokenizer, songs)
 
 
@@ -92,8 +100,12 @@ def _known_songs(manifest: Manifest, name: str, rows: int) -> int | None:
 
 
 def count_songs(split) -> int:
-    """Songs in a tokenized split: rows of piece 0 (a long song's later pieces are rows too)."""
+    """Songs in a tokenized split (SplitRows or datasets.Dataset): rows of piece 0 (a long song's
+    later pieces are rows too)."""
     import pyarrow.compute as pc
+
+    if isinstance(split, SplitRows):
+        return split.count_songs()
 
     if "piece" not in split.column_names:
         return len(split)
