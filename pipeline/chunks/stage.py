@@ -67,7 +67,7 @@ from lyrics_gpt2.fileio import (
 )
 from lyrics_gpt2.genres import TAGS
 from lyrics_gpt2.songcraft.sections import KINDS
-from pipeline import clean, langid, leftovers, whole_song
+from pipeline import clean, langid, leftovers, scrape, whole_song
 from pipeline.chunks.droplog import FILE_NAME as DROP_LOG
 from pipeline.chunks.droplog import DropLog
 from pipeline.chunks.files import COLUMNS, Staging, chunk_of, finalize_all, text_hash
@@ -355,7 +355,7 @@ def _build(
         "tags_out": {t: tags[t] for t in TAGS if tags[t]},
         "scrape_junk": {
             rule: {"lines": int(junk[rule, "lines"]), "songs": int(junk[rule, "songs"])}
-            for rule in (*clean.SCRAPE_RULES, *leftovers.LEFTOVER_RULES)
+            for rule in (*scrape.SCRAPE_RULES, *leftovers.LEFTOVER_RULES)
         },
         "words_removed": words_removed(junk),
         # Among the songs kept before the duplicate and repeated-text filters.
