@@ -256,8 +256,9 @@ def judge(detector: FastText | LangDetect, text: str, target: str) -> bool:
     """Stage 1's decision: is ``text`` mostly in ``target``?
 
     For English, a song whose words are at least QUICK_SHARE English function words is kept at
-    once (~30 us rather than fastText's ~0.25 us per character read: stage 1 must stay at 20
-    MB/s); every other song goes to the detector and :func:`is_language`.
+    once (~20 us rather than fastText's ~0.25 us per character read: stage 1's speed depends
+    on it); every other song goes to the detector and :func:`is_language`, read block by block
+    until the answer cannot change.
     """
     lines = sample_lines(text)
     if target == "en":

@@ -12,10 +12,9 @@ size. :func:`write_splits` reads each part with plain reads, one record batch at
 writes the same folder ``save_to_disk`` writes (shards of at most ``datasets``' default
 ``MAX_SHARD_SIZE``, named ``data-NNNNN-of-NNNNN.arrow``, ``state.json``, ``dataset_info.json``,
 ``dataset_dict.json``) with ``datasets``' own ArrowWriter, so ``load_from_disk`` reads it as
-before, row for row. Record batches are ``save_to_disk``'s (1,000 rows): with ~16 MB batches
-opening the full dump's training split mapped fewer pages (73 against 398 MB of batch headers),
-but datasets' random row reads then mapped ~1 MB per row, and a 100-step training run peaked at
-3,073 MB against 2,087 (benchmarks/full_scale.py).
+before, row for row. Record batches are ``save_to_disk``'s (1,000 rows). (Training no longer
+reads them through ``datasets``, lyrics_gpt2/training/rows.py, so their size matters less than
+when ~16 MB batches made its random row reads map ~1 MB a row: docs/performance.md.)
 """
 
 from __future__ import annotations
