@@ -302,18 +302,32 @@ def clean_lyrics(
     return song
 
 
-@functools.lru_cache(maxsize=16384)
+CACHED_LINE_CHARS = 200  # longer lines are not cached: 16,384 of them stay under ~10 MB
+
+
 def _line_rules(
     line: str, kinds: tuple[str, ...], keep_parens: bool
 ) -> tuple[str | tuple | None, tuple[str, ...], tuple[tuple[str, int], ...]]:
     """:func:`_apply_rules` of one line, with the rules it noted and the words it counted as
-    removed (in the order noted), to be replayed. Cached: "[Chorus]", "[Verse 1]", a chorus line
-    sung three times, an artist's credit header reach the rules over and over."""
+    removed (in the order noted), to be replayed. Cached for lines of up to CACHED_LINE_CHARS:
+    "[Chorus]", "[Verse 1]", a chorus line sung three times, an artist's credit header reach
+    the rules over and over (a book-length line in a damaged row is not worth keeping)."""
+    if len(line) <= CACHED_LINE_CHARS:
+        return _cached_line_rules(line, kinds, keep_parens)
+    return _line_rules_now(line, kinds, keep_parens)
+
+
+def _line_rules_now(
+    line: str, kinds: tuple[str, ...], keep_parens: bool
+) -> tuple[str | tuple | None, tuple[str, ...], tuple[tuple[str, int], ...]]:
     touched: list[str] = []
     removed: Counter = Counter()
     remove = functools.partial(_remove_counted, kinds=kinds, removed=removed)
     out = _apply_rules(line, bracket_rules(kinds), remove, keep_parens, touched, removed)
     return out, tuple(touched), tuple(removed.items())
+
+
+_cached_line_rules = functools.lru_cache(maxsize=16384)(_line_rules_now)
 
 
 def _apply_rules(

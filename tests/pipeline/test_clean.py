@@ -365,3 +365,12 @@ def test_cached_line_rules_replay_their_notes_and_word_counts():
     # The counts clean_lyrics gave before lines were cached.
     assert removed == {"words": 21, "square": 4, "round": 3, "transcription_gap": 1,
                        "open_header": 2, "bare_label": 2}  # fmt: skip
+
+
+def test_only_short_lines_are_cached():
+    long_line = "word (aside) " * 30  # a bracketed line over CACHED_LINE_CHARS
+    assert len(long_line.strip()) > clean.CACHED_LINE_CHARS
+    clean._cached_line_rules.cache_clear()
+    text = clean.clean_lyrics(f"[Verse 1]\n{long_line}\n(x2)")
+    assert text == " ".join(["word"] * 30)
+    assert clean._cached_line_rules.cache_info().currsize == 2  # "[Verse 1]" and "(x2)"
