@@ -54,9 +54,22 @@ class DropLog:
             self.flush()
 
     def add_rows(self, rows: dict[str, list], reasons: list[str]) -> None:
-        """Columns of dropped rows (any of the schema's names) with one reason each."""
-        for i, reason in enumerate(reasons):
-            self.add(reason, **{k: v[i] for k, v in rows.items()})
+        """Columns of dropped rows (any of the schema's names) with one reason each: the same
+        rows, and the same flushes, as ``add`` called row by row, a column at a time."""
+        start, n = 0, len(reasons)
+        while start < n:
+            end = min(n, start + FLUSH_ROWS - len(self.buffer["reason"]))
+            for name, column in self.buffer.items():
+                if name == "reason":
+                    column.extend(reasons[start:end])
+                elif name in rows:
+                    column.extend(rows[name][start:end])
+                else:
+                    column.extend([None] * (end - start))
+            self.rows += end - start
+            start = end
+            if len(self.buffer["reason"]) >= FLUSH_ROWS:
+                self.flush()
 
     def flush(self) -> None:
         if self.writer is None:

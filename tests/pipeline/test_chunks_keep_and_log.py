@@ -127,3 +127,73 @@ def test_the_drop_log_names_every_dropped_song_and_why(tmp_path):
     emptied = next(r for r in log if r["id"] == "4")
     assert emptied["title"] == "Song 4" and emptied["artist"] == "Singer D"
     assert emptied["tag"] == "pop"
+
+
+SPANISH = (
+    "Caminando por la calle sin saber a dónde ir\nLa luna me pregunta por qué tengo que "
+    "sufrir\nTu recuerdo me persigue cada noche sin parar\nY no puedo olvidar tu mirada"
+)
+ENGLISH = (
+    "I've been driving through the desert with the windows rolling down\nGot your picture "
+    "on the dashboard and your voice inside my sound\nTake me home, take me home tonight"
+)
+
+
+def test_songs_the_detector_judges_keep_their_place_in_the_log_and_the_chunks(tmp_path):
+    """A batch's language verdicts come after the batch is cleaned (stage.process_batch): the
+    dropped songs still reach the log in input order, with the rules that fired on them, and
+    the kept songs their chunks in input order."""
+    rows = [
+        song(1, "Singer A", "[Verse 1]\n" + ENGLISH),
+        song(2, "Singer B", SPANISH + "12Embed"),  # wrong_language, its tail removed
+        song(3, "Singer C", VERSES[0], "rock"),  # genre_not_selected
+        song(4, "Singer D", ENGLISH.replace("desert", "city")),
+        song(5, "Singer E", SPANISH.replace("calle", "playa")),  # wrong_language
+        song(6, "Singer F", "   "),  # empty_lyrics
+        song(7, "Singer G", ENGLISH.replace("desert", "forest"), "rap"),
+    ]
+    out = tmp_path / "out"
+    assert (
+        preprocess(write(tmp_path / "in.csv", rows), out, "--language", "en", "--num-chunks", "1")
+        == 0
+    )
+    manifest, kept, log = outputs(out)
+    assert [r["id"] for r in kept] == ["1", "4", "7"]
+    assert [(r["id"], r["reason"]) for r in log] == [
+        ("2", "wrong_language"),
+        ("3", "genre_not_selected"),
+        ("5", "wrong_language"),
+        ("6", "empty_lyrics"),
+    ]
+    assert json.loads(log[0]["rules"]) == {"embed_tail": 1} and log[2]["rules"] is None
+    assert manifest["dropped"]["wrong_language"] == 2
+
+
+def test_drop_log_rows_added_by_column_match_rows_added_one_by_one(tmp_path, monkeypatch):
+    """add_rows (how stage 1 logs a batch) writes the rows and row groups add would, row by
+    row: columns it is not given stay empty, and flushes fall every FLUSH_ROWS rows."""
+    from pipeline.chunks import droplog
+
+    monkeypatch.setattr(droplog, "FLUSH_ROWS", 7)
+    batches = [
+        ({"id": [f"a{i}" for i in range(n)], "tag": ["pop"] * n, "lyrics": ["x"] * n}, n)
+        for n in (3, 9, 0, 15, 2)
+    ]
+    by_row, by_column = (
+        droplog.DropLog(tmp_path / "a.parquet"),
+        droplog.DropLog(tmp_path / "b.parquet"),
+    )
+    for rows, n in batches:
+        reasons = [f"r{i % 3}" for i in range(n)]
+        by_column.add_rows(rows, reasons)
+        for i in range(n):
+            by_row.add(reasons[i], **{k: v[i] for k, v in rows.items()})
+    by_row.close()
+    by_column.close()
+    a, b = pq.ParquetFile(tmp_path / "a.parquet"), pq.ParquetFile(tmp_path / "b.parquet")
+    assert by_column.rows == by_row.rows == 29
+    assert [a.metadata.row_group(i).num_rows for i in range(a.num_row_groups)] == [
+        b.metadata.row_group(i).num_rows for i in range(b.num_row_groups)
+    ]
+    assert a.read().equals(b.read())
+    assert b.read().column("title").null_count == 29
