@@ -257,17 +257,30 @@ def judge(detector: FastText | LangDetect, text: str, target: str) -> bool:
     For English, a song whose words are at least QUICK_SHARE English function words is kept at
     once (~20 us rather than fastText's ~0.25 us per character read: stage 1's speed depends
     on it); every other song goes to the detector and :func:`is_language`, read block by block
-    until the answer cannot change.
+    until the answer cannot change. (:func:`blocks_to_read`, then :func:`read_blocks`.)
     """
+    parts = blocks_to_read(text, target)
+    return parts is None or read_blocks(detector, parts, target)
+
+
+def blocks_to_read(text: str, target: str) -> list[str] | None:
+    """The first half of :func:`judge`: None when the English quick check keeps the song, else
+    the blocks the detector is to read. Stage 1 asks this of a whole batch of songs first and
+    then runs the detector on the songs left, one after the other: fastText reads ~2x faster
+    when no other work evicts its model from the CPU caches between songs."""
     lines = sample_lines(text)
     if target == "en":
         share = english_word_share(lines)  # the blocks' words: they join these lines
         if share is not None and share >= QUICK_SHARE:
-            return True
-    parts = group_lines(lines)
-    # is_language(detector.block_languages(parts), target), block by block: it stops as soon as
-    # the blocks read reach MAJORITY, or the blocks left could not (a foreign song is dropped
-    # after about half of it is read). The sums are the same, in the same order.
+            return None
+    return group_lines(lines)
+
+
+def read_blocks(detector: FastText | LangDetect, parts: list[str], target: str) -> bool:
+    """The second half of :func:`judge`: ``is_language(detector.block_languages(parts),
+    target)``, block by block. It stops as soon as the blocks read reach MAJORITY, or the
+    blocks left could not (a foreign song is dropped after about half of it is read). The sums
+    are the same, in the same order."""
     total = sum(len(p) for p in parts) or 1
     share = 0.0
     left = 1.0  # weight of the blocks not read yet; each adds at most its weight

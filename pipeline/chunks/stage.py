@@ -140,45 +140,69 @@ def process_batch(batch: dict[str, list[str]]) -> Batch:
         gone["reason"].append(reason)
         gone["rules"].append(json.dumps(Counter(rules), sort_keys=True) if rules else None)
 
-    for i, song_id in enumerate(batch["id"]):
-        tag = batch["tag"][i]
+    # Each row's fate: a drop reason, or its cleaned text and structure. The songs the language
+    # detector must judge are judged together once the batch is cleaned (langid.blocks_to_read):
+    # fastText runs ~2x faster when cleaning does not evict its model between songs.
+    fate: list[str | tuple[str, Structure]] = []
+    touched_by: dict[int, list[str]] = {}
+    ask: list[tuple[int, list[str]]] = []
+    for i, tag in enumerate(batch["tag"]):
         if tag not in TAGS:
-            drop(i, "unknown_genre")
+            fate.append("unknown_genre")
             continue
         if tag not in genres:
-            drop(i, "genre_not_selected")
+            fate.append("genre_not_selected")
             continue
         raw = batch["lyrics"][i]
         if not raw.strip():
-            drop(i, "empty_lyrics")
+            fate.append("empty_lyrics")
             continue
         if whole_song.is_placeholder(raw):
-            drop(i, "placeholder")
+            fate.append("placeholder")
             continue
         if whole_song.is_translation_page(batch["artist"][i]):
-            drop(i, "translation_page")
+            fate.append("translation_page")
             continue
         touched: list[str] = []
         structure = Structure()
         text = clean.clean_lyrics(raw, cfg.brackets, touched, cfg.parentheses, words, structure)
         if touched:
+            touched_by[i] = touched
             for rule in touched:
                 junk[rule, "lines"] += 1
             for rule in set(touched):
                 junk[rule, "songs"] += 1
         if not text:
-            drop(i, "empty_after_cleaning", touched)
+            fate.append("empty_after_cleaning")
             continue
         if target != "any":
             given = langid.normalize_code(batch["language"][i])
-            ok = given == target if given else langid.judge(_detector(), text, target)
-            if not ok:
-                drop(i, "wrong_language", touched)
+            if given and given != target:
+                fate.append("wrong_language")
                 continue
+            if not given:
+                ask.append((i, text))
+        fate.append((text, structure))
+    if ask:
+        pending = []
+        for i, text in ask:
+            parts = langid.blocks_to_read(text, target)
+            if parts is not None:
+                pending.append((i, parts))
+        detector = _detector()
+        for i, parts in pending:
+            if not langid.read_blocks(detector, parts, target):
+                fate[i] = "wrong_language"
+    for i, song_id in enumerate(batch["id"]):
+        outcome = fate[i]
+        if isinstance(outcome, str):
+            drop(i, outcome, touched_by.get(i))
+            continue
+        text, structure = outcome
         kept["id"].append(song_id.strip())
         kept["title"].append(" ".join(batch["title"][i].split()))
         kept["artist"].append(" ".join(batch["artist"][i].split()))
-        kept["tag"].append(tag)
+        kept["tag"].append(batch["tag"][i])
         kept["lyrics"].append(text)
         kept["sections"].append(structure.codes)
         _count_structure(junk, structure)
@@ -198,6 +222,18 @@ def _count_structure(counts: Counter, structure: Structure) -> None:
         counts["instruction", "expanded"] += structure.expanded
     if structure.dropped:
         counts["instruction", "dropped"] += structure.dropped
+
+
+def _selected_lyrics_only(batches: Iterable[dict], genres: frozenset[str]) -> Iterator[dict]:
+    """The batches with the lyrics of rows outside ``genres`` blanked: process_batch drops such
+    a row by its tag before it reads the lyrics, so they need not be pickled and piped to a
+    worker (a quarter of the dump's bytes with the default pop and rap)."""
+    for batch in batches:
+        lyrics = batch["lyrics"]
+        batch["lyrics"] = [
+            t if g in genres else "" for g, t in zip(batch["tag"], lyrics, strict=True)
+        ]
+        yield batch
 
 
 def _ordered_map(fn: Callable, items: Iterable, workers: int, cfg: Config) -> Iterator[Batch]:
@@ -316,7 +352,7 @@ def _build(
         mininterval=0.5, dynamic_ncols=True,
     ) as bar:  # fmt: skip
         for kept, batch_drops, batch_junk, gone in _ordered_map(
-            process_batch, reader, workers, cfg
+            process_batch, _selected_lyrics_only(reader, frozenset(cfg.genres)), workers, cfg
         ):
             staging.add(kept)
             drops.update(batch_drops)
