@@ -241,14 +241,29 @@ QUICK_SHARE = 0.15  # this share of such words keeps a song without running the 
 QUICK_MIN_WORDS = 20  # fewer words than this: always ask the detector
 
 
+class _EnglishTokens(dict):
+    """{token: its ends stripped of _EDGE_PUNCTUATION, it is in ENGLISH_WORDS}, filled on first
+    sight. Lyrics reuse a small vocabulary, so most tokens are looked up in C rather than
+    stripped in Python. Emptied when it reaches TOKEN_CACHE entries."""
+
+    def __missing__(self, token: str) -> bool:
+        if len(self) >= TOKEN_CACHE:
+            self.clear()
+        english = self[token] = token.strip(_EDGE_PUNCTUATION) in ENGLISH_WORDS
+        return english
+
+
+TOKEN_CACHE = 100_000
+_ENGLISH_TOKENS = _EnglishTokens()
+
+
 def english_word_share(parts: list[str]) -> float | None:
     """Share of the words of ``parts`` (lowercased blocks or lines) in ENGLISH_WORDS; None when
     short."""
     words = " ".join(parts).split()
     if len(words) < QUICK_MIN_WORDS:
         return None
-    common = ENGLISH_WORDS
-    return sum(w.strip(_EDGE_PUNCTUATION) in common for w in words) / len(words)
+    return sum(map(_ENGLISH_TOKENS.__getitem__, words)) / len(words)
 
 
 def judge(detector: FastText | LangDetect, text: str, target: str) -> bool:

@@ -250,6 +250,34 @@ def test_judge_other_targets_always_ask_the_detector(detector):
     assert langid.english_word_share(["too short to count"]) is None
 
 
+def test_english_word_share_counts_each_token_as_its_stripped_form(monkeypatch):
+    """The token cache gives the share the plain definition gives (each word's ends stripped of
+    _EDGE_PUNCTUATION, then looked up), also once the cache has been emptied when full."""
+    import random
+
+    monkeypatch.setattr(langid, "TOKEN_CACHE", 50)
+    monkeypatch.setattr(langid, "_ENGLISH_TOKENS", langid._EnglishTokens())
+    rng = random.Random(7)
+    pieces = [*langid.ENGLISH_WORDS, "yeah", "amor", "la", "'", "--", "...", "(", ")", '"', ","]
+    pieces += ["\u00a0", "\t", "\u3000"]
+    for _ in range(400):
+        tokens = []
+        for _ in range(rng.randint(15, 60)):
+            word = rng.choice(pieces)
+            lead = "".join(rng.choices(langid._EDGE_PUNCTUATION, k=rng.choice((0, 0, 1, 3))))
+            tail = "".join(rng.choices(langid._EDGE_PUNCTUATION, k=rng.choice((0, 0, 1, 2, 4))))
+            tokens.append(lead + word + tail)
+        lines = [" ".join(tokens[i : i + 7]) for i in range(0, len(tokens), 7)]
+        words = " ".join(lines).split()
+        expected = None
+        if len(words) >= langid.QUICK_MIN_WORDS:
+            hits = sum(w.strip(langid._EDGE_PUNCTUATION) in langid.ENGLISH_WORDS for w in words)
+            expected = hits / len(words)
+        assert langid.english_word_share(lines) == expected
+    assert len(langid._ENGLISH_TOKENS) <= 50
+    assert langid.english_word_share(["you, (the) it's... amor! " * 5]) == 3 / 4
+
+
 class _Counting:
     """A real detector that counts the blocks it was asked about."""
 
