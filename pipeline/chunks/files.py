@@ -215,7 +215,7 @@ def finalize_chunk(
             offset += batch.num_rows
             table = pa.Table.from_batches([batch])
             if drop_log is not None and not mask.all():
-                gone = table.filter(pa.array(~mask))
+                gone = table.filter(pa.array(~mask)).select(["id", "title", "artist", "tag"])
                 drop_log.add_rows(gone.to_pydict(), why[~mask].tolist())
             table = table.filter(pa.array(mask))
             if table.num_rows:
@@ -224,30 +224,69 @@ def finalize_chunk(
     return int(keep.sum()), drops, tags
 
 
+class _Gone:
+    """The dropped rows of one chunk, kept for the drop log (a worker cannot write the log: it
+    is one file, written in chunk order by the main process)."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[dict, list]] = []
+
+    def add_rows(self, rows: dict[str, list], reasons: list[str]) -> None:
+        self.parts.append((rows, reasons))
+
+
+def _finalize_task(task: tuple) -> tuple[int, Counter, Counter, list[tuple[dict, list]]]:
+    """finalize_chunk in a worker: its results and its dropped rows."""
+    gone = _Gone()
+    rows, drops, tags = finalize_chunk(*task, drop_log=gone)
+    return rows, drops, tags, gone.parts
+
+
 def finalize_all(
-    staging: Staging, folder: Path, threshold: int, quiet: bool = True, drop_log=None
+    staging: Staging,
+    folder: Path,
+    threshold: int,
+    quiet: bool = True,
+    drop_log=None,
+    pool=None,
 ) -> tuple[list[dict], Counter, Counter]:
-    """Write every final chunk into ``folder``: (per-chunk manifest entries, drops, kept per tag)."""
+    """Write every final chunk into ``folder``: (per-chunk manifest entries, drops, kept per tag).
+
+    With a ``pool`` (multiprocessing), its workers scan and write the chunks, two or more at a
+    time; the results, and the drop log's rows, are taken in chunk order, so the files and the
+    log are the same as without one."""
     from tqdm import tqdm
 
+    ordered_map = map if pool is None else pool.imap
     # Duplicate ids first (per chunk: all copies of an id share one), then count each kept
     # text once per id across all chunks, so a song listed twice is no "repeated text"; of the
     # texts in fewer songs than that, one copy stays (the lowest id key, whatever the artist).
-    scans = [scan_chunk(p) for p in staging.paths]
+    scans = list(ordered_map(scan_chunk, staging.paths))
     kept_hashes = [h[~dup] for dup, h, _ in scans]
     repeated = repeated_hashes(kept_hashes, threshold)
     winners = duplicate_winners(kept_hashes, [o[~dup] for dup, _, o in scans], repeated)
+    n = len(staging.paths)
+    dests = [folder / chunk_name(i, n) for i in range(n)]
+    tasks = [
+        (stage_path, dest, duplicate, hashes, repeated, order, winners)
+        for stage_path, dest, (duplicate, hashes, order) in zip(
+            staging.paths, dests, scans, strict=True
+        )
+    ]
     files = []
     drops: Counter = Counter()
     tags: Counter = Counter()
-    for i, stage_path in enumerate(
-        tqdm(staging.paths, desc="chunks: write", unit=" chunks", disable=quiet, file=sys.stderr)
+    results = ordered_map(_finalize_task, tasks)
+    for dest, (rows, chunk_drops, chunk_tags, gone) in zip(
+        dests,
+        tqdm(
+            results, total=n, desc="chunks: write", unit=" chunks", disable=quiet, file=sys.stderr
+        ),
+        strict=True,
     ):
-        dest = folder / chunk_name(i, len(staging.paths))
-        duplicate, hashes, order = scans[i]
-        rows, chunk_drops, chunk_tags = finalize_chunk(
-            stage_path, dest, duplicate, hashes, repeated, order, winners, drop_log
-        )
+        if drop_log is not None:
+            for columns, reasons in gone:
+                drop_log.add_rows(columns, reasons)
         drops.update(chunk_drops)
         tags.update(chunk_tags)
         files.append(

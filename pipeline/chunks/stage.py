@@ -42,6 +42,7 @@ A rerun with the same input (size, mtime, head and tail hash) and the same param
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -236,23 +237,34 @@ def _selected_lyrics_only(batches: Iterable[dict], genres: frozenset[str]) -> It
         yield batch
 
 
-def _ordered_map(fn: Callable, items: Iterable, workers: int, cfg: Config) -> Iterator[Batch]:
-    """``map(fn, items)`` on ``workers`` processes, in input order, a few items ahead at most."""
+@contextlib.contextmanager
+def _worker_pool(workers: int, cfg: Config) -> Iterator[Any]:
+    """``workers`` processes for the whole stage (cleaning, then writing the chunks), or None
+    when ``workers`` is 0 (everything runs here)."""
+    _init_worker(cfg)  # for the in-process case; a forked worker initialises itself again
     if workers == 0:
-        _init_worker(cfg)
-        yield from map(fn, items)
+        yield None
         return
     # fork: workers start at once and share the imported modules; the parent has opened no
     # pyarrow threads or files yet when the pool is created.
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     with mp.get_context(method).Pool(workers, _init_worker, (cfg, os.getpid())) as pool:
-        pending: deque = deque()
-        for item in items:
-            pending.append(pool.apply_async(fn, (item,)))
-            if len(pending) > 2 * workers:
-                yield pending.popleft().get()
-        while pending:
+        yield pool
+
+
+def _ordered_map(fn: Callable, items: Iterable, pool: Any, ahead: int) -> Iterator[Batch]:
+    """``map(fn, items)`` on ``pool`` (here when None), in input order, ``ahead`` items ahead at
+    most."""
+    if pool is None:
+        yield from map(fn, items)
+        return
+    pending: deque = deque()
+    for item in items:
+        pending.append(pool.apply_async(fn, (item,)))
+        if len(pending) > ahead:
             yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
 
 
 # --- main side -------------------------------------------------------------------------------
@@ -347,35 +359,43 @@ def _build(
                 drop_log.add("malformed", row=bad["row"], line=line, detail=bad["detail"])
             malformed.clear()
 
-    with tqdm(
-        desc="chunks: clean", unit=" rows", unit_scale=True, disable=quiet, file=sys.stderr,
-        mininterval=0.5, dynamic_ncols=True,
-    ) as bar:  # fmt: skip
-        for kept, batch_drops, batch_junk, gone in _ordered_map(
-            process_batch, _selected_lyrics_only(reader, frozenset(cfg.genres)), workers, cfg
-        ):
-            staging.add(kept)
-            drops.update(batch_drops)
-            junk.update(batch_junk)
-            log_malformed()
-            reasons = gone.pop("reason")
-            drop_log.add_rows(gone, reasons)
+    # One pool for the whole stage: forked before this process starts any pyarrow thread.
+    with _worker_pool(workers, cfg) as pool:
+        with tqdm(
+            desc="chunks: clean", unit=" rows", unit_scale=True, disable=quiet, file=sys.stderr,
+            mininterval=0.5, dynamic_ncols=True,
+        ) as bar:  # fmt: skip
+            for kept, batch_drops, batch_junk, gone in _ordered_map(
+                process_batch,
+                _selected_lyrics_only(reader, frozenset(cfg.genres)),
+                pool,
+                2 * workers,
+            ):
+                staging.add(kept)
+                drops.update(batch_drops)
+                junk.update(batch_junk)
+                log_malformed()
+                reasons = gone.pop("reason")
+                drop_log.add_rows(gone, reasons)
+                bar.update(reader.rows_in - bar.n)
+                bar.set_postfix_str(f"{reader.bytes_read / 1e6:,.0f} MB", refresh=False)
             bar.update(reader.rows_in - bar.n)
-            bar.set_postfix_str(f"{reader.bytes_read / 1e6:,.0f} MB", refresh=False)
-        bar.update(reader.rows_in - bar.n)
-    staging.close()
-    log_malformed(final=True)
-    if reader.rows_in == 0:
-        raise UsageError(f"input {path} has a header but no rows; pass a lyrics CSV with songs")
-    if reader.malformed == reader.rows_in:
-        raise UsageError(
-            f"input {path}: none of its {reader.rows_in:,} rows could be read (wrong field "
-            "count or no id); check the delimiter (a comma) and the quoting"
-        )
-    drops["malformed"] = reader.malformed
-    t_stream = time.perf_counter()
+        staging.close()
+        log_malformed(final=True)
+        if reader.rows_in == 0:
+            raise UsageError(f"input {path} has a header but no rows; pass a lyrics CSV with songs")
+        if reader.malformed == reader.rows_in:
+            raise UsageError(
+                f"input {path}: none of its {reader.rows_in:,} rows could be read (wrong field "
+                "count or no id); check the delimiter (a comma) and the quoting"
+            )
+        drops["malformed"] = reader.malformed
+        t_stream = time.perf_counter()
 
-    files, drops_final, tags = finalize_all(staging, tmp, cfg.repeat_threshold, quiet, drop_log)
+        # The same pool writes the chunks (each on its own), while this process keeps the log.
+        files, drops_final, tags = finalize_all(
+            staging, tmp, cfg.repeat_threshold, quiet, drop_log, pool
+        )
     drops.update(drops_final)
     drop_log.close()
     rows_out = sum(f["rows"] for f in files)

@@ -119,3 +119,34 @@ def test_repeated_hashes_threshold():
     assert shards.repeated_hashes(hashes, 2).tolist() == [2, 3]
     assert shards.repeated_hashes(hashes, 0).size == 0  # 0 keeps every text
     assert shards.repeated_hashes([], 2).size == 0
+
+
+def test_finalize_on_a_pool_writes_the_same_chunks_and_log_as_in_process(tmp_path):
+    """Stage 1 writes its chunks on its worker pool: the chunk files, the drop log (rows in
+    chunk order) and the counts are those of a run in one process."""
+    import multiprocessing as mp
+
+    from pipeline.chunks.droplog import DropLog
+
+    guide = "the same study guide"
+    rows = [(str(i), f"song {i} " * (i % 5 + 1)) for i in range(60)]
+    rows += [("7", "song seven again"), ("70", guide), ("71", guide.upper()), ("72", guide)]
+    rows += [("80", "song 3 song 3 song 3 song 3"), ("81", "Song 1, song 1!")]
+    results = {}
+    for name in ("here", "pool"):
+        staging = shards.Staging(tmp_path / name / "staging", 4)
+        staging.add(_kept(rows, 4))
+        staging.close()
+        log = DropLog(tmp_path / name / "drops.parquet")
+        if name == "pool":
+            with mp.get_context("fork").Pool(2) as pool:
+                out = shards.finalize_all(staging, tmp_path / name, 3, drop_log=log, pool=pool)
+        else:
+            out = shards.finalize_all(staging, tmp_path / name, 3, drop_log=log)
+        log.close()
+        files = {p.name: p.read_bytes() for p in sorted((tmp_path / name).glob("*.parquet"))}
+        results[name] = (out, files)
+    assert results["here"] == results["pool"]
+    (files_out, drops, _), files = results["pool"]
+    assert drops == Counter(duplicate_id=1, repeated_text=3, duplicate_text=2)
+    assert len(files) == 5 and sum(f["rows"] for f in files_out) == len(rows) - 6
