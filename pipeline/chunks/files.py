@@ -44,20 +44,27 @@ def normalize_text(text: str) -> str:
     return _NOT_WORD.sub(" ", text.casefold()).strip()
 
 
-# normalize_text of an ASCII text, bytewise: letters lowercased, digits kept, every other byte a
-# space, then runs of spaces made one. ~4x faster than the str regex, and the same bytes. (A
-# translate table has 256 entries; bytes over 127 never occur in ASCII text.)
-_ASCII_WORDS = bytes(c if chr(c).isalnum() else 32 for c in range(128)).lower() + bytes(128)
+# normalize_text's UTF-8, bytewise: ASCII letters lowercased, digits kept, every other ASCII
+# byte a space, then runs of spaces made one. ~4x faster than the str regex on an ASCII text,
+# and the same bytes. Bytes over 127 (parts of other characters) pass unchanged: a text that is
+# not ASCII has its non-ASCII characters that are not letters or digits (curly quotes, dashes,
+# emoji, odd spaces: what [\W_] matches beyond ASCII) made spaces first. ~1.7x faster there.
+_WORD_BYTES = bytes(c if chr(c).isalnum() else 32 for c in range(128)).lower() + bytes(
+    range(128, 256)
+)
 _SPACE_RUN = re.compile(rb"  +")
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def text_hash(text: str) -> int:
     """64-bit key of a cleaned text, insensitive to case, whitespace and punctuation (duplicates
     and verbatim repeats): blake2b of :func:`normalize_text`'s UTF-8."""
-    if text.isascii():
-        flat = _SPACE_RUN.sub(b" ", text.encode().translate(_ASCII_WORDS)).strip()
-    else:
-        flat = normalize_text(text).encode()
+    if not text.isascii():
+        text = text.casefold()
+        for char in set(_NOT_ASCII.findall(text)):
+            if not char.isalnum():  # what \w means beyond ASCII
+                text = text.replace(char, " ")
+    flat = _SPACE_RUN.sub(b" ", text.encode().translate(_WORD_BYTES)).strip()
     return int.from_bytes(hashlib.blake2b(flat, digest_size=8).digest(), "little")
 
 
