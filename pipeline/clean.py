@@ -129,19 +129,26 @@ def normalize_spaces(line: str) -> str:
     return " ".join(line.split())
 
 
-_UNTIDY = re.compile(r"  |[^\S \n]|^ | $", re.M)
+# Every whitespace character (str.isspace, what str.split splits on) but space and newline
+# (tests/pipeline/test_clean.py checks the list against the Unicode database).
+OTHER_SPACES = (
+    "\t\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 def _is_tidy(text: str) -> bool:
     """True when :func:`normalize_spaces` would leave every line of ``text`` as it is (its
     control characters already gone, :func:`normalize_chars`): one check of the whole song
-    instead of a split and join per line."""
-    if text.isascii():  # substring scans; the only whitespace left is space, tab and newline
-        return not (
-            "  " in text or "\t" in text or " \n" in text or "\n " in text
-            or text[:1] == " " or text[-1:] == " "
-        )  # fmt: skip
-    return _UNTIDY.search(text) is None
+    instead of a split and join per line. Substring scans, ~3x faster than a regex."""
+    if "  " in text or " \n" in text or "\n " in text or text[:1] == " " or text[-1:] == " ":
+        return False
+    if text.isascii():  # the only whitespace left is space, tab and newline
+        return "\t" not in text
+    for space in OTHER_SPACES:
+        if space in text:
+            return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,23 @@ def test_normalize_chars_straightens_quotes_drops_invisibles_keeps_accents_and_e
     assert clean.normalize_chars("don\u2019t \u201equote\u2033") == 'don\'t "quote"'
 
 
+def test_the_tidy_check_agrees_with_normalizing_every_line():
+    """_is_tidy (one scan of the song) says a text is tidy exactly when normalize_spaces would
+    leave each of its lines as it is; OTHER_SPACES is every whitespace character but space and
+    newline."""
+    import random
+    import sys
+
+    other = {c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()} - {" ", "\n"}
+    assert set(clean.OTHER_SPACES) == other
+    rng = random.Random(4)
+    pieces = ["word", "é", "’", " ", "  ", "\n", "\n\n", *sorted(other)]
+    for _ in range(5000):
+        text = clean.normalize_chars("".join(rng.choice(pieces) for _ in range(rng.randint(0, 9))))
+        lines = text.split("\n")
+        assert clean._is_tidy(text) == (lines == [clean.normalize_spaces(x) for x in lines]), text
+
+
 def test_normalize_spaces_collapses_runs_and_edges():
     assert clean.normalize_spaces("  two  spaces\tand\u00a0nbsp\u3000wide  ") == (
         "two spaces and nbsp wide"
