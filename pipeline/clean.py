@@ -145,10 +145,7 @@ def _is_tidy(text: str) -> bool:
         return False
     if text.isascii():  # the only whitespace left is space, tab and newline
         return "\t" not in text
-    for space in OTHER_SPACES:
-        if space in text:
-            return False
-    return True
+    return not any(map(text.__contains__, OTHER_SPACES))
 
 
 @dataclass(frozen=True)
