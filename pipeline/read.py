@@ -220,7 +220,10 @@ class Reader:
                     buffered,
                     engine="c",
                     dtype=object,  # plain Python str (pandas 3 would make Arrow strings)
-                    encoding="utf-8-sig",
+                    # utf-8 (the BOM is skipped by _CountingReader): pandas then reads the
+                    # bytes itself; utf-8-sig would decode through a TextIOWrapper and
+                    # encode again, twice the reading process's parsing time.
+                    encoding="utf-8",
                     encoding_errors="strict",
                     keep_default_na=False,
                     na_values=[],
@@ -379,17 +382,29 @@ class _FirstRowTooLong(Exception):
     """The first data row has more fields than the header (see Reader.__iter__)."""
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 class _CountingReader(io.RawIOBase):
-    """A byte stream that counts what was read (for MB/s and error positions)."""
+    """A byte stream that counts what was read (for MB/s and error positions), less the UTF-8
+    byte order mark a file may start with."""
 
     def __init__(self, inner: io.BufferedIOBase):
         self.inner = inner
-        self.n = 0
+        head = b""
+        while len(head) < len(_BOM) and (more := inner.read(len(_BOM) - len(head))):
+            head += more
+        self.n = len(head)
+        self.head = b"" if head == _BOM else head  # given out before the rest
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b) -> int:  # type: ignore[override]
+        if self.head:
+            k = min(len(b), len(self.head))
+            b[:k], self.head = self.head[:k], self.head[k:]
+            return k
         data = self.inner.read(len(b))
         k = len(data)
         b[:k] = data

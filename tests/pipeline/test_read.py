@@ -91,8 +91,12 @@ def test_gzip_and_bom(tmp_path):
     plain = write_csv(tmp_path / "a.csv", GENIUS_HEADER, rows, prefix=b"\xef\xbb\xbf")
     zipped = write_csv(tmp_path / "b.csv.gz", GENIUS_HEADER, rows, prefix=b"\xef\xbb\xbf")
     for path in (plain, zipped):
-        _, got = read_all(path)
+        reader, got = read_all(path)
         assert got["title"] == ["T"] and got["id"] == ["7"]
+    assert reader.bytes_read == len(gzip.decompress(zipped.read_bytes()))  # the BOM counted
+    # Only a whole BOM is skipped: a first column named like its tail is read as it is.
+    odd = write_csv(tmp_path / "c.csv", ["\xbbx", *GENIUS_HEADER], [["1", *rows[0]]])
+    assert read_all(odd)[1]["lyrics"] == ["la la la"]
 
 
 def test_field_longer_than_csv_module_limit(tmp_path):
