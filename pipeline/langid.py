@@ -12,8 +12,9 @@ The whole song is judged, by the share of its text in each language:
 3. :func:`is_language`: the song is the target language when that language's expected share of
    the characters read is at least ``MAJORITY``.
 
-Stage 1 calls :func:`judge`, which for English first counts English function words
-(ENGLISH_WORDS): a song whose words are >= 15% of them is English enough to keep without the
+Stage 1 decides as :func:`judge` does, in two steps over a batch (:func:`blocks_to_read` for
+every song, then :func:`read_blocks` for the songs left). For English it first counts English
+function words (ENGLISH_WORDS): a song whose words are >= 15% of them is English enough to keep without the
 detector (English lyrics run ~20-25%, which puts over two thirds of its words in English). That
 keeps stage 1's cost at that of the old three-slice sample on English songs; the detector reads
 every other song block by block, until the blocks read settle the answer (a foreign song is

@@ -25,14 +25,17 @@ How (one pass over the CSV, memory independent of its size):
    not depend on the number of workers or their timing.
 2. A worker drops rows by reason, in this order: unknown_genre, genre_not_selected,
    empty_lyrics, placeholder, translation_page, empty_after_cleaning, wrong_language (pipeline/clean.py,
-   pipeline/langid.py; the dataset's own language column is used when it has a value).
+   pipeline/langid.py; the dataset's own language column is used when it has a value). It
+   cleans the whole batch first, then runs the language detector on the songs that need it,
+   one after the other (fastText is much faster with its model still in the CPU caches).
 3. The main process appends kept rows, with a 64-bit hash of their cleaned text (case folded),
    to per-chunk staging files (chunk = blake2b(id) mod N; the keys and files: pipeline/chunks/files.py).
 4. Finalising drops duplicate_id (first kept; all copies of an id share a chunk), then
    repeated_text (a text in >= --repeat-threshold distinct kept songs, e.g. a study guide), then
    duplicate_text (one song under two ids, equal once case, spaces and punctuation are folded:
    the lowest id hash stays, whatever the artist), from ids and hashes alone (17 bytes per row),
-   and writes each chunk. Everything lands in a temporary folder renamed onto
+   and writes each chunk (the worker pool writes them, the main process keeps the drop log in
+   chunk order). Everything lands in a temporary folder renamed onto
    ``DIR/chunks`` at the very end, so a killed run leaves nothing that looks complete.
 
 A rerun with the same input (size, mtime, head and tail hash) and the same parameters is skipped;
