@@ -138,7 +138,7 @@ class Staging:
 
 def scan_chunk(staging: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A staged chunk's duplicate-id mask (first copy kept), its rows' text hashes and id keys."""
-    keys = pq.read_table(staging, columns=["id", "_hash"])
+    keys = pq.read_table(staging, columns=["id", "_hash"], use_threads=False, pre_buffer=False)
     seen: set[str] = set()
     ids = keys.column("id").to_pylist()
     duplicate = np.zeros(len(ids), dtype=bool)
@@ -212,11 +212,13 @@ def finalize_chunk(
     reason[duplicate], reason[rep], reason[copy] = "duplicate_id", "repeated_text", "duplicate_text"
     tags: Counter = Counter()
     offset = 0
-    pf = pq.ParquetFile(staging)
+    pf = pq.ParquetFile(staging, pre_buffer=False)
     with pq.ParquetWriter(
         dest, FINAL_SCHEMA, compression="zstd", use_dictionary=["tag", "artist"]
     ) as writer:
-        for batch in pf.iter_batches(batch_size=FINAL_BATCH_ROWS, columns=list(COLUMNS)):
+        for batch in pf.iter_batches(
+            batch_size=FINAL_BATCH_ROWS, columns=list(COLUMNS), use_threads=False
+        ):
             mask = keep[offset : offset + batch.num_rows]
             why = reason[offset : offset + batch.num_rows]
             offset += batch.num_rows
